@@ -1,0 +1,96 @@
+# forkaudit: `make` builds build/libforkaudit.so; `make check` builds and runs every test;
+# `make bench` prints audited/plain overhead ratios.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    := build
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread
+
+# --- dependencies, found with pkg-config ------------------------------------------------
+need = $(if $(shell pkg-config --exists $(1) && echo ok),,$(error $(1) not found by pkg-config: \
+        install the Debian package $(2) (apt-get install $(2))))
+
+UNWIND_CFLAGS = $(shell pkg-config --cflags libunwind)
+UNWIND_LIBS   = $(shell pkg-config --libs libunwind)
+TEST_CFLAGS   = $(shell pkg-config --cflags cmocka jansson)
+TEST_LIBS     = $(shell pkg-config --libs cmocka jansson)
+
+# --- the library ------------------------------------------------------------------------
+# core: plain C, unit-tested without preloading; interposers + init make the preload.
+CORE_SRCS := options fmt heldlocks threads backtrace symbolize log fdtrack rng audit report
+PRELOAD_SRCS := real interpose_pthread interpose_fd interpose_rng interpose_fork init
+CORE_OBJS := $(CORE_SRCS:%=$(BUILD)/obj/%.o)
+PRELOAD_OBJS := $(PRELOAD_SRCS:%=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libforkaudit.so
+CORE_LIB := $(BUILD)/libforkaudit-core.a
+
+all: $(LIB)
+
+$(BUILD)/obj/%.o: preload/%.c preload/*.h include/forkaudit.h | deps-lib
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(UNWIND_CFLAGS) -c $< -o $@
+
+# -z now: every PLT entry of ours is bound at load time, never lazily inside a signal
+# handler or between fork and exec.
+$(LIB): $(CORE_OBJS) $(PRELOAD_OBJS)
+	$(CC) -shared -pthread -Wl,-z,now -Wl,--no-undefined -o $@ $^ $(UNWIND_LIBS) -ldl
+
+$(CORE_LIB): $(CORE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+deps-lib:
+	$(call need,libunwind,libunwind-dev)
+deps-test:
+	$(call need,cmocka,libcmocka-dev)
+	$(call need,jansson,libjansson-dev)
+
+# --- tests ------------------------------------------------------------------------------
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/test_*.c))
+TEST_PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.c))
+TEST_LIBS_SO := $(patsubst tests/progs/lib/%.c,$(BUILD)/tests/progs/%.so,$(wildcard tests/progs/lib/*.c))
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) | deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ipreload $(TEST_CFLAGS) $< -o $@ $(CORE_LIB) $(TEST_LIBS) $(UNWIND_LIBS) -ldl
+
+$(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h | deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $< tests/integration/harness.c -o $@ $(TEST_LIBS)
+
+# Test programs: no optimisation and frame pointers so their frames are easy to name.
+$(BUILD)/tests/progs/%.so: tests/progs/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O0 -fPIC -shared $< -o $@
+
+$(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/progs.h $(TEST_LIBS_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O0 -fno-omit-frame-pointer $< -o $@ -L$(BUILD)/tests/progs \
+	    $(if $(filter atfork_protected,$*),-l:atfork_lib.so -Wl$(comma)-rpath$(comma)'$$ORIGIN') -lutil
+
+comma := ,
+
+tests: $(LIB) $(UNIT_TESTS) $(INTEGRATION_TESTS) $(TEST_PROGS)
+
+check: tests
+	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+# --- benchmark --------------------------------------------------------------------------
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O2 $< -o $@ -lm
+
+$(BUILD)/bench/empty.so: bench/empty.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 $< -o $@
+
+bench: $(LIB) $(BUILD)/bench/workload $(BUILD)/bench/compare $(BUILD)/bench/empty.so
+	$(BUILD)/bench/compare $(LIB) $(BUILD)/bench/empty.so $(BUILD)/bench/workload
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check tests bench clean deps-lib deps-test
+.SECONDARY:

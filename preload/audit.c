@@ -1,0 +1,245 @@
+/* audit.c: capture the fork-time snapshot (threads, held locks, descriptors, RNG state)
+ * with system calls and plain memory only, then hand it to the report writer. */
+#include "audit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "backtrace.h"
+#include "fdtrack.h"
+#include "log.h"
+#include "options.h"
+#include "report.h"
+#include "threads.h"
+
+static unsigned long fork_seq;
+
+struct linux_dirent64 {
+    unsigned long long d_ino;
+    long long d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+static long sys_openat(int dir, const char *path, int flags) { return syscall(SYS_openat, dir, path, flags, 0); }
+
+/* Calls fn(name, ctx) for every entry of the directory `path` but "." and "..". */
+static void for_each_dirent(const char *path, void (*fn)(const char *, int dirfd, void *), void *ctx)
+{
+    long dfd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;
+    char buf[4096] __attribute__((aligned(8)));
+    for (;;) {
+        long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+        if (n <= 0) break;
+        for (long off = 0; off < n;) {
+            struct linux_dirent64 *d = (void *)(buf + off);
+            off += d->d_reclen;
+            if (d->d_name[0] != '.') fn(d->d_name, (int)dfd, ctx);
+        }
+    }
+    syscall(SYS_close, dfd);
+}
+
+static long parse_num(const char *s)
+{
+    long v = 0;
+    if (!*s) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+static void capture_locks(struct fa_snapshot *s)
+{
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++) {
+        struct fa_thread *t = &fa_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_LIVE) continue;
+        pid_t tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+        if (tid <= 0) continue;
+        int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
+        s->locks_overflow += t->held.overflow;
+        for (int k = 0; k < n && k < FA_HELD_MAX; k++) {
+            struct fa_held h = t->held.e[k];
+            if (!h.addr || (h.flags & FA_HELD_IN_COND_WAIT)) continue;
+            if (h.flags & FA_HELD_BY_PREPARE) {
+                s->locks_protected++;
+                continue;
+            }
+            if (s->nlocks >= s->max_locks) {
+                s->locks_dropped++;
+                continue;
+            }
+            struct fa_snap_lock *l = &s->locks[s->nlocks++];
+            l->held = h;
+            l->holder = tid;
+            l->holder_is_forking_thread = tid == s->tid;
+        }
+    }
+}
+
+static void read_comm(int dirfd, const char *tid, char *out, size_t cap)
+{
+    char path[64];
+    size_t n = strlen(tid);
+    out[0] = 0;
+    if (n > 40) return;
+    memcpy(path, tid, n);
+    memcpy(path + n, "/comm", 6);
+    long fd = sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    long r = syscall(SYS_read, fd, out, cap - 1);
+    syscall(SYS_close, fd);
+    if (r < 0) r = 0;
+    out[r] = 0;
+    if (r > 0 && out[r - 1] == '\n') out[r - 1] = 0;
+}
+
+static void add_thread(const char *name, int dirfd, void *ctx)
+{
+    struct fa_snapshot *s = ctx;
+    long tid = parse_num(name);
+    if (tid <= 0 || tid == s->tid) return;
+    if (s->nthreads >= s->max_threads) {
+        s->threads_dropped++;
+        return;
+    }
+    struct fa_snap_thread *t = &s->threads[s->nthreads++];
+    t->tid = (pid_t)tid;
+    read_comm(dirfd, name, t->name, sizeof t->name);
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++) {
+        struct fa_thread *r = &fa_threads[i];
+        if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FA_SLOT_LIVE || r->tid != (pid_t)tid) continue;
+        t->start_routine = r->start_routine;
+        t->ncreated = r->ncreated;
+        memcpy(t->created_at, r->created_at, sizeof t->created_at);
+        break;
+    }
+}
+
+static void add_fd(const char *name, int dirfd, void *ctx)
+{
+    struct fa_snapshot *s = ctx;
+    long fd = parse_num(name);
+    if (fd < 3 || fd == dirfd || fd == fa_log_own_fd()) return;
+    if (s->nfds >= s->max_fds) {
+        s->fds_dropped++;
+        return;
+    }
+    struct fa_snap_fd *f = &s->fds[s->nfds];
+    long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
+    if (r < 0) return; /* closed meanwhile */
+    struct stat st;
+    int have_stat = syscall(SYS_fstat, fd, &st) == 0;
+    const struct fa_fd_origin *o = have_stat ? fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino) : NULL;
+    if (o && o->opened_by == fa_fd_auditor) return;
+    f->target[r] = 0;
+    f->fd = (int)fd;
+    long fdflags = syscall(SYS_fcntl, fd, F_GETFD);
+    f->cloexec = fdflags >= 0 && (fdflags & FD_CLOEXEC);
+    long flflags = syscall(SYS_fcntl, fd, F_GETFL);
+    f->flags = flflags < 0 ? 0 : (int)flflags;
+    f->mode = have_stat ? st.st_mode : 0;
+    f->type = fa_fd_type(f->target, f->mode);
+    f->offset = -1;
+    if (have_stat && S_ISREG(st.st_mode)) f->offset = syscall(SYS_lseek, fd, 0, SEEK_CUR);
+    f->opened_by = o ? o->opened_by : NULL;
+    f->nframes = o ? o->nframes : 0;
+    if (o) memcpy(f->frames, o->frames, (size_t)o->nframes * sizeof f->frames[0]);
+    s->nfds++;
+}
+
+static void capture_rng(struct fa_snapshot *s)
+{
+    for (int f = 0; f < FA_RNG_COUNT; f++) {
+        struct fa_rng_state st = fa_rng[f];
+        if (!st.seeded && st.draws == 0) continue;
+        s->rng[s->nrng].family = (enum fa_rng_family)f;
+        s->rng[s->nrng].state = st;
+        s->nrng++;
+    }
+}
+
+static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+struct fa_snapshot *fa_audit_begin(const char *via)
+{
+    int saved = errno;
+    size_t len = align16(sizeof(struct fa_snapshot)) +
+                 align16((size_t)fa_opts.max_threads * sizeof(struct fa_snap_thread)) +
+                 align16((size_t)fa_opts.max_locks * sizeof(struct fa_snap_lock)) +
+                 align16((size_t)fa_opts.max_fds * sizeof(struct fa_snap_fd));
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        errno = saved;
+        return NULL;
+    }
+    struct fa_snapshot *s = p;
+    char *q = (char *)p + align16(sizeof *s);
+    s->map_len = len;
+    s->threads = (void *)q;
+    q += align16((size_t)fa_opts.max_threads * sizeof(struct fa_snap_thread));
+    s->locks = (void *)q;
+    q += align16((size_t)fa_opts.max_locks * sizeof(struct fa_snap_lock));
+    s->fds = (void *)q;
+    s->max_threads = fa_opts.max_threads;
+    s->max_locks = fa_opts.max_locks;
+    s->max_fds = fa_opts.max_fds;
+
+    s->via = via;
+    s->seq = __atomic_add_fetch(&fork_seq, 1, __ATOMIC_RELAXED);
+    s->pid = (pid_t)syscall(SYS_getpid);
+    s->ppid = (pid_t)syscall(SYS_getppid);
+    s->tid = fa_gettid();
+    s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth);
+    capture_locks(s);
+    for_each_dirent("/proc/self/task", add_thread, s);
+    s->threads_untracked = fa_threads_untracked;
+    for_each_dirent("/proc/self/fd", add_fd, s);
+    capture_rng(s);
+    errno = saved;
+    return s;
+}
+
+static int taken_by_prepare(const struct fa_thread *self, const void *addr)
+{
+    for (int i = 0; self && i < self->nprepare_taken && i < FA_PREPARE_TAKEN_MAX; i++)
+        if (self->prepare_taken[i] == addr) return 1;
+    return 0;
+}
+
+void fa_audit_finish(struct fa_snapshot *s, pid_t child)
+{
+    int saved = errno;
+    struct fa_thread *self = fa_self;
+    s->child = child;
+    /* A lock that an atfork prepare handler took during this fork is protected by that
+     * library's own fork handling: not a hazard. */
+    int kept = 0;
+    for (int i = 0; i < s->nlocks; i++) {
+        if (taken_by_prepare(self, s->locks[i].held.addr)) s->locks_protected++;
+        else s->locks[kept++] = s->locks[i];
+    }
+    s->nlocks = kept;
+    fa_report_snapshot(s, &fa_opts);
+    fa_audit_discard(s);
+    errno = saved;
+}
+
+void fa_audit_discard(struct fa_snapshot *s)
+{
+    if (s) munmap(s, s->map_len);
+}
+
+void fa_audit_after_fork_child(void) { fork_seq = 0; }

@@ -1,0 +1,18 @@
+/* audit.h: the fork-time audit: snapshot before the fork, report after it. */
+#ifndef FA_AUDIT_H
+#define FA_AUDIT_H
+
+#include "snapshot.h"
+
+/* Captures the state of the process as the calling thread is about to fork. Returns NULL
+ * (and the fork goes on unaudited) when memory for the snapshot cannot be mapped. */
+struct fa_snapshot *fa_audit_begin(const char *via);
+/* In the parent after the fork: drops locks that atfork prepare handlers took on purpose,
+ * writes the records, frees the snapshot. `child` <= 0 when unknown or failed. */
+void fa_audit_finish(struct fa_snapshot *s, pid_t child);
+/* In the child: frees the snapshot without reporting. Async-signal-safe. */
+void fa_audit_discard(struct fa_snapshot *s);
+/* In the child: the next fork is this process's fork #1. */
+void fa_audit_after_fork_child(void);
+
+#endif

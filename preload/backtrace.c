@@ -1,0 +1,61 @@
+/* backtrace.c: libunwind-based stack capture (see backtrace.h). */
+#define UNW_LOCAL_ONLY
+#include "backtrace.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <libunwind.h>
+#include <link.h>
+#include <string.h>
+
+#include "fa.h"
+#include "threads.h"
+
+static uintptr_t self_lo, self_hi;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *base)
+{
+    (void)size;
+    if ((void *)info->dlpi_addr != base) return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (!self_lo || lo < self_lo) self_lo = lo;
+        if (hi > self_hi) self_hi = hi;
+    }
+    return 1;
+}
+
+void fa_backtrace_init(void)
+{
+    if (self_hi) return;
+    int saved = errno;
+    Dl_info info;
+    if (dladdr((void *)&fa_backtrace_init, &info) && info.dli_fbase)
+        dl_iterate_phdr(find_self, info.dli_fbase);
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    errno = saved;
+}
+
+int fa_is_auditor_pc(uintptr_t pc) { return pc >= self_lo && pc < self_hi; }
+
+int fa_backtrace(uintptr_t *pc, int max)
+{
+    void *raw[FA_MAX_FRAMES + 16];
+    int saved = errno;
+    /* libunwind may take locks of its own: the wrappers must not record them. */
+    fa_in_auditor++;
+    int want = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0]) : max + 16;
+    int n = unw_backtrace(raw, want);
+    int out = 0;
+    for (int i = 0; i < n && out < max; i++) {
+        uintptr_t p = (uintptr_t)raw[i];
+        if (p == 0) break;
+        if (fa_is_auditor_pc(p)) continue;
+        pc[out++] = p;
+    }
+    fa_in_auditor--;
+    errno = saved;
+    return out;
+}

@@ -1,0 +1,47 @@
+/* init.c: the library's constructor and its public API. */
+#include "init.h"
+
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../include/forkaudit.h"
+#include "backtrace.h"
+#include "fa.h"
+#include "log.h"
+#include "options.h"
+#include "real.h"
+#include "threads.h"
+
+static int init_state; /* 0 not started, 1 running, 2 done */
+static pid_t known_pid;
+
+void fa_init(void)
+{
+    int expect = 0;
+    if (!__atomic_compare_exchange_n(&init_state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+    fa_options_parse(&fa_opts, getenv("FORKAUDIT_OPTIONS"), fa_diag_stderr, NULL);
+    if (fa_opts.help) {
+        char text[4096];
+        fa_options_help(text, sizeof text);
+        fa_diag_stderr(text, NULL);
+    }
+    fa_log_init(&fa_opts);
+    fa_in_auditor++;
+    fa_resolve_all();
+    fa_threads_init();
+    fa_thread_current(); /* the main thread */
+    fa_backtrace_init();
+    fa_in_auditor--;
+    known_pid = (pid_t)syscall(SYS_getpid);
+    fa_fork_register_handlers();
+    __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void forkaudit_constructor(void) { fa_init(); }
+
+void fa_init_after_fork_child(void) { known_pid = (pid_t)syscall(SYS_getpid); }
+
+int fa_init_pid_changed(void) { return known_pid != 0 && known_pid != (pid_t)syscall(SYS_getpid); }
+
+FA_EXPORT const char *forkaudit_version(void) { return FORKAUDIT_VERSION; }

@@ -1,0 +1,138 @@
+/* interpose_fd.c: calls that create descriptors record where each was opened; close()
+ * forgets it. The fork-time audit enumerates /proc/self/fd for the truth, so a call we
+ * miss only loses the opening site, never the descriptor. */
+#include "real.h"
+
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "fdtrack.h"
+
+/* open(2): the mode argument exists only when O_CREAT or O_TMPFILE is set. */
+#define MODE_ARG(flags)                          \
+    mode_t mode = 0;                             \
+    if (__OPEN_NEEDS_MODE(flags)) {              \
+        va_list ap;                              \
+        va_start(ap, flags);                     \
+        mode = (mode_t)va_arg(ap, int);          \
+        va_end(ap);                              \
+    }
+
+static int opened(int fd, const char *by)
+{
+    fa_fdtrack_opened(fd, by);
+    return fd;
+}
+
+FA_EXPORT int open(const char *path, int flags, ...)
+{
+    MODE_ARG(flags)
+    return opened(FA_REAL(open)(path, flags, mode), "open");
+}
+
+FA_EXPORT int open64(const char *path, int flags, ...)
+{
+    MODE_ARG(flags)
+    return opened(FA_REAL(open64)(path, flags, mode), "open64");
+}
+
+FA_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+    MODE_ARG(flags)
+    return opened(FA_REAL(openat)(dirfd, path, flags, mode), "openat");
+}
+
+FA_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+    MODE_ARG(flags)
+    return opened(FA_REAL(openat64)(dirfd, path, flags, mode), "openat64");
+}
+
+/* _FORTIFY_SOURCE builds call these instead of open/openat. */
+FA_EXPORT int __open_2(const char *path, int flags) { return opened(FA_REAL(__open_2)(path, flags), "open"); }
+FA_EXPORT int __open64_2(const char *path, int flags) { return opened(FA_REAL(__open64_2)(path, flags), "open64"); }
+FA_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+    return opened(FA_REAL(__openat_2)(dirfd, path, flags), "openat");
+}
+FA_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+    return opened(FA_REAL(__openat64_2)(dirfd, path, flags), "openat64");
+}
+
+FA_EXPORT int creat(const char *path, mode_t mode) { return opened(FA_REAL(creat)(path, mode), "creat"); }
+FA_EXPORT int creat64(const char *path, mode_t mode) { return opened(FA_REAL(creat64)(path, mode), "creat64"); }
+
+FA_EXPORT int socket(int domain, int type, int protocol)
+{
+    return opened(FA_REAL(socket)(domain, type, protocol), "socket");
+}
+
+FA_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    int rc = FA_REAL(socketpair)(domain, type, protocol, sv);
+    if (rc == 0) {
+        opened(sv[0], "socketpair");
+        opened(sv[1], "socketpair");
+    }
+    return rc;
+}
+
+FA_EXPORT int pipe(int fds[2])
+{
+    int rc = FA_REAL(pipe)(fds);
+    if (rc == 0) {
+        opened(fds[0], "pipe");
+        opened(fds[1], "pipe");
+    }
+    return rc;
+}
+
+FA_EXPORT int pipe2(int fds[2], int flags)
+{
+    int rc = FA_REAL(pipe2)(fds, flags);
+    if (rc == 0) {
+        opened(fds[0], "pipe2");
+        opened(fds[1], "pipe2");
+    }
+    return rc;
+}
+
+FA_EXPORT int dup(int fd) { return opened(FA_REAL(dup)(fd), "dup"); }
+
+FA_EXPORT int dup2(int oldfd, int newfd)
+{
+    int rc = FA_REAL(dup2)(oldfd, newfd);
+    if (rc >= 0 && oldfd != newfd) opened(rc, "dup2");
+    return rc;
+}
+
+FA_EXPORT int dup3(int oldfd, int newfd, int flags) { return opened(FA_REAL(dup3)(oldfd, newfd, flags), "dup3"); }
+
+FA_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return opened(FA_REAL(accept)(fd, addr, len), "accept");
+}
+
+FA_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    return opened(FA_REAL(accept4)(fd, addr, len, flags), "accept4");
+}
+
+static FILE *opened_stream(FILE *f, const char *by)
+{
+    if (f) fa_fdtrack_opened(fileno(f), by);
+    return f;
+}
+
+FA_EXPORT FILE *fopen(const char *path, const char *mode) { return opened_stream(FA_REAL(fopen)(path, mode), "fopen"); }
+FA_EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+    return opened_stream(FA_REAL(fopen64)(path, mode), "fopen64");
+}
+
+FA_EXPORT int close(int fd)
+{
+    fa_fdtrack_closed(fd);
+    return FA_REAL(close)(fd);
+}

@@ -1,0 +1,150 @@
+/* interpose_fork.c: every fork is audited.
+ *  - fork(): the snapshot is taken in our wrapper, before any atfork prepare handler
+ *    runs, so it sees the program as it really is (via "fork").
+ *  - forks that bypass the fork symbol (daemon(), forkpty()) still run atfork handlers:
+ *    ours take the snapshot then (via "atfork").
+ *  - __register_atfork is interposed so other libraries' prepare handlers run through a
+ *    trampoline that marks the locks they take: those are protected, not hazards.
+ * Nothing here allocates; the child only resets state with plain stores and close(2). */
+#include "real.h"
+
+#include <errno.h>
+#include <sys/syscall.h>
+
+#include "audit.h"
+#include "backtrace.h"
+#include "init.h"
+#include "log.h"
+#include "symbolize.h"
+#include "threads.h"
+
+extern void *__dso_handle;
+
+static FA_TLS int in_fork_wrapper;
+static FA_TLS struct fa_snapshot *atfork_snapshot;
+
+/* The held-lock bookkeeping of prepare handlers ends with the fork that ran them. */
+static void end_of_fork(struct fa_thread *self)
+{
+    if (!self) return;
+    fa_held_forget_flagged(&self->held, FA_HELD_BY_PREPARE);
+    self->nprepare_taken = 0;
+}
+
+/* Child side, async-signal-safe: the process has one thread and a new pid. */
+static void reset_in_child(void)
+{
+    fa_init_after_fork_child();
+    fa_threads_after_fork_child();
+    fa_log_after_fork_child();
+    fa_symbolize_after_fork_child();
+    fa_audit_after_fork_child();
+}
+
+FA_EXPORT pid_t fork(void)
+{
+    fa_init();
+    struct fa_thread *self = fa_thread_current();
+    if (!self || fa_in_auditor) return FA_REAL(fork)();
+    if (fa_init_pid_changed()) reset_in_child(); /* we run in a child made without handlers */
+
+    fa_in_auditor++;
+    struct fa_snapshot *s = fa_audit_begin("fork");
+    fa_in_auditor--;
+    self->nprepare_taken = 0;
+
+    in_fork_wrapper = 1;
+    pid_t pid = FA_REAL(fork)();
+    int saved = errno;
+    in_fork_wrapper = 0;
+
+    if (pid == 0) {
+        fa_audit_discard(s);
+        end_of_fork(self);
+    } else {
+        if (s) {
+            fa_in_auditor++;
+            fa_audit_finish(s, pid);
+            fa_in_auditor--;
+        }
+        end_of_fork(self);
+    }
+    errno = saved;
+    return pid;
+}
+
+static void on_prepare(void)
+{
+    if (in_fork_wrapper) return;
+    struct fa_thread *self = fa_thread_current();
+    if (!self || fa_in_auditor) return;
+    fa_in_auditor++;
+    atfork_snapshot = fa_audit_begin("atfork");
+    fa_in_auditor--;
+}
+
+static void on_parent(void)
+{
+    if (in_fork_wrapper) return;
+    struct fa_thread *self = fa_self;
+    struct fa_snapshot *s = atfork_snapshot;
+    atfork_snapshot = NULL;
+    if (s && self) {
+        fa_in_auditor++;
+        fa_audit_finish(s, 0);
+        fa_in_auditor--;
+    }
+    end_of_fork(self);
+}
+
+static void on_child(void)
+{
+    reset_in_child();
+    if (in_fork_wrapper) return;
+    fa_audit_discard(atfork_snapshot);
+    atfork_snapshot = NULL;
+    end_of_fork(fa_self);
+}
+
+void fa_fork_register_handlers(void)
+{
+    FA_REAL(__register_atfork)(on_prepare, on_parent, on_child, &__dso_handle);
+}
+
+/* ------------------------------------------------ other libraries' prepare handlers */
+
+#define TRAMPOLINES 64
+static void (*foreign_prepare[TRAMPOLINES])(void);
+static int ntrampolines;
+unsigned long fa_prepare_unwrapped;
+
+static void run_prepare(int k)
+{
+    struct fa_thread *self = fa_thread_current();
+    if (self) self->in_prepare++;
+    foreign_prepare[k]();
+    if (self) self->in_prepare--;
+}
+
+#define T1(k, j) static void trampoline_##k##_##j(void) { run_prepare(k * 8 + j); }
+#define T8(k) T1(k, 0) T1(k, 1) T1(k, 2) T1(k, 3) T1(k, 4) T1(k, 5) T1(k, 6) T1(k, 7)
+T8(0) T8(1) T8(2) T8(3) T8(4) T8(5) T8(6) T8(7)
+#define R8(k) trampoline_##k##_0, trampoline_##k##_1, trampoline_##k##_2, trampoline_##k##_3, \
+              trampoline_##k##_4, trampoline_##k##_5, trampoline_##k##_6, trampoline_##k##_7
+static void (*const trampolines[TRAMPOLINES])(void) = {R8(0), R8(1), R8(2), R8(3), R8(4), R8(5), R8(6), R8(7)};
+
+/* pthread_atfork() is linked statically into every caller (libc_nonshared.a) and calls
+ * this exported function, which is therefore where registrations can be seen. */
+FA_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void), void *dso)
+{
+    if (prepare && dso != &__dso_handle) {
+        int k = __atomic_fetch_add(&ntrampolines, 1, __ATOMIC_RELAXED);
+        if (k < TRAMPOLINES) {
+            __atomic_store_n(&foreign_prepare[k], prepare, __ATOMIC_RELEASE);
+            prepare = trampolines[k];
+        } else {
+            __atomic_add_fetch(&fa_prepare_unwrapped, 1, __ATOMIC_RELAXED);
+        }
+    }
+    return FA_REAL(__register_atfork)(prepare, parent, child, dso);
+}

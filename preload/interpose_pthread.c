@@ -1,0 +1,136 @@
+/* interpose_pthread.c: pthread mutex, condition-wait and thread-creation wrappers. They
+ * forward every call unchanged and keep the per-thread held-lock sets and the thread
+ * registry up to date. Hot path: one TLS load, a few stores, no system call. */
+#include "real.h"
+
+#include <errno.h>
+
+#include "backtrace.h"
+#include "heldlocks.h"
+#include "options.h"
+#include "threads.h"
+
+
+static struct fa_thread *self_or_register(void)
+{
+    struct fa_thread *self = fa_self;
+    return FA_LIKELY(self != NULL) ? self : fa_thread_current();
+}
+
+static inline void on_acquired(pthread_mutex_t *m, void *call_site)
+{
+    if (FA_UNLIKELY(fa_in_auditor)) return;
+    struct fa_thread *self = self_or_register();
+    if (FA_UNLIKELY(!self)) return;
+    uintptr_t frames[FA_MAX_LOCK_FRAMES];
+    int n = 1;
+    frames[0] = (uintptr_t)call_site;
+    /* Frames beyond the call site cost an unwind per lock, so they are opt-in. */
+    if (FA_UNLIKELY(fa_opts.lock_stack_depth > 1)) n = fa_backtrace(frames, fa_opts.lock_stack_depth);
+    unsigned flags = 0;
+    if (FA_UNLIKELY(self->in_prepare)) {
+        /* Taken on purpose by another library's atfork prepare handler: protected. */
+        flags = FA_HELD_BY_PREPARE;
+        if (self->nprepare_taken < FA_PREPARE_TAKEN_MAX) self->prepare_taken[self->nprepare_taken++] = m;
+    }
+    fa_held_acquire(&self->held, m, FA_LOCK_MUTEX, (unsigned)m->__data.__kind & 0x7f, flags, frames, n);
+}
+
+/* EOWNERDEAD: a robust mutex was acquired after its owner died; the caller holds it. */
+#define ACQUIRED(rc) ((rc) == 0 || (rc) == EOWNERDEAD)
+
+FA_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    int rc = FA_REAL(pthread_mutex_lock)(m);
+    if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
+    return rc;
+}
+
+FA_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    int rc = FA_REAL(pthread_mutex_trylock)(m);
+    if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
+    return rc;
+}
+
+FA_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+    int rc = FA_REAL(pthread_mutex_timedlock)(m, abstime);
+    if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
+    return rc;
+}
+
+FA_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
+{
+    int rc = FA_REAL(pthread_mutex_clocklock)(m, clock, abstime);
+    if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
+    return rc;
+}
+
+FA_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    /* Forget first: a fork in between sees the lock as free, never a freed lock as held. */
+    struct fa_thread *self = fa_self;
+    if (FA_LIKELY(self != NULL)) fa_held_release(&self->held, m);
+    return FA_REAL(pthread_mutex_unlock)(m);
+}
+
+FA_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+    /* Re-initialising a mutex (atfork child handlers do) frees it. */
+    struct fa_thread *self = fa_self;
+    if (self) fa_held_forget(&self->held, m);
+    return FA_REAL(pthread_mutex_init)(m, attr);
+}
+
+FA_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+    struct fa_thread *self = fa_self;
+    if (self) fa_held_forget(&self->held, m);
+    return FA_REAL(pthread_mutex_destroy)(m);
+}
+
+/* A condition wait releases the mutex while the thread sleeps and retakes it inside glibc,
+ * where the pthread_mutex_lock symbol never sees it: mark the entry for the duration. */
+#define COND_WAIT_BODY(call)                                          \
+    struct fa_thread *self = fa_self;                                 \
+    if (self) fa_held_cond_wait_begin(&self->held, m);                \
+    int rc = call;                                                    \
+    if (self) fa_held_cond_wait_end(&self->held, m);                  \
+    return rc;
+
+FA_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    COND_WAIT_BODY(FA_REAL(pthread_cond_wait)(c, m))
+}
+
+FA_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
+{
+    COND_WAIT_BODY(FA_REAL(pthread_cond_timedwait)(c, m, t))
+}
+
+FA_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct timespec *t)
+{
+    COND_WAIT_BODY(FA_REAL(pthread_cond_clockwait)(c, m, clock, t))
+}
+
+static void *thread_trampoline(void *p)
+{
+    struct fa_thread *t = p;
+    void *(*start)(void *) = (void *(*)(void *))t->start_routine;
+    void *arg = t->start_arg;
+    fa_thread_bind(t);
+    return start(arg);
+}
+
+FA_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)
+{
+    struct fa_thread *t = fa_thread_claim();
+    if (!t) return FA_REAL(pthread_create)(thread, attr, start, arg);
+    t->start_routine = (void *)start;
+    t->start_arg = arg;
+    t->ncreated = fa_backtrace(t->created_at, fa_opts.stack_depth);
+    int rc = FA_REAL(pthread_create)(thread, attr, thread_trampoline, t);
+    if (rc != 0) fa_thread_release(t);
+    return rc;
+}

@@ -1,0 +1,80 @@
+/* interpose_rng.c: seeding and drawing of the libc generators. glibc's srand is an alias
+ * of srandom and rand() reaches random() through an internal alias, so every member of a
+ * family is wrapped on its own and nothing is counted twice. */
+#include "real.h"
+
+#include "rng.h"
+
+FA_EXPORT void srand(unsigned seed)
+{
+    FA_REAL(srand)(seed);
+    fa_rng_seeded(FA_RNG_RANDOM, "srand", seed);
+}
+
+FA_EXPORT void srandom(unsigned seed)
+{
+    FA_REAL(srandom)(seed);
+    fa_rng_seeded(FA_RNG_RANDOM, "srandom", seed);
+}
+
+FA_EXPORT char *initstate(unsigned seed, char *state, size_t n)
+{
+    char *old = FA_REAL(initstate)(seed, state, n);
+    fa_rng_seeded(FA_RNG_RANDOM, "initstate", seed);
+    return old;
+}
+
+FA_EXPORT int rand(void)
+{
+    fa_rng_drawn(FA_RNG_RANDOM, "rand");
+    return FA_REAL(rand)();
+}
+
+FA_EXPORT long random(void)
+{
+    fa_rng_drawn(FA_RNG_RANDOM, "random");
+    return FA_REAL(random)();
+}
+
+static unsigned long long seed48_value(const unsigned short x[3])
+{
+    return (unsigned long long)x[0] | (unsigned long long)x[1] << 16 | (unsigned long long)x[2] << 32;
+}
+
+FA_EXPORT void srand48(long seed)
+{
+    FA_REAL(srand48)(seed);
+    fa_rng_seeded(FA_RNG_DRAND48, "srand48", (unsigned long long)seed);
+}
+
+FA_EXPORT unsigned short *seed48(unsigned short seed[3])
+{
+    unsigned long long v = seed48_value(seed);
+    unsigned short *old = FA_REAL(seed48)(seed);
+    fa_rng_seeded(FA_RNG_DRAND48, "seed48", v);
+    return old;
+}
+
+FA_EXPORT void lcong48(unsigned short param[7])
+{
+    FA_REAL(lcong48)(param);
+    fa_rng_seeded(FA_RNG_DRAND48, "lcong48", seed48_value(param));
+}
+
+FA_EXPORT double drand48(void)
+{
+    fa_rng_drawn(FA_RNG_DRAND48, "drand48");
+    return FA_REAL(drand48)();
+}
+
+FA_EXPORT long lrand48(void)
+{
+    fa_rng_drawn(FA_RNG_DRAND48, "lrand48");
+    return FA_REAL(lrand48)();
+}
+
+FA_EXPORT long mrand48(void)
+{
+    fa_rng_drawn(FA_RNG_DRAND48, "mrand48");
+    return FA_REAL(mrand48)();
+}

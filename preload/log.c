@@ -1,0 +1,119 @@
+/* log.c: the log destination (see log.h). Only raw system calls: usable anywhere. */
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fa.h"
+#include "fmt.h"
+
+static const char *path_template; /* NULL: stderr/stdout */
+static int stdio_fd = 2;
+static int log_fd = -1;
+static pid_t log_pid;
+static int log_failed_pid; /* pid that already said it could not open the file */
+
+void fa_log_init(const struct fa_options *o)
+{
+    if (strcmp(o->log_path, "stderr") == 0) stdio_fd = 2;
+    else if (strcmp(o->log_path, "stdout") == 0) stdio_fd = 1;
+    else path_template = o->log_path;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        long r = syscall(SYS_write, fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return;
+        p += r;
+        n -= (size_t)r;
+    }
+}
+
+/* Expands %p to the pid; appends .<pid> when the template has no %p. */
+static void expand(char *out, size_t cap, pid_t pid)
+{
+    struct fa_buf b;
+    int had_pid = 0;
+    fa_buf_fixed(&b, out, cap);
+    for (const char *s = path_template; *s; s++) {
+        if (s[0] == '%' && s[1] == 'p') {
+            fa_put_dec(&b, pid);
+            had_pid = 1;
+            s++;
+        } else {
+            fa_putc(&b, *s);
+        }
+    }
+    if (!had_pid) {
+        fa_putc(&b, '.');
+        fa_put_dec(&b, pid);
+    }
+    fa_buf_terminate(&b);
+}
+
+static int open_log(pid_t pid)
+{
+    char path[1100];
+    expand(path, sizeof path, pid);
+    /* O_NOFOLLOW: never write through a symlink someone planted at the log path. */
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0 && fd < 3) {
+        /* Never occupy 0-2: the program may expect to (re)open its standard streams there. */
+        long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
+        syscall(SYS_close, fd);
+        fd = high;
+    }
+    if (fd < 0 && log_failed_pid != pid) {
+        char msg[1300];
+        struct fa_buf b;
+        int e = errno;
+        log_failed_pid = pid;
+        fa_buf_fixed(&b, msg, sizeof msg);
+        fa_puts(&b, "forkaudit: cannot open log file '");
+        fa_puts(&b, path);
+        fa_puts(&b, "' (errno ");
+        fa_put_dec(&b, e);
+        fa_puts(&b, "); writing to stderr instead\n");
+        write_all(2, b.p, b.len);
+    }
+    return (int)fd;
+}
+
+void fa_log_write(const char *p, size_t n)
+{
+    int saved = errno;
+    int fd = stdio_fd;
+    if (path_template) {
+        pid_t pid = (pid_t)syscall(SYS_getpid);
+        if (log_fd < 0 || log_pid != pid) {
+            log_fd = open_log(pid);
+            log_pid = pid;
+        }
+        if (log_fd >= 0) fd = log_fd;
+    }
+    write_all(fd, p, n);
+    errno = saved;
+}
+
+int fa_log_own_fd(void)
+{
+    return path_template && log_pid == (pid_t)syscall(SYS_getpid) ? log_fd : -1;
+}
+
+void fa_log_after_fork_child(void)
+{
+    if (log_fd >= 0) syscall(SYS_close, log_fd);
+    log_fd = -1;
+}
+
+void fa_diag_stderr(const char *line, void *ctx)
+{
+    (void)ctx;
+    write_all(2, line, strlen(line));
+    write_all(2, "\n", 1);
+}

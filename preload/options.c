@@ -1,0 +1,191 @@
+/* options.c: parse FORKAUDIT_OPTIONS in the sanitizers' key=value syntax. */
+#include "options.h"
+
+#include <string.h>
+
+#include "fa.h"
+#include "fmt.h"
+
+enum opt_kind { OPT_INT, OPT_PATH, OPT_FORMAT };
+
+struct opt_desc {
+    const char *key;
+    enum opt_kind kind;
+    size_t offset;
+    int min, max;
+    const char *meaning;
+};
+
+#define OFF(f) offsetof(struct fa_options, f)
+static const struct opt_desc opts[] = {
+    {"log_path", OPT_PATH, OFF(log_path), 0, 0,
+     "stderr, stdout, or a file path; %p becomes the pid, a path without %p gets .<pid> appended"},
+    {"format", OPT_FORMAT, OFF(format), 0, 0, "text (for people) or json (one object per line)"},
+    {"verbosity", OPT_INT, OFF(verbosity), 0, 2,
+     "0 findings only, 1 also a record for every fork, 2 also auditor debugging"},
+    {"stack_depth", OPT_INT, OFF(stack_depth), 1, FA_MAX_FRAMES, "frames per stack in a report"},
+    {"lock_stack_depth", OPT_INT, OFF(lock_stack_depth), 1, FA_MAX_LOCK_FRAMES,
+     "frames captured at each lock acquisition (1 = the call site, free; more costs an unwind per lock)"},
+    {"max_threads", OPT_INT, OFF(max_threads), 1, 100000, "threads listed in one threads-at-fork record"},
+    {"max_locks", OPT_INT, OFF(max_locks), 1, 100000, "lock-held-at-fork records per fork"},
+    {"max_fds", OPT_INT, OFF(max_fds), 1, 1000000, "descriptors listed in one fds-at-fork record"},
+    {"help", OPT_INT, OFF(help), 0, 1, "1 prints this list at start-up"},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static const struct fa_options defaults = FA_OPTIONS_INITIALIZER;
+struct fa_options fa_opts = FA_OPTIONS_INITIALIZER;
+
+/* The default of option `d` as text. */
+static void put_default(struct fa_buf *b, const struct opt_desc *d)
+{
+    const char *field = (const char *)&defaults + d->offset;
+    switch (d->kind) {
+    case OPT_INT: fa_put_dec(b, *(const int *)field); break;
+    case OPT_PATH: fa_puts(b, field); break;
+    case OPT_FORMAT: fa_puts(b, *(const enum fa_format *)field == FA_FORMAT_JSON ? "json" : "text"); break;
+    }
+}
+
+static int parse_int(const char *s, size_t n, long *out)
+{
+    long v = 0;
+    size_t i = 0;
+    int neg = 0;
+    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == n) return -1;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        if (v > 100000000L) return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static void diag_line(fa_diag_fn diag, void *ctx, const char *a, const char *key, size_t keylen,
+                      const char *b, const char *val, size_t vallen, const char *c)
+{
+    char line[512];
+    struct fa_buf buf;
+    if (!diag) return;
+    fa_buf_fixed(&buf, line, sizeof line);
+    fa_puts(&buf, "forkaudit: ");
+    fa_puts(&buf, a);
+    fa_putsn(&buf, key, keylen > 64 ? 64 : keylen);
+    fa_puts(&buf, b);
+    if (val) fa_putsn(&buf, val, vallen > 64 ? 64 : vallen);
+    fa_puts(&buf, c);
+    fa_buf_terminate(&buf);
+    diag(line, ctx);
+}
+
+static int apply(struct fa_options *o, const struct opt_desc *d, const char *val, size_t n,
+                 fa_diag_fn diag, void *ctx)
+{
+    char *field = (char *)o + d->offset;
+    switch (d->kind) {
+    case OPT_INT: {
+        long v;
+        if (parse_int(val, n, &v) == 0 && v >= d->min && v <= d->max) {
+            *(int *)field = (int)v;
+            return 0;
+        }
+        char expect[160];
+        struct fa_buf eb;
+        fa_buf_fixed(&eb, expect, sizeof expect);
+        fa_puts(&eb, "': expected an integer from ");
+        fa_put_dec(&eb, d->min);
+        fa_puts(&eb, " to ");
+        fa_put_dec(&eb, d->max);
+        fa_puts(&eb, "; using the default ");
+        put_default(&eb, d);
+        fa_buf_terminate(&eb);
+        diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n, expect);
+        return 1;
+    }
+    case OPT_FORMAT:
+        if (n == 4 && memcmp(val, "text", 4) == 0) {
+            o->format = FA_FORMAT_TEXT;
+            return 0;
+        }
+        if (n == 4 && memcmp(val, "json", 4) == 0) {
+            o->format = FA_FORMAT_JSON;
+            return 0;
+        }
+        diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
+                  "': expected text or json; using the default text");
+        return 1;
+    case OPT_PATH:
+        if (n == 0 || n >= sizeof o->log_path) {
+            diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
+                      "': empty or longer than 1023 bytes; using the default stderr");
+            return 1;
+        }
+        memcpy(field, val, n);
+        field[n] = 0;
+        return 0;
+    }
+    return 1;
+}
+
+void fa_options_defaults(struct fa_options *o) { *o = defaults; }
+
+static int is_sep(char c) { return c == ':' || c == ',' || c == ' ' || c == '\t' || c == '\n'; }
+
+int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, void *ctx)
+{
+    int problems = 0;
+    if (!spec) return 0;
+    const char *p = spec;
+    while (*p) {
+        while (*p && is_sep(*p)) p++;
+        if (!*p) break;
+        const char *tok = p;
+        while (*p && !is_sep(*p)) p++;
+        size_t toklen = (size_t)(p - tok);
+        const char *eq = memchr(tok, '=', toklen);
+        if (!eq) {
+            diag_line(diag, ctx, "option '", tok, toklen, "' has no value (expected key=value); ignored",
+                      NULL, 0, "");
+            problems++;
+            continue;
+        }
+        size_t keylen = (size_t)(eq - tok);
+        const char *val = eq + 1;
+        size_t vallen = toklen - keylen - 1;
+        const struct opt_desc *d = NULL;
+        for (size_t i = 0; i < NOPTS; i++)
+            if (strlen(opts[i].key) == keylen && memcmp(opts[i].key, tok, keylen) == 0) d = &opts[i];
+        if (!d) {
+            diag_line(diag, ctx, "unknown option '", tok, keylen,
+                      "' in FORKAUDIT_OPTIONS, ignored (help=1 lists the options)", NULL, 0, "");
+            problems++;
+            continue;
+        }
+        problems += apply(o, d, val, vallen, diag, ctx);
+    }
+    return problems;
+}
+
+size_t fa_options_help(char *out, size_t cap)
+{
+    struct fa_buf b;
+    fa_buf_fixed(&b, out, cap);
+    fa_puts(&b, "forkaudit options (FORKAUDIT_OPTIONS=key=value:key=value...):\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        fa_puts(&b, "  ");
+        fa_puts(&b, opts[i].key);
+        fa_puts(&b, "=");
+        size_t start = b.len;
+        put_default(&b, &opts[i]);
+        for (size_t w = strlen(opts[i].key) + b.len - start; w < 26; w++) fa_putc(&b, ' ');
+        fa_puts(&b, opts[i].meaning);
+        fa_putc(&b, '\n');
+    }
+    fa_buf_terminate(&b);
+    return b.len;
+}

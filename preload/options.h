@@ -1,0 +1,47 @@
+/* options.h: FORKAUDIT_OPTIONS, parsed without malloc so it can run in any constructor. */
+#ifndef FA_OPTIONS_H
+#define FA_OPTIONS_H
+
+#include <stddef.h>
+
+enum fa_format { FA_FORMAT_TEXT, FA_FORMAT_JSON };
+
+struct fa_options {
+    char log_path[1024];   /* "stderr", "stdout" or a path template (%p = pid) */
+    enum fa_format format;
+    int verbosity;         /* 0 findings, 1 + a record per fork, 2 + auditor debugging */
+    int stack_depth;       /* frames per stack in a record, 1..FA_MAX_FRAMES */
+    int lock_stack_depth;  /* frames kept per lock acquisition, 1..FA_MAX_LOCK_FRAMES */
+    int max_threads;       /* entries in one threads-at-fork record */
+    int max_locks;         /* lock-held-at-fork records per fork */
+    int max_fds;           /* entries in one fds-at-fork record */
+    int help;              /* print the option list at start-up */
+};
+
+/* Receives one complete diagnostic line (no trailing newline). */
+typedef void (*fa_diag_fn)(const char *line, void *ctx);
+
+/* The defaults, usable as a static initializer so wrappers that run before our
+ * constructor (from another library's constructor) see sane values. */
+#define FA_OPTIONS_INITIALIZER                                                              \
+    {                                                                                       \
+        .log_path = "stderr", .format = FA_FORMAT_TEXT, .verbosity = 0, .stack_depth = 16,  \
+        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .help = 0 \
+    }
+
+/* The options in force in this process. */
+extern struct fa_options fa_opts;
+
+void fa_options_defaults(struct fa_options *o);
+
+/* Parses `spec` ("key=value" pairs separated by ':', ',' or whitespace) into `o`.
+ * Unknown keys and bad values keep the default and produce one diagnostic line each
+ * through `diag` (which may be NULL). Returns the number of problems found; never fails
+ * otherwise. `spec` may be NULL. */
+int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, void *ctx);
+
+/* Writes the option list with defaults and meanings into buf (NUL-terminated, truncated
+ * to cap). Returns the length written. */
+size_t fa_options_help(char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,532 @@
+/* report.c: snapshot -> records. Text follows the sanitizers (==PID== prefix, numbered
+ * symbolized frames, a SUMMARY line); JSON is one object per line as ../shared/README.md
+ * specifies. */
+#include "report.h"
+
+#include <string.h>
+
+#include "fdtrack.h"
+#include "log.h"
+#include "symbolize.h"
+
+static const char *mutex_kind_name(unsigned kind)
+{
+    switch (kind & 3) {
+    case 0: return "normal";
+    case 1: return "recursive";
+    case 2: return "errorcheck";
+    default: return "adaptive";
+    }
+}
+
+static const char *lock_type_name(unsigned type) { return type == FA_LOCK_MUTEX ? "pthread_mutex" : "lock"; }
+
+static const char *severity_of(const struct fa_snapshot *s, enum fa_kind kind, int index)
+{
+    if (kind == FA_KIND_FORK) return "note";
+    if (kind == FA_KIND_LOCK && !s->locks[index].holder_is_forking_thread) return "error";
+    return "warning";
+}
+
+static const char *kind_name(enum fa_kind kind)
+{
+    switch (kind) {
+    case FA_KIND_THREADS: return "threads-at-fork";
+    case FA_KIND_LOCK: return "lock-held-at-fork";
+    case FA_KIND_FDS: return "fds-at-fork";
+    case FA_KIND_RNG: return "rng-at-fork";
+    default: return "fork";
+    }
+}
+
+static const char *thread_name(const struct fa_snapshot *s, pid_t tid)
+{
+    for (int i = 0; i < s->nthreads; i++)
+        if (s->threads[i].tid == tid) return s->threads[i].name;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void json_frames(struct fa_buf *b, const uintptr_t *pc, int n)
+{
+    fa_putc(b, '[');
+    for (int i = 0; i < n; i++) {
+        struct fa_frame_info fi;
+        fa_symbolize(pc[i], 1, &fi);
+        if (i) fa_putc(b, ',');
+        fa_puts(b, "{\"pc\":\"");
+        fa_put_hex(b, pc[i]);
+        fa_putc(b, '"');
+        if (fi.module) {
+            fa_puts(b, ",\"module\":");
+            fa_put_json_str(b, fi.module);
+            fa_puts(b, ",\"offset\":\"");
+            fa_put_hex(b, fi.offset);
+            fa_putc(b, '"');
+        }
+        if (fi.function) {
+            fa_puts(b, ",\"function\":");
+            fa_put_json_str(b, fi.function);
+            fa_puts(b, ",\"function_offset\":\"");
+            fa_put_hex(b, fi.function_offset);
+            fa_putc(b, '"');
+        }
+        fa_putc(b, '}');
+    }
+    fa_putc(b, ']');
+}
+
+static void json_key_int(struct fa_buf *b, const char *key, long long v)
+{
+    fa_puts(b, ",\"");
+    fa_puts(b, key);
+    fa_puts(b, "\":");
+    fa_put_dec(b, v);
+}
+
+static void json_header(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index)
+{
+    fa_puts(b, "{\"kind\":\"");
+    fa_puts(b, kind_name(kind));
+    fa_puts(b, "\",\"severity\":\"");
+    fa_puts(b, severity_of(s, kind, index));
+    fa_putc(b, '"');
+    json_key_int(b, "pid", s->pid);
+    json_key_int(b, "ppid", s->ppid);
+    json_key_int(b, "tid", s->tid);
+    fa_puts(b, ",\"fork\":{\"seq\":");
+    fa_put_udec(b, s->seq);
+    if (s->child > 0) json_key_int(b, "child_pid", s->child);
+    fa_puts(b, ",\"via\":\"");
+    fa_puts(b, s->via);
+    fa_puts(b, "\"},\"stack\":");
+    json_frames(b, s->stack.pc, s->stack.n);
+}
+
+static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index)
+{
+    switch (kind) {
+    case FA_KIND_THREADS:
+        fa_puts(b, ",\"threads\":[");
+        for (int i = 0; i < s->nthreads; i++) {
+            const struct fa_snap_thread *t = &s->threads[i];
+            if (i) fa_putc(b, ',');
+            fa_puts(b, "{\"tid\":");
+            fa_put_dec(b, t->tid);
+            fa_puts(b, ",\"name\":");
+            fa_put_json_str(b, t->name);
+            if (t->start_routine) {
+                struct fa_frame_info fi;
+                fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+                fa_puts(b, ",\"start_routine\":");
+                if (fi.function && fi.function_offset == 0) fa_put_json_str(b, fi.function);
+                else {
+                    fa_putc(b, '"');
+                    fa_put_hex(b, (uintptr_t)t->start_routine);
+                    fa_putc(b, '"');
+                }
+                fa_puts(b, ",\"created_at\":");
+                json_frames(b, t->created_at, t->ncreated);
+            }
+            fa_putc(b, '}');
+        }
+        fa_putc(b, ']');
+        if (s->threads_dropped) json_key_int(b, "threads_dropped", (long long)s->threads_dropped);
+        if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
+        break;
+    case FA_KIND_LOCK: {
+        const struct fa_snap_lock *l = &s->locks[index];
+        fa_puts(b, ",\"lock\":{\"type\":\"");
+        fa_puts(b, lock_type_name(l->held.type));
+        fa_puts(b, "\",\"addr\":\"");
+        fa_put_hex(b, (uintptr_t)l->held.addr);
+        fa_putc(b, '"');
+        if (l->held.type == FA_LOCK_MUTEX) {
+            fa_puts(b, ",\"mutex_type\":\"");
+            fa_puts(b, mutex_kind_name(l->held.kind));
+            fa_puts(b, l->held.kind & 0x10 ? "\",\"robust\":true" : "\",\"robust\":false");
+        }
+        json_key_int(b, "depth", l->held.depth);
+        json_key_int(b, "holder_tid", l->holder);
+        const char *hn = l->holder_is_forking_thread ? NULL : thread_name(s, l->holder);
+        if (hn) {
+            fa_puts(b, ",\"holder_name\":");
+            fa_put_json_str(b, hn);
+        }
+        fa_puts(b, l->holder_is_forking_thread ? ",\"holder_is_forking_thread\":true" : ",\"holder_is_forking_thread\":false");
+        fa_puts(b, ",\"acquired_at\":");
+        json_frames(b, l->held.frames, l->held.nframes);
+        fa_putc(b, '}');
+        break;
+    }
+    case FA_KIND_FDS:
+        fa_puts(b, ",\"fds\":[");
+        for (int i = 0; i < s->nfds; i++) {
+            const struct fa_snap_fd *f = &s->fds[i];
+            if (i) fa_putc(b, ',');
+            fa_puts(b, "{\"fd\":");
+            fa_put_dec(b, f->fd);
+            fa_puts(b, ",\"target\":");
+            fa_put_json_str(b, f->target);
+            fa_puts(b, ",\"type\":\"");
+            fa_puts(b, f->type);
+            fa_puts(b, "\",\"access\":\"");
+            fa_puts(b, fa_fd_access(f->flags));
+            fa_puts(b, f->cloexec ? "\",\"cloexec\":true" : "\",\"cloexec\":false");
+            if (f->offset >= 0) json_key_int(b, "offset", f->offset);
+            if (f->opened_by) {
+                fa_puts(b, ",\"opened_by\":\"");
+                fa_puts(b, f->opened_by);
+                fa_puts(b, "\",\"opened_at\":");
+                json_frames(b, f->frames, f->nframes);
+            }
+            fa_putc(b, '}');
+        }
+        fa_putc(b, ']');
+        if (s->fds_dropped) json_key_int(b, "fds_dropped", (long long)s->fds_dropped);
+        break;
+    case FA_KIND_RNG: {
+        const struct fa_snap_rng *r = &s->rng[index];
+        fa_puts(b, ",\"rng\":{\"family\":\"");
+        fa_puts(b, fa_rng_family_name(r->family, &r->state));
+        fa_putc(b, '"');
+        if (r->state.seeded) {
+            json_key_int(b, "seed", (long long)r->state.seed);
+            fa_puts(b, ",\"seeded_by\":\"");
+            fa_puts(b, r->state.seeded_by);
+            fa_puts(b, "\",\"seeded_at\":");
+            json_frames(b, r->state.frames, r->state.nframes);
+        } else {
+            fa_puts(b, ",\"seeded_at\":[]");
+        }
+        json_key_int(b, "draws", (long long)r->state.draws);
+        fa_putc(b, '}');
+        break;
+    }
+    case FA_KIND_FORK:
+        break;
+    }
+}
+
+/* ---------------------------------------------------------------- text */
+
+static void text_prefix(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    fa_puts(b, "==");
+    fa_put_dec(b, s->pid);
+    fa_puts(b, "== ");
+}
+
+static void text_frames(struct fa_buf *b, const struct fa_snapshot *s, const uintptr_t *pc, int n, const char *indent)
+{
+    if (n == 0) {
+        text_prefix(b, s);
+        fa_puts(b, indent);
+        fa_puts(b, "(no stack)\n");
+    }
+    for (int i = 0; i < n; i++) {
+        struct fa_frame_info fi;
+        fa_symbolize(pc[i], 1, &fi);
+        text_prefix(b, s);
+        fa_puts(b, indent);
+        fa_putc(b, '#');
+        fa_put_dec(b, i);
+        fa_putc(b, ' ');
+        fa_put_hex(b, pc[i]);
+        if (fi.function) {
+            fa_puts(b, " in ");
+            fa_puts(b, fi.function);
+            fa_putc(b, '+');
+            fa_put_hex(b, fi.function_offset);
+        }
+        if (fi.module) {
+            fa_puts(b, " (");
+            fa_puts(b, fi.module);
+            fa_putc(b, '+');
+            fa_put_hex(b, fi.offset);
+            fa_putc(b, ')');
+        }
+        fa_putc(b, '\n');
+    }
+}
+
+/* "fork #N (child C, via V)" */
+static void text_fork_ref(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    fa_puts(b, "fork #");
+    fa_put_udec(b, s->seq);
+    fa_puts(b, " (");
+    if (s->child > 0) {
+        fa_puts(b, "child ");
+        fa_put_dec(b, s->child);
+        fa_puts(b, ", ");
+    }
+    fa_puts(b, "via ");
+    fa_puts(b, s->via);
+    fa_putc(b, ')');
+}
+
+static void text_line(struct fa_buf *b, const struct fa_snapshot *s, const char *text)
+{
+    text_prefix(b, s);
+    fa_puts(b, text);
+}
+
+static void text_fork_stack(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    text_prefix(b, s);
+    fa_puts(b, "  fork called by thread ");
+    fa_put_dec(b, s->tid);
+    fa_puts(b, " at:\n");
+    text_frames(b, s, s->stack.pc, s->stack.n, "    ");
+}
+
+static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index)
+{
+    const char *sev = severity_of(s, kind, index);
+    text_prefix(b, s);
+    fa_puts(b, "forkaudit: ");
+    fa_puts(b, strcmp(sev, "error") == 0 ? "ERROR: " : "WARNING: ");
+    fa_puts(b, kind_name(kind));
+    fa_puts(b, ": ");
+    switch (kind) {
+    case FA_KIND_THREADS:
+        fa_put_dec(b, s->nthreads + (long long)s->threads_dropped);
+        fa_puts(b, s->nthreads + s->threads_dropped == 1 ? " other thread was" : " other threads were");
+        fa_puts(b, " running at ");
+        text_fork_ref(b, s);
+        fa_puts(b, "\n");
+        text_line(b, s, "  the child has none of them: work they were doing and locks they held are gone\n");
+        for (int i = 0; i < s->nthreads; i++) {
+            const struct fa_snap_thread *t = &s->threads[i];
+            text_prefix(b, s);
+            fa_puts(b, "  thread ");
+            fa_put_dec(b, t->tid);
+            fa_puts(b, " \"");
+            fa_puts(b, t->name);
+            fa_putc(b, '"');
+            if (t->start_routine) {
+                struct fa_frame_info fi;
+                fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+                fa_puts(b, ", start routine ");
+                if (fi.function && fi.function_offset == 0) fa_puts(b, fi.function);
+                else fa_put_hex(b, (uintptr_t)t->start_routine);
+                fa_puts(b, ", created at:\n");
+                text_frames(b, s, t->created_at, t->ncreated, "    ");
+            } else {
+                fa_puts(b, " (not created through pthread_create after forkaudit loaded)\n");
+            }
+        }
+        if (s->threads_dropped) {
+            text_prefix(b, s);
+            fa_puts(b, "  ... and ");
+            fa_put_udec(b, s->threads_dropped);
+            fa_puts(b, " more (max_threads)\n");
+        }
+        break;
+    case FA_KIND_LOCK: {
+        const struct fa_snap_lock *l = &s->locks[index];
+        fa_puts(b, lock_type_name(l->held.type));
+        fa_putc(b, ' ');
+        fa_put_hex(b, (uintptr_t)l->held.addr);
+        if (l->held.type == FA_LOCK_MUTEX) {
+            fa_puts(b, " (");
+            fa_puts(b, mutex_kind_name(l->held.kind));
+            if (l->held.kind & 0x10) fa_puts(b, ", robust");
+            fa_putc(b, ')');
+        }
+        if (l->holder_is_forking_thread) {
+            fa_puts(b, " is held by the forking thread ");
+            fa_put_dec(b, l->holder);
+        } else {
+            const char *hn = thread_name(s, l->holder);
+            fa_puts(b, " is held by thread ");
+            fa_put_dec(b, l->holder);
+            if (hn) {
+                fa_puts(b, " \"");
+                fa_puts(b, hn);
+                fa_putc(b, '"');
+            }
+        }
+        fa_puts(b, " at ");
+        text_fork_ref(b, s);
+        fa_puts(b, "\n");
+        if (l->holder_is_forking_thread)
+            text_line(b, s, "  the child inherits it locked: only the child's own unlock can free it; locking it first deadlocks\n");
+        else
+            text_line(b, s, "  the child inherits it locked and has no thread that will ever unlock it\n");
+        text_prefix(b, s);
+        fa_puts(b, "  acquired by thread ");
+        fa_put_dec(b, l->holder);
+        if (l->held.depth > 1) {
+            fa_puts(b, " (depth ");
+            fa_put_udec(b, l->held.depth);
+            fa_putc(b, ')');
+        }
+        fa_puts(b, " at:\n");
+        text_frames(b, s, l->held.frames, l->held.nframes, "    ");
+        break;
+    }
+    case FA_KIND_FDS:
+        fa_puts(b, "the child inherits ");
+        fa_put_dec(b, s->nfds + (long long)s->fds_dropped);
+        fa_puts(b, s->nfds + s->fds_dropped == 1 ? " file descriptor" : " file descriptors");
+        fa_puts(b, " at ");
+        text_fork_ref(b, s);
+        fa_puts(b, "\n");
+        for (int i = 0; i < s->nfds; i++) {
+            const struct fa_snap_fd *f = &s->fds[i];
+            text_prefix(b, s);
+            fa_puts(b, "  fd ");
+            fa_put_dec(b, f->fd);
+            fa_puts(b, " -> ");
+            fa_puts(b, f->target);
+            fa_puts(b, " (");
+            fa_puts(b, f->type);
+            fa_puts(b, ", ");
+            fa_puts(b, fa_fd_access(f->flags));
+            fa_puts(b, f->cloexec ? ", close-on-exec" : ", no close-on-exec: also leaks into exec'd programs");
+            fa_puts(b, ")\n");
+            if (f->offset >= 0) {
+                text_prefix(b, s);
+                fa_puts(b, "    parent and child share this open file description and its offset (now ");
+                fa_put_dec(b, f->offset);
+                fa_puts(b, ")\n");
+            }
+            if (f->opened_by) {
+                text_prefix(b, s);
+                fa_puts(b, "    opened by ");
+                fa_puts(b, f->opened_by);
+                fa_puts(b, " at:\n");
+                text_frames(b, s, f->frames, f->nframes, "      ");
+            }
+        }
+        if (s->fds_dropped) {
+            text_prefix(b, s);
+            fa_puts(b, "  ... and ");
+            fa_put_udec(b, s->fds_dropped);
+            fa_puts(b, " more (max_fds)\n");
+        }
+        break;
+    case FA_KIND_RNG: {
+        const struct fa_snap_rng *r = &s->rng[index];
+        fa_puts(b, "the ");
+        fa_puts(b, fa_rng_family_name(r->family, &r->state));
+        fa_puts(b, "() generator was ");
+        if (r->state.seeded) {
+            fa_puts(b, "seeded with ");
+            fa_put_udec(b, r->state.seed);
+        } else {
+            fa_puts(b, "never seeded (fixed default seed)");
+        }
+        fa_puts(b, " and drawn ");
+        fa_put_udec(b, r->state.draws);
+        fa_puts(b, r->state.draws == 1 ? " time before " : " times before ");
+        text_fork_ref(b, s);
+        fa_puts(b, "\n");
+        text_line(b, s, "  the child continues the parent's sequence: parent and child draw the same numbers\n");
+        if (r->state.seeded) {
+            text_prefix(b, s);
+            fa_puts(b, "  seeded by ");
+            fa_puts(b, r->state.seeded_by);
+            fa_puts(b, " at:\n");
+            text_frames(b, s, r->state.frames, r->state.nframes, "    ");
+        }
+        break;
+    }
+    case FA_KIND_FORK:
+        break;
+    }
+    text_fork_stack(b, s);
+    text_line(b, s, "\n");
+}
+
+static void count_findings(const struct fa_snapshot *s, int *errors, int *warnings)
+{
+    *errors = *warnings = 0;
+    for (int i = 0; i < s->nlocks; i++) {
+        if (s->locks[i].holder_is_forking_thread) ++*warnings;
+        else ++*errors;
+    }
+    *warnings += (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
+}
+
+static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)
+{
+    int errors, warnings;
+    count_findings(s, &errors, &warnings);
+    if (o->format == FA_FORMAT_JSON) {
+        json_header(b, s, FA_KIND_FORK, 0);
+        json_key_int(b, "errors", errors);
+        json_key_int(b, "warnings", warnings);
+        json_key_int(b, "threads", s->nthreads + (long long)s->threads_dropped);
+        json_key_int(b, "locks_held", s->nlocks + (long long)s->locks_dropped);
+        json_key_int(b, "locks_protected_by_atfork", (long long)s->locks_protected);
+        if (s->locks_dropped) json_key_int(b, "locks_dropped", (long long)s->locks_dropped);
+        if (s->locks_overflow) json_key_int(b, "locks_untracked", (long long)s->locks_overflow);
+        json_key_int(b, "fds", s->nfds + (long long)s->fds_dropped);
+        fa_puts(b, "}\n");
+        return;
+    }
+    text_prefix(b, s);
+    fa_puts(b, "SUMMARY: forkaudit: ");
+    text_fork_ref(b, s);
+    fa_puts(b, " by thread ");
+    fa_put_dec(b, s->tid);
+    fa_puts(b, ": ");
+    fa_put_dec(b, errors);
+    fa_puts(b, errors == 1 ? " error, " : " errors, ");
+    fa_put_dec(b, warnings);
+    fa_puts(b, warnings == 1 ? " warning" : " warnings");
+    if (s->locks_protected) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->locks_protected);
+        fa_puts(b, " held locks protected by atfork handlers)");
+    }
+    if (s->locks_dropped) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->locks_dropped);
+        fa_puts(b, " more held locks not reported: max_locks)");
+    }
+    fa_putc(b, '\n');
+}
+
+void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index, const struct fa_options *o)
+{
+    if (kind == FA_KIND_FORK) {
+        render_fork(b, s, o);
+        return;
+    }
+    if (o->format == FA_FORMAT_JSON) {
+        json_header(b, s, kind, index);
+        json_body(b, s, kind, index);
+        fa_puts(b, "}\n");
+    } else {
+        text_body(b, s, kind, index);
+    }
+}
+
+static void emit(const struct fa_snapshot *s, enum fa_kind kind, int index, const struct fa_options *o)
+{
+    struct fa_buf b;
+    if (fa_buf_mapped(&b, 1 << 16) != 0) return;
+    fa_render(&b, s, kind, index, o);
+    if (b.truncated) { /* keep JSON lines parseable even when memory ran out */
+        b.len = 0;
+        b.truncated = 0;
+    }
+    if (b.len) fa_log_write(b.p, b.len);
+    fa_buf_release(&b);
+}
+
+void fa_report_snapshot(const struct fa_snapshot *s, const struct fa_options *o)
+{
+    int findings = s->nlocks + (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
+    for (int i = 0; i < s->nlocks; i++) emit(s, FA_KIND_LOCK, i, o);
+    if (s->nthreads > 0) emit(s, FA_KIND_THREADS, 0, o);
+    if (s->nfds > 0) emit(s, FA_KIND_FDS, 0, o);
+    for (int i = 0; i < s->nrng; i++) emit(s, FA_KIND_RNG, i, o);
+    if (findings > 0 ? (o->format == FA_FORMAT_TEXT || o->verbosity >= 1) : o->verbosity >= 1)
+        emit(s, FA_KIND_FORK, 0, o);
+}

@@ -1,0 +1,24 @@
+/* report.h: render a fork-time snapshot as text (sanitizer style) or JSON records. */
+#ifndef FA_REPORT_H
+#define FA_REPORT_H
+
+#include "fmt.h"
+#include "options.h"
+#include "snapshot.h"
+
+enum fa_kind {
+    FA_KIND_THREADS, /* threads-at-fork */
+    FA_KIND_LOCK,    /* lock-held-at-fork, one record per lock */
+    FA_KIND_FDS,     /* fds-at-fork */
+    FA_KIND_RNG,     /* rng-at-fork, one record per generator */
+    FA_KIND_FORK,    /* fork (note, verbosity >= 1): one per fork with the counts */
+};
+
+/* Appends one complete record (newline-terminated) to `b`. `index` selects the lock or
+ * generator for FA_KIND_LOCK and FA_KIND_RNG. */
+void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index,
+               const struct fa_options *o);
+/* Renders and writes every record of the snapshot, one write(2) each. */
+void fa_report_snapshot(const struct fa_snapshot *s, const struct fa_options *o);
+
+#endif

@@ -1,0 +1,26 @@
+/* rng.c: seeding and draw bookkeeping for the libc generators (see rng.h). */
+#include "rng.h"
+
+#include <string.h>
+
+#include "backtrace.h"
+#include "options.h"
+
+struct fa_rng_state fa_rng[FA_RNG_COUNT];
+
+void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed)
+{
+    struct fa_rng_state *s = &fa_rng[f];
+    s->seed = seed;
+    s->seeded_by = fn;
+    s->draws = 0;
+    s->nframes = fa_backtrace(s->frames, fa_opts.stack_depth);
+    __atomic_store_n(&s->seeded, 1, __ATOMIC_RELEASE);
+}
+
+const char *fa_rng_family_name(enum fa_rng_family f, const struct fa_rng_state *s)
+{
+    if (f == FA_RNG_DRAND48) return "drand48";
+    const char *by = s->seeded ? s->seeded_by : s->drawn_by;
+    return by && strcmp(by, "srand") != 0 && strcmp(by, "rand") != 0 ? "random" : "rand";
+}

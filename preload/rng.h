@@ -1,0 +1,31 @@
+/* rng.h: state of the libc generators whose sequence a child inherits. */
+#ifndef FA_RNG_H
+#define FA_RNG_H
+
+#include "fa.h"
+
+/* random() and rand() share one generator in glibc (srand is an alias of srandom). */
+enum fa_rng_family { FA_RNG_RANDOM = 0, FA_RNG_DRAND48 = 1, FA_RNG_COUNT = 2 };
+
+struct fa_rng_state {
+    int seeded;
+    unsigned long long seed;  /* valid when seeded */
+    const char *seeded_by;    /* "srand", "srandom", "initstate", "srand48", "seed48", "lcong48" */
+    const char *drawn_by;     /* last drawing function ("rand", "random", "drand48", ...) */
+    unsigned long long draws; /* draws since the last seeding */
+    int nframes;
+    uintptr_t frames[FA_MAX_FRAMES]; /* seeding site */
+};
+
+extern struct fa_rng_state fa_rng[FA_RNG_COUNT];
+
+void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed);
+static inline void fa_rng_drawn(enum fa_rng_family f, const char *fn)
+{
+    __atomic_add_fetch(&fa_rng[f].draws, 1, __ATOMIC_RELAXED);
+    fa_rng[f].drawn_by = fn;
+}
+/* The family name a report uses: "rand", "random" or "drand48". */
+const char *fa_rng_family_name(enum fa_rng_family f, const struct fa_rng_state *s);
+
+#endif

@@ -1,0 +1,69 @@
+/* snapshot.h: what the auditor saw at one fork, captured in the parent just before the
+ * real fork and rendered into records just after it. */
+#ifndef FA_SNAPSHOT_H
+#define FA_SNAPSHOT_H
+
+#include <sys/types.h>
+
+#include "fa.h"
+#include "heldlocks.h"
+#include "rng.h"
+
+struct fa_snap_thread {
+    pid_t tid;
+    char name[16];
+    void *start_routine;  /* NULL: not made through pthread_create (or before we loaded) */
+    int ncreated;
+    uintptr_t created_at[FA_MAX_FRAMES];
+};
+
+struct fa_snap_lock {
+    struct fa_held held;
+    pid_t holder;
+    int holder_is_forking_thread;
+};
+
+struct fa_snap_fd {
+    int fd;
+    int cloexec;
+    int flags;            /* F_GETFL */
+    unsigned mode;        /* st_mode, 0 when fstat failed */
+    long long offset;     /* file offset, -1 when it has none */
+    const char *type;
+    const char *opened_by;
+    char target[256];
+    int nframes;
+    uintptr_t frames[FA_MAX_FRAMES];
+};
+
+struct fa_snap_rng {
+    enum fa_rng_family family;
+    struct fa_rng_state state;
+};
+
+struct fa_snapshot {
+    const char *via;       /* "fork", "atfork" */
+    unsigned long seq;     /* 1 for the first fork of this process */
+    pid_t pid, ppid, tid;  /* forking process and thread */
+    pid_t child;           /* > 0 when known */
+    struct fa_stack stack; /* the forking thread's stack */
+
+    int nthreads, max_threads;
+    unsigned long threads_dropped, threads_untracked;
+    struct fa_snap_thread *threads;
+
+    int nlocks, max_locks;
+    unsigned long locks_dropped, locks_overflow, locks_protected;
+    struct fa_snap_lock *locks;
+
+    int nfds, max_fds;
+    unsigned long fds_dropped;
+    struct fa_snap_fd *fds;
+
+    int nrng;
+    struct fa_snap_rng rng[FA_RNG_COUNT];
+
+    size_t map_len;        /* the snapshot lives in one anonymous mapping of this size */
+};
+
+#endif

@@ -1,0 +1,26 @@
+/* symbolize.h: turn program counters into module+offset and function names, reading
+ * /proc/self/maps and the ELF symbol tables (.symtab, so static functions of unstripped
+ * binaries get names too; then .dynsym; then a separate debug file found by build-id under
+ * /usr/lib/debug). Uses only system calls and mmap: callable at fork time and in a child
+ * before exec. */
+#ifndef FA_SYMBOLIZE_H
+#define FA_SYMBOLIZE_H
+
+#include <stdint.h>
+
+struct fa_frame_info {
+    const char *module;       /* path of the object, NULL when pc is in no file mapping */
+    uintptr_t offset;         /* pc as an address of the ELF file (pc minus load bias) */
+    const char *function;     /* NULL when no symbol covers pc */
+    uintptr_t function_offset;
+};
+
+/* Describes `pc`. When `is_return_address` is 1 the lookup uses pc-1, so a call at the
+ * very end of a function is attributed to it; use 0 for a function's own address. Never
+ * fails: unknown parts are NULL/0. Thread-safe; re-entry from a signal handler on the same
+ * thread gives no names rather than waiting. */
+void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out);
+/* In a forked child, a symbolizer lock held by a vanished thread is reset. */
+void fa_symbolize_after_fork_child(void);
+
+#endif
