@@ -58,7 +58,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) | deps-test
 
 $(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h | deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $< tests/integration/harness.c -o $@ $(TEST_LIBS)
+	$(CC) $(ALL_CFLAGS) -DFA_BUILD_DIR=\"$(abspath $(BUILD))\" -DFA_SOURCE_DIR=\"$(CURDIR)\" $(TEST_CFLAGS) $< tests/integration/harness.c -o $@ $(TEST_LIBS)
 
 # Test programs: no optimisation and frame pointers so their frames are easy to name.
 $(BUILD)/tests/progs/%.so: tests/progs/lib/%.c
@@ -77,6 +77,16 @@ tests: $(LIB) $(UNIT_TESTS) $(INTEGRATION_TESTS) $(TEST_PROGS)
 check: tests
 	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
+# --- examples (`make demo` is the README's main command) -----------------------------------
+$(BUILD)/examples/%: examples/c/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 $< -o $@
+
+examples: $(LIB) $(patsubst examples/c/%.c,$(BUILD)/examples/%,$(wildcard examples/c/*.c))
+
+demo: examples
+	@examples/demo.sh
+
 # --- benchmark --------------------------------------------------------------------------
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
@@ -86,11 +96,17 @@ $(BUILD)/bench/empty.so: bench/empty.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 $< -o $@
 
-bench: $(LIB) $(BUILD)/bench/workload $(BUILD)/bench/compare $(BUILD)/bench/empty.so
-	$(BUILD)/bench/compare $(LIB) $(BUILD)/bench/empty.so $(BUILD)/bench/workload
+# The same empty library, but loading libunwind as the auditor does: a second baseline.
+$(BUILD)/bench/empty-unwind.so: bench/empty.c | deps-lib
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 $< -o $@ -Wl,--no-as-needed $(UNWIND_LIBS)
+
+BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/compare $(BUILD)/bench/empty.so $(BUILD)/bench/empty-unwind.so
+bench: $(LIB) $(BENCH_BINS)
+	$(BUILD)/bench/compare $(LIB) $(BUILD)/bench/empty.so $(BUILD)/bench/workload $(BUILD)/bench/empty-unwind.so
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check tests bench clean deps-lib deps-test
+.PHONY: all check tests bench clean deps-lib deps-test examples demo
 .SECONDARY:

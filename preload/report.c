@@ -67,7 +67,7 @@ static void json_frames(struct fa_buf *b, const uintptr_t *pc, int n)
         }
         if (fi.function) {
             fa_puts(b, ",\"function\":");
-            fa_put_json_str(b, fi.function);
+            fa_put_json_strn(b, fi.function, fi.function_len);
             fa_puts(b, ",\"function_offset\":\"");
             fa_put_hex(b, fi.function_offset);
             fa_putc(b, '"');
@@ -120,7 +120,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 struct fa_frame_info fi;
                 fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
                 fa_puts(b, ",\"start_routine\":");
-                if (fi.function && fi.function_offset == 0) fa_put_json_str(b, fi.function);
+                if (fi.function && fi.function_offset == 0) fa_put_json_strn(b, fi.function, fi.function_len);
                 else {
                     fa_putc(b, '"');
                     fa_put_hex(b, (uintptr_t)t->start_routine);
@@ -236,7 +236,7 @@ static void text_frames(struct fa_buf *b, const struct fa_snapshot *s, const uin
         fa_put_hex(b, pc[i]);
         if (fi.function) {
             fa_puts(b, " in ");
-            fa_puts(b, fi.function);
+            fa_putsn(b, fi.function, fi.function_len);
             fa_putc(b, '+');
             fa_put_hex(b, fi.function_offset);
         }
@@ -271,6 +271,11 @@ static void text_line(struct fa_buf *b, const struct fa_snapshot *s, const char 
 {
     text_prefix(b, s);
     fa_puts(b, text);
+}
+
+static int same_frames(const uintptr_t *a, int na, const uintptr_t *b, int nb)
+{
+    return na == nb && memcmp(a, b, (size_t)na * sizeof a[0]) == 0;
 }
 
 static void text_fork_stack(struct fa_buf *b, const struct fa_snapshot *s)
@@ -310,7 +315,7 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 struct fa_frame_info fi;
                 fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
                 fa_puts(b, ", start routine ");
-                if (fi.function && fi.function_offset == 0) fa_puts(b, fi.function);
+                if (fi.function && fi.function_offset == 0) fa_putsn(b, fi.function, fi.function_len);
                 else fa_put_hex(b, (uintptr_t)t->start_routine);
                 fa_puts(b, ", created at:\n");
                 text_frames(b, s, t->created_at, t->ncreated, "    ");
@@ -398,8 +403,16 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 text_prefix(b, s);
                 fa_puts(b, "    opened by ");
                 fa_puts(b, f->opened_by);
-                fa_puts(b, " at:\n");
-                text_frames(b, s, f->frames, f->nframes, "      ");
+                const struct fa_snap_fd *prev = i > 0 ? &s->fds[i - 1] : NULL;
+                if (prev && prev->opened_by && same_frames(prev->frames, prev->nframes, f->frames, f->nframes)) {
+                    /* pipe and socketpair ends: say it once */
+                    fa_puts(b, " at the same place as fd ");
+                    fa_put_dec(b, prev->fd);
+                    fa_putc(b, '\n');
+                } else {
+                    fa_puts(b, " at:\n");
+                    text_frames(b, s, f->frames, f->nframes, "      ");
+                }
             }
         }
         if (s->fds_dropped) {

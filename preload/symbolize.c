@@ -317,6 +317,7 @@ void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out
         out->module = m->path;
         out->offset = pc - m->bias;
         out->function = c->function;
+        out->function_len = c->function ? strcspn(c->function, "@") : 0;
         out->function_offset = c->function ? pc - m->bias - c->function_start : 0;
     }
     release();

@@ -6,12 +6,14 @@
 #ifndef FA_SYMBOLIZE_H
 #define FA_SYMBOLIZE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct fa_frame_info {
     const char *module;       /* path of the object, NULL when pc is in no file mapping */
     uintptr_t offset;         /* pc as an address of the ELF file (pc minus load bias) */
-    const char *function;     /* NULL when no symbol covers pc */
+    const char *function;     /* NULL when no symbol covers pc; not NUL-terminated: */
+    size_t function_len;      /* ... its length (a "@VERSION" suffix left out) */
     uintptr_t function_offset;
 };
 

@@ -1,0 +1,374 @@
+/* Integration tests: small programs under tests/progs run under libforkaudit.so with
+ * format=json; the test parses their records and checks kinds, severities, tids, paths,
+ * seeds and function names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define DEADLINE 20
+
+static void run_prog(struct fa_run *r, const char *name, const char *arg, const char *options)
+{
+    const char *argv[] = {fa_build_path(name), arg, NULL};
+    assert_int_equal(fa_run_audited(r, argv, options, DEADLINE), 0);
+    assert_false(r->timed_out);
+}
+
+/* Every record carries the common fields of the contract. */
+static void check_common(json_t *rec, long pid)
+{
+    assert_non_null(rec);
+    assert_int_equal(fa_int(rec, "pid"), pid);
+    assert_true(fa_int(rec, "ppid") > 0);
+    assert_true(fa_int(rec, "tid") > 0);
+    json_t *fork = json_object_get(rec, "fork");
+    assert_true(fa_int(fork, "seq") >= 1);
+    assert_non_null(fa_str(fork, "via"));
+    assert_true(json_array_size(json_object_get(rec, "stack")) > 0);
+}
+
+static void worker_holds_lock_is_an_error(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/lock_held_by_worker", NULL, NULL);
+    assert_int_equal(r.status, 0);
+    long worker = fa_out_value(&r, "worker_tid"), main_tid = fa_out_value(&r, "main_tid");
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 1);
+    json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", 0);
+    check_common(rec, main_tid);
+    assert_string_equal(fa_str(rec, "severity"), "error");
+    assert_int_equal(fa_int(rec, "tid"), main_tid);
+    assert_int_equal(fa_int(json_object_get(rec, "fork"), "child_pid"), fa_out_value(&r, "child"));
+    assert_string_equal(fa_str(json_object_get(rec, "fork"), "via"), "fork");
+    json_t *lock = json_object_get(rec, "lock");
+    assert_string_equal(fa_str(lock, "type"), "pthread_mutex");
+    assert_string_equal(fa_str(lock, "mutex_type"), "normal");
+    assert_int_equal(fa_int(lock, "holder_tid"), worker);
+    assert_true(json_is_false(json_object_get(lock, "holder_is_forking_thread")));
+    char addr[32];
+    snprintf(addr, sizeof addr, "0x%lx", fa_out_value(&r, "lock_addr"));
+    assert_string_equal(fa_str(lock, "addr"), addr);
+    /* hold_in_worker is static: named from .symtab. */
+    json_t *acquired = json_object_get(lock, "acquired_at");
+    assert_true(fa_frames_have(acquired, "hold_in_worker"));
+    json_t *frame = json_array_get(acquired, 0);
+    assert_non_null(strstr(fa_str(frame, "module"), "lock_held_by_worker"));
+    assert_non_null(fa_str(frame, "offset"));
+    assert_non_null(fa_str(frame, "function_offset"));
+    /* The forking thread's stack, without the auditor's frames. */
+    json_t *stack = json_object_get(rec, "stack");
+    assert_true(fa_frames_have(stack, "fork_and_reap"));
+    assert_true(fa_frames_have(stack, "main"));
+    assert_false(fa_frames_have(stack, "fork"));
+    fa_run_free(&r);
+}
+
+static void forking_thread_holding_locks_is_a_warning(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/lock_held_by_self", NULL, NULL);
+    long main_tid = fa_out_value(&r, "main_tid");
+    char plain[32], recursive[32];
+    snprintf(plain, sizeof plain, "0x%lx", fa_out_value(&r, "plain_addr"));
+    snprintf(recursive, sizeof recursive, "0x%lx", fa_out_value(&r, "recursive_addr"));
+    /* fork #1: both held (recursive twice); fork #2: both held (recursive once); #3: none */
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 4);
+    for (int i = 0; i < 4; i++) {
+        json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", i);
+        json_t *lock = json_object_get(rec, "lock");
+        long long seq = fa_int(json_object_get(rec, "fork"), "seq");
+        assert_string_equal(fa_str(rec, "severity"), "warning");
+        assert_int_equal(fa_int(lock, "holder_tid"), main_tid);
+        assert_true(json_is_true(json_object_get(lock, "holder_is_forking_thread")));
+        assert_true(seq == 1 || seq == 2);
+        if (strcmp(fa_str(lock, "addr"), recursive) == 0) {
+            assert_string_equal(fa_str(lock, "mutex_type"), "recursive");
+            assert_int_equal(fa_int(lock, "depth"), seq == 1 ? 2 : 1);
+        } else {
+            assert_string_equal(fa_str(lock, "addr"), plain);
+            assert_int_equal(fa_int(lock, "depth"), 1);
+        }
+        assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "main"));
+    }
+    fa_run_free(&r);
+}
+
+static void lock_released_before_fork_is_not_reported(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/lock_released_before_fork", NULL, NULL);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
+    assert_int_equal(fa_count_kind(r.records, "threads-at-fork"), 1);
+    fa_run_free(&r);
+}
+
+static void thread_in_cond_wait_holds_nothing(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/cond_wait_sleeper", NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
+    assert_int_equal(fa_count_kind(r.records, "threads-at-fork"), 1);
+    fa_run_free(&r);
+}
+
+static void failed_trylock_holds_nothing(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/trylock_failed", NULL, NULL);
+    assert_int_equal(fa_out_value(&r, "trylock_rc"), 16 /* EBUSY */);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 1);
+    json_t *lock = json_object_get(fa_find_kind(r.records, "lock-held-at-fork", 0), "lock");
+    assert_int_equal(fa_int(lock, "holder_tid"), fa_out_value(&r, "worker_tid"));
+    fa_run_free(&r);
+}
+
+static json_t *thread_entry(json_t *threads, long tid)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(threads, i, t) if (fa_int(t, "tid") == tid) return t;
+    return NULL;
+}
+
+static void every_other_thread_is_listed(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/threads_mixed", NULL, NULL);
+    assert_int_equal(r.status, 0);
+    json_t *rec = fa_find_kind(r.records, "threads-at-fork", 0);
+    assert_non_null(rec);
+    assert_string_equal(fa_str(rec, "severity"), "warning");
+    json_t *threads = json_object_get(rec, "threads");
+    assert_int_equal(json_array_size(threads), 3);
+    const char *names[] = {"worker-a", "worker-b"};
+    for (int i = 0; i < 2; i++) {
+        json_t *t = thread_entry(threads, fa_out_value(&r, names[i]));
+        assert_non_null(t);
+        assert_string_equal(fa_str(t, "name"), names[i]);
+        assert_string_equal(fa_str(t, "start_routine"), "named_worker");
+        assert_true(fa_frames_have(json_object_get(t, "created_at"), "main"));
+    }
+    json_t *raw = thread_entry(threads, fa_out_value(&r, "raw"));
+    assert_non_null(raw);
+    assert_null(json_object_get(raw, "start_routine"));
+    assert_string_equal(fa_str(raw, "name"), "threads_mixed");
+    fa_run_free(&r);
+}
+
+static json_t *fd_entry(json_t *fds, long fd)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(fds, i, f) if (fa_int(f, "fd") == fd) return f;
+    return NULL;
+}
+
+static void inherited_fds_are_listed_with_origin(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    char dir[] = "/tmp/forkaudit-fds.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    run_prog(&r, "tests/progs/fds", dir, NULL);
+    assert_int_equal(r.status, 0);
+    json_t *rec = fa_find_kind(r.records, "fds-at-fork", 0);
+    assert_non_null(rec);
+    json_t *fds = json_object_get(rec, "fds");
+    /* exactly the program's six descriptors: 0-2 and the auditor's own are left out */
+    assert_int_equal(json_array_size(fds), 6);
+
+    char path[300];
+    json_t *log = fd_entry(fds, fa_out_value(&r, "log_fd"));
+    snprintf(path, sizeof path, "%s/shared.log", dir);
+    assert_string_equal(fa_str(log, "target"), path);
+    assert_string_equal(fa_str(log, "type"), "file");
+    assert_string_equal(fa_str(log, "access"), "w");
+    assert_true(json_is_false(json_object_get(log, "cloexec")));
+    assert_int_equal(fa_int(log, "offset"), 10);
+    assert_string_equal(fa_str(log, "opened_by"), "open");
+    assert_true(fa_frames_have(json_object_get(log, "opened_at"), "open_log_file"));
+
+    json_t *stream = fd_entry(fds, fa_out_value(&r, "stream_fd"));
+    snprintf(path, sizeof path, "%s/read.txt", dir);
+    assert_string_equal(fa_str(stream, "target"), path);
+    assert_string_equal(fa_str(stream, "access"), "r");
+    assert_string_equal(fa_str(stream, "opened_by"), "fopen");
+
+    json_t *sock = fd_entry(fds, fa_out_value(&r, "sock_fd"));
+    assert_string_equal(fa_str(sock, "type"), "socket");
+    assert_string_equal(fa_str(sock, "access"), "rw");
+    assert_string_equal(fa_str(sock, "opened_by"), "socket");
+    assert_non_null(strstr(fa_str(sock, "target"), "socket:["));
+
+    json_t *pr = fd_entry(fds, fa_out_value(&r, "pipe_r")), *pw = fd_entry(fds, fa_out_value(&r, "pipe_w"));
+    assert_string_equal(fa_str(pr, "type"), "pipe");
+    assert_string_equal(fa_str(pr, "access"), "r");
+    assert_string_equal(fa_str(pw, "access"), "w");
+    assert_true(json_is_true(json_object_get(pr, "cloexec")));
+    assert_string_equal(fa_str(pw, "opened_by"), "pipe2");
+
+    json_t *copy = fd_entry(fds, fa_out_value(&r, "dup_fd"));
+    assert_string_equal(fa_str(copy, "opened_by"), "dup");
+    assert_int_equal(fa_int(copy, "offset"), 10);
+    fa_run_free(&r);
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void seeded_generators_are_reported(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/rng", NULL, NULL);
+    assert_int_equal(fa_count_kind(r.records, "rng-at-fork"), 2);
+    int seen = 0;
+    for (int i = 0; i < 2; i++) {
+        json_t *rec = fa_find_kind(r.records, "rng-at-fork", i);
+        assert_string_equal(fa_str(rec, "severity"), "warning");
+        json_t *rng = json_object_get(rec, "rng");
+        const char *family = fa_str(rng, "family");
+        assert_true(fa_frames_have(json_object_get(rng, "seeded_at"), "seed_generators"));
+        if (strcmp(family, "rand") == 0) {
+            assert_int_equal(fa_int(rng, "seed"), 12345);
+            assert_int_equal(fa_int(rng, "draws"), 3);
+            seen |= 1;
+        } else {
+            assert_string_equal(family, "drand48");
+            assert_int_equal(fa_int(rng, "seed"), 777);
+            assert_int_equal(fa_int(rng, "draws"), 0);
+            seen |= 2;
+        }
+    }
+    assert_int_equal(seen, 3);
+    fa_run_free(&r);
+}
+
+static void clean_fork_writes_nothing(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/clean_single", NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(json_array_size(r.records), 0);
+    fa_run_free(&r);
+
+    /* verbosity=1: one note per fork, with nothing found */
+    run_prog(&r, "tests/progs/clean_single", NULL, "verbosity=1");
+    assert_int_equal(json_array_size(r.records), 1);
+    json_t *rec = fa_find_kind(r.records, "fork", 0);
+    assert_non_null(rec);
+    assert_string_equal(fa_str(rec, "severity"), "note");
+    assert_int_equal(fa_int(rec, "errors"), 0);
+    assert_int_equal(fa_int(rec, "warnings"), 0);
+    assert_int_equal(fa_int(json_object_get(rec, "fork"), "child_pid"), fa_out_value(&r, "child"));
+    fa_run_free(&r);
+}
+
+static void daemon_fork_is_audited_through_atfork(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    char marker[] = "/tmp/forkaudit-daemon.XXXXXX";
+    int fd = mkstemp(marker);
+    assert_true(fd >= 0);
+    close(fd);
+    run_prog(&r, "tests/progs/daemon_fork", marker, NULL);
+    json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", 0);
+    assert_non_null(rec);
+    assert_string_equal(fa_str(json_object_get(rec, "fork"), "via"), "atfork");
+    assert_string_equal(fa_str(rec, "severity"), "error");
+    assert_int_equal(fa_int(json_object_get(rec, "lock"), "holder_tid"), fa_out_value(&r, "worker_tid"));
+    assert_true(fa_frames_have(json_object_get(rec, "stack"), "daemon"));
+    assert_true(fa_frames_have(json_object_get(rec, "stack"), "main"));
+    fa_run_free(&r);
+    unlink(marker);
+}
+
+static void locks_taken_by_atfork_handlers_are_not_hazards(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/atfork_protected", NULL, "verbosity=1");
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
+    assert_int_equal(fa_count_kind(r.records, "fork"), 3);
+    json_t *first = fa_find_kind(r.records, "fork", 0);
+    assert_int_equal(fa_int(first, "locks_protected_by_atfork"), 1);
+    assert_string_equal(fa_str(json_object_get(fa_find_kind(r.records, "fork", 2), "fork"), "via"), "atfork");
+    fa_run_free(&r);
+}
+
+static void text_format_reads_like_a_sanitizer_report(void **state)
+{
+    (void)state;
+    /* format=text to a log file: header, frames and SUMMARY lines. */
+    struct fa_run r;
+    run_prog(&r, "tests/progs/lock_held_by_worker", NULL, "format=text");
+    char path[400], line[600];
+    snprintf(path, sizeof path, "%s/log.%ld", r.dir, fa_out_value(&r, "main_tid"));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int header = 0, frame = 0, summary = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "forkaudit: ERROR: lock-held-at-fork: pthread_mutex")) header++;
+        if (strstr(line, "#0 0x") && strstr(line, " in hold_in_worker+0x")) frame++;
+        if (strstr(line, "SUMMARY: forkaudit: fork #1") && strstr(line, "1 error")) summary++;
+    }
+    fclose(f);
+    assert_int_equal(header, 1);
+    assert_int_equal(frame, 1);
+    assert_int_equal(summary, 1);
+    fa_run_free(&r);
+}
+
+static void bad_options_are_named_and_ignored(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/lock_held_by_worker", NULL, "verbosity=9:no_such_key=1:stack_depth=2");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "forkaudit: bad value for option 'verbosity': '9'"));
+    assert_non_null(strstr(r.err, "forkaudit: unknown option 'no_such_key'"));
+    json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", 0);
+    assert_non_null(rec);
+    assert_int_equal(json_array_size(json_object_get(rec, "stack")), 2);
+    assert_int_equal(fa_count_kind(r.records, "fork"), 0); /* verbosity stayed 0 */
+    fa_run_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(worker_holds_lock_is_an_error),
+        cmocka_unit_test(forking_thread_holding_locks_is_a_warning),
+        cmocka_unit_test(lock_released_before_fork_is_not_reported),
+        cmocka_unit_test(thread_in_cond_wait_holds_nothing),
+        cmocka_unit_test(failed_trylock_holds_nothing),
+        cmocka_unit_test(every_other_thread_is_listed),
+        cmocka_unit_test(inherited_fds_are_listed_with_origin),
+        cmocka_unit_test(seeded_generators_are_reported),
+        cmocka_unit_test(clean_fork_writes_nothing),
+        cmocka_unit_test(daemon_fork_is_audited_through_atfork),
+        cmocka_unit_test(locks_taken_by_atfork_handlers_are_not_hazards),
+        cmocka_unit_test(text_format_reads_like_a_sanitizer_report),
+        cmocka_unit_test(bad_options_are_named_and_ignored),
+    };
+    return cmocka_run_group_tests_name("fork audit (integration)", tests, NULL, NULL);
+}

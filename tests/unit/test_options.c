@@ -1,0 +1,124 @@
+/* Unit tests of the FORKAUDIT_OPTIONS parser: good input, bad input, odd separators. */
+#include "unit.h"
+
+#include "options.h"
+
+struct diags {
+    int n;
+    char last[512];
+};
+
+static void collect(const char *line, void *ctx)
+{
+    struct diags *d = ctx;
+    d->n++;
+    snprintf(d->last, sizeof d->last, "%s", line);
+}
+
+static void defaults_match_the_contract(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    fa_options_defaults(&o);
+    assert_string_equal(o.log_path, "stderr");
+    assert_int_equal(o.format, FA_FORMAT_TEXT);
+    assert_int_equal(o.verbosity, 0);
+    assert_int_equal(o.stack_depth, 16);
+    assert_int_equal(o.lock_stack_depth, 1);
+}
+
+static void every_separator_is_accepted(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    fa_options_defaults(&o);
+    int problems = fa_options_parse(&o, "format=json:verbosity=1, stack_depth=8\tlog_path=/tmp/x.%p,max_fds=10",
+                                    collect, &d);
+    assert_int_equal(problems, 0);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(o.format, FA_FORMAT_JSON);
+    assert_int_equal(o.verbosity, 1);
+    assert_int_equal(o.stack_depth, 8);
+    assert_int_equal(o.max_fds, 10);
+    assert_string_equal(o.log_path, "/tmp/x.%p");
+}
+
+static void bad_values_keep_the_default_and_name_the_key(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    fa_options_defaults(&o);
+    assert_int_equal(fa_options_parse(&o, "verbosity=abc", collect, &d), 1);
+    assert_int_equal(o.verbosity, 0);
+    assert_non_null(strstr(d.last, "'verbosity'"));
+    assert_non_null(strstr(d.last, "using the default 0"));
+
+    assert_int_equal(fa_options_parse(&o, "stack_depth=1000", collect, &d), 1);
+    assert_int_equal(o.stack_depth, 16);
+    assert_int_equal(fa_options_parse(&o, "stack_depth=-3", collect, &d), 1);
+    assert_int_equal(fa_options_parse(&o, "stack_depth=", collect, &d), 1);
+    assert_int_equal(fa_options_parse(&o, "stack_depth=99999999999999999999", collect, &d), 1);
+    assert_int_equal(o.stack_depth, 16);
+
+    assert_int_equal(fa_options_parse(&o, "format=xml", collect, &d), 1);
+    assert_int_equal(o.format, FA_FORMAT_TEXT);
+    assert_non_null(strstr(d.last, "'format'"));
+}
+
+static void unknown_keys_and_garbage_are_reported_once_each(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    fa_options_defaults(&o);
+    assert_int_equal(fa_options_parse(&o, "nonsense=1:novalue::=5:verbosity=2", collect, &d), 3);
+    assert_int_equal(d.n, 3);
+    assert_int_equal(o.verbosity, 2);
+    /* NULL and empty specs are fine */
+    assert_int_equal(fa_options_parse(&o, NULL, collect, &d), 0);
+    assert_int_equal(fa_options_parse(&o, "", collect, &d), 0);
+    assert_int_equal(fa_options_parse(&o, ":::,,  ", NULL, NULL), 0);
+}
+
+static void long_keys_and_paths_are_bounded(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    char spec[3000];
+    fa_options_defaults(&o);
+    memset(spec, 'k', 2000);
+    strcpy(spec + 2000, "=1");
+    assert_int_equal(fa_options_parse(&o, spec, collect, &d), 1);
+    assert_true(strlen(d.last) < 200);
+    strcpy(spec, "log_path=");
+    memset(spec + 9, 'p', 1500);
+    spec[1509] = 0;
+    assert_int_equal(fa_options_parse(&o, spec, collect, &d), 1);
+    assert_string_equal(o.log_path, "stderr");
+}
+
+static void help_lists_every_option_with_its_default(void **state)
+{
+    (void)state;
+    char text[4096];
+    fa_options_help(text, sizeof text);
+    const char *expect[] = {"log_path=stderr", "format=text", "verbosity=0", "stack_depth=16",
+                            "lock_stack_depth=1", "max_threads=256", "max_locks=64", "max_fds=256", "help=0"};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) assert_non_null(strstr(text, expect[i]));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_match_the_contract),
+        cmocka_unit_test(every_separator_is_accepted),
+        cmocka_unit_test(bad_values_keep_the_default_and_name_the_key),
+        cmocka_unit_test(unknown_keys_and_garbage_are_reported_once_each),
+        cmocka_unit_test(long_keys_and_paths_are_bounded),
+        cmocka_unit_test(help_lists_every_option_with_its_default),
+    };
+    return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
