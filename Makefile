@@ -35,7 +35,7 @@ $(BUILD)/obj/%.o: preload/%.c preload/*.h include/forkaudit.h | deps-lib
 # -z now: every PLT entry of ours is bound at load time, never lazily inside a signal
 # handler or between fork and exec.
 $(LIB): $(CORE_OBJS) $(PRELOAD_OBJS)
-	$(CC) -shared -pthread -Wl,-z,now -Wl,--no-undefined -o $@ $^ $(UNWIND_LIBS) -ldl
+	$(CC) $(CFLAGS) -shared -pthread -Wl,-z,now -Wl,--no-undefined -o $@ $^ $(UNWIND_LIBS) -ldl
 
 $(CORE_LIB): $(CORE_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -77,6 +77,18 @@ tests: $(LIB) $(UNIT_TESTS) $(INTEGRATION_TESTS) $(TEST_PROGS)
 check: tests
 	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
+# The whole suite with the library, tests and test programs built with AddressSanitizer
+# and UndefinedBehaviorSanitizer; the ASan runtime is preloaded before the library.
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+check-asan:
+	$(MAKE) BUILD=$(BUILD)/asan CFLAGS="$(SAN_FLAGS)" tests
+	FORKAUDIT_TEST_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+	    tests/run-tests.sh $(BUILD)/asan/tests/test_*
+
+# The unit tests under valgrind's memcheck.
+check-valgrind: tests
+	tests/run-tests.sh $(foreach t,$(UNIT_TESTS),"valgrind -q --error-exitcode=9 --leak-check=full --suppressions=tests/valgrind.supp $(t)")
+
 # --- examples (`make demo` is the README's main command) -----------------------------------
 $(BUILD)/examples/%: examples/c/%.c
 	@mkdir -p $(dir $@)
@@ -108,5 +120,5 @@ bench: $(LIB) $(BENCH_BINS)
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check tests bench clean deps-lib deps-test examples demo
+.PHONY: all check check-asan check-valgrind tests bench clean deps-lib deps-test examples demo
 .SECONDARY:

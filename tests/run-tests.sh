@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test binary given as an argument (cmocka prints its own summaries), then
-# prints one closing line "N passed, N failed" counting the individual tests.
+# Runs every test command given as an argument (a binary, or a quoted command line such
+# as "valgrind ... build/tests/test_x"; cmocka prints its own summaries), then prints one
+# closing line "N passed, N failed" counting the individual tests.
 set -u
 passed=0
 failed=0
 failed_bins=()
 for t in "$@"; do
-    out=$("$t" 2>&1)
+    out=$(bash -c "$t" 2>&1)
     rc=$?
     printf '%s\n' "$out"
     p=$(printf '%s\n' "$out" | grep -o '\[  PASSED  \] [0-9]*' | grep -o '[0-9]*$' | awk '{s+=$1} END {print s+0}')

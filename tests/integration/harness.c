@@ -116,7 +116,11 @@ pid_t fa_spawn_audited(struct fa_run *r, const char *const argv[], const char *e
         dup2(err, 2);
         /* The program starts with 0-2 only, so fd findings are its own. */
         syscall(SYS_close_range, 3, ~0U, 0);
-        setenv("LD_PRELOAD", fa_build_path("libforkaudit.so"), 1);
+        /* FORKAUDIT_TEST_PRELOAD goes first (a sanitizer runtime for check-asan). */
+        const char *first = getenv("FORKAUDIT_TEST_PRELOAD");
+        char preload[1200];
+        snprintf(preload, sizeof preload, "%s%s%s", first ? first : "", first ? ":" : "", fa_build_path("libforkaudit.so"));
+        setenv("LD_PRELOAD", preload, 1);
         setenv("FORKAUDIT_OPTIONS", opts, 1);
         execv(argv[0], (char *const *)argv);
         _exit(127);
@@ -137,6 +141,9 @@ void fa_finish(struct fa_run *r, pid_t pid, const char *extra, int deadline_s)
     wait_with_deadline(r, pid, deadline_s);
     r->out = read_file(out_path);
     r->err = read_file(err_path);
+    /* A sanitizer build (make check-asan) reports through the program's stderr. */
+    if (strstr(r->err, "AddressSanitizer") || strstr(r->err, "runtime error:") || strstr(r->err, "LeakSanitizer"))
+        fail_msg("sanitizer report from the audited program:\n%s", r->err);
     if (!extra || !strstr(extra, "format=text")) load_records(r);
     else r->records = json_array();
 }
