@@ -35,7 +35,7 @@ $(BUILD)/obj/%.o: preload/%.c preload/*.h include/forkaudit.h | deps-lib
 # -z now: every PLT entry of ours is bound at load time, never lazily inside a signal
 # handler or between fork and exec.
 $(LIB): $(CORE_OBJS) $(PRELOAD_OBJS)
-	$(CC) $(CFLAGS) -shared -pthread -Wl,-z,now -Wl,--no-undefined -o $@ $^ $(UNWIND_LIBS) -ldl
+	$(CC) $(CFLAGS) -shared -pthread -Wl,-z,now -Wl,-z,noseparate-code -Wl,--no-undefined -o $@ $^ $(UNWIND_LIBS) -ldl
 
 $(CORE_LIB): $(CORE_OBJS)
 	rm -f $@ && ar rcs $@ $^

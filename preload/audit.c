@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,10 +16,13 @@
 #include "fdtrack.h"
 #include "log.h"
 #include "options.h"
+#include "process.h"
 #include "report.h"
 #include "threads.h"
 
-static unsigned long fork_seq;
+
+/* getdents64 buffer */
+#define DIRENT_BYTES 4096
 
 struct linux_dirent64 {
     unsigned long long d_ino;
@@ -30,20 +34,23 @@ struct linux_dirent64 {
 
 static long sys_openat(int dir, const char *path, int flags) { return syscall(SYS_openat, dir, path, flags, 0); }
 
-/* Calls fn(name, ctx) for every entry of the directory `path` but "." and "..". */
-static void for_each_dirent(const char *path, void (*fn)(const char *, int dirfd, void *), void *ctx)
+/* Calls fn(name, dirfd, s) for every entry of the directory `path` but "." and "..". */
+static void for_each_dirent(struct fa_snapshot *s, const char *path, void (*fn)(const char *, int dirfd, void *))
 {
     long dfd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return;
-    char buf[4096] __attribute__((aligned(8)));
+    char *buf = s->dirents; /* not on the stack: stack pages written after a fork fault */
     for (;;) {
-        long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+        long n = syscall(SYS_getdents64, dfd, buf, DIRENT_BYTES);
         if (n <= 0) break;
         for (long off = 0; off < n;) {
             struct linux_dirent64 *d = (void *)(buf + off);
             off += d->d_reclen;
-            if (d->d_name[0] != '.') fn(d->d_name, (int)dfd, ctx);
+            if (d->d_name[0] != '.') fn(d->d_name, (int)dfd, s);
         }
+        /* procfs fills the buffer while entries fit (names here are short numbers): a
+         * reply with room for 256 more bytes was the last one, skip the empty call. */
+        if (n + 256 <= DIRENT_BYTES) break;
     }
     syscall(SYS_close, dfd);
 }
@@ -116,6 +123,8 @@ static void add_thread(const char *name, int dirfd, void *ctx)
     }
     struct fa_snap_thread *t = &s->threads[s->nthreads++];
     t->tid = (pid_t)tid;
+    t->start_routine = NULL;
+    t->ncreated = 0;
     read_comm(dirfd, name, t->name, sizeof t->name);
     int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
     for (int i = 0; i < used; i++) {
@@ -132,31 +141,39 @@ static void add_fd(const char *name, int dirfd, void *ctx)
 {
     struct fa_snapshot *s = ctx;
     long fd = parse_num(name);
-    if (fd < 3 || fd == dirfd || fd == fa_log_own_fd()) return;
+    if (fd < 3 || fd == dirfd || fd == s->log_fd) return;
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0) return; /* closed meanwhile */
+    const struct fa_fd_origin *o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
+    if (o && o->opened_by == fa_fd_auditor) return;
     if (s->nfds >= s->max_fds) {
         s->fds_dropped++;
         return;
     }
     struct fa_snap_fd *f = &s->fds[s->nfds];
-    long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
-    if (r < 0) return; /* closed meanwhile */
-    struct stat st;
-    int have_stat = syscall(SYS_fstat, fd, &st) == 0;
-    const struct fa_fd_origin *o = have_stat ? fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino) : NULL;
-    if (o && o->opened_by == fa_fd_auditor) return;
-    f->target[r] = 0;
+    if (o && o->target[0] && o->accmode >= 0) {
+        /* Seen at an earlier fork with this identity: target and access mode cannot
+         * have changed (the access mode of an open file description is fixed). */
+        memcpy(f->target, o->target, sizeof f->target);
+        f->flags = o->accmode;
+    } else {
+        long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
+        if (r < 0) return;
+        f->target[r] = 0;
+        long flflags = syscall(SYS_fcntl, fd, F_GETFL);
+        f->flags = flflags < 0 ? 0 : (int)flflags & O_ACCMODE;
+        fa_fdtrack_remember((int)fd, st.st_dev, st.st_ino, f->target, f->flags);
+        o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
+    }
     f->fd = (int)fd;
-    long fdflags = syscall(SYS_fcntl, fd, F_GETFD);
+    long fdflags = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
     f->cloexec = fdflags >= 0 && (fdflags & FD_CLOEXEC);
-    long flflags = syscall(SYS_fcntl, fd, F_GETFL);
-    f->flags = flflags < 0 ? 0 : (int)flflags;
-    f->mode = have_stat ? st.st_mode : 0;
+    f->mode = st.st_mode;
     f->type = fa_fd_type(f->target, f->mode);
-    f->offset = -1;
-    if (have_stat && S_ISREG(st.st_mode)) f->offset = syscall(SYS_lseek, fd, 0, SEEK_CUR);
+    f->offset = S_ISREG(st.st_mode) ? syscall(SYS_lseek, fd, 0, SEEK_CUR) : -1;
     f->opened_by = o ? o->opened_by : NULL;
-    f->nframes = o ? o->nframes : 0;
-    if (o) memcpy(f->frames, o->frames, (size_t)o->nframes * sizeof f->frames[0]);
+    f->nframes = o && o->opened_by ? o->nframes : 0;
+    if (f->nframes) memcpy(f->frames, o->frames, (size_t)f->nframes * sizeof f->frames[0]);
     s->nfds++;
 }
 
@@ -173,40 +190,87 @@ static void capture_rng(struct fa_snapshot *s)
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-struct fa_snapshot *fa_audit_begin(const char *via)
+/* Render buffer of the arena: records larger than this get a temporary mapping. */
+#define RENDER_BYTES (256 * 1024)
+
+/* The arena: one mapping per process holding a snapshot and a render buffer, reused by
+ * every fork so a fork costs no mmap/munmap and no fresh page faults. MADV_DONTFORK keeps
+ * it out of children: the kernel copies nothing and the parent never takes copy-on-write
+ * faults on it. A second thread forking while the arena is busy gets a temporary one. */
+
+static size_t snapshot_bytes(void)
 {
-    int saved = errno;
-    size_t len = align16(sizeof(struct fa_snapshot)) +
-                 align16((size_t)fa_opts.max_threads * sizeof(struct fa_snap_thread)) +
-                 align16((size_t)fa_opts.max_locks * sizeof(struct fa_snap_lock)) +
-                 align16((size_t)fa_opts.max_fds * sizeof(struct fa_snap_fd));
+    return align16(sizeof(struct fa_snapshot)) + align16((size_t)fa_opts.max_threads * sizeof(struct fa_snap_thread)) +
+           align16((size_t)fa_opts.max_locks * sizeof(struct fa_snap_lock)) +
+           align16((size_t)fa_opts.max_fds * sizeof(struct fa_snap_fd));
+}
+
+static void *map_private(size_t len)
+{
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-        errno = saved;
-        return NULL;
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, len, MADV_DONTFORK);
+    return p;
+}
+
+static struct fa_snapshot *snapshot_memory(void)
+{
+    size_t len = snapshot_bytes() + RENDER_BYTES + DIRENT_BYTES;
+    int expect = 0;
+    void *p = NULL;
+    int from_arena = __atomic_compare_exchange_n(&fa_proc.arena_busy, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    if (from_arena) {
+        if (!fa_proc.arena) fa_proc.arena = map_private(len);
+        p = fa_proc.arena;
+        if (!p) __atomic_store_n(&fa_proc.arena_busy, 0, __ATOMIC_RELEASE);
+    }
+    if (!p) {
+        from_arena = 0;
+        p = map_private(len);
+        if (!p) return NULL;
     }
     struct fa_snapshot *s = p;
+    memset(s, 0, sizeof *s);
     char *q = (char *)p + align16(sizeof *s);
     s->map_len = len;
+    s->from_arena = from_arena;
     s->threads = (void *)q;
     q += align16((size_t)fa_opts.max_threads * sizeof(struct fa_snap_thread));
     s->locks = (void *)q;
     q += align16((size_t)fa_opts.max_locks * sizeof(struct fa_snap_lock));
     s->fds = (void *)q;
+    q += align16((size_t)fa_opts.max_fds * sizeof(struct fa_snap_fd));
+    s->render = q;
+    s->render_len = RENDER_BYTES;
+    s->dirents = q + RENDER_BYTES;
     s->max_threads = fa_opts.max_threads;
     s->max_locks = fa_opts.max_locks;
     s->max_fds = fa_opts.max_fds;
+    return s;
+}
 
+struct fa_snapshot *fa_audit_begin(const char *via)
+{
+    int saved = errno;
+    struct fa_snapshot *s = snapshot_memory();
+    if (!s) {
+        errno = saved;
+        return NULL;
+    }
+    struct fa_thread *self = fa_self;
     s->via = via;
-    s->seq = __atomic_add_fetch(&fork_seq, 1, __ATOMIC_RELAXED);
-    s->pid = (pid_t)syscall(SYS_getpid);
+    s->seq = __atomic_add_fetch(&fa_proc.fork_seq, 1, __ATOMIC_RELAXED);
+    s->pid = fa_getpid();
     s->ppid = (pid_t)syscall(SYS_getppid);
-    s->tid = fa_gettid();
+    s->tid = self ? self->tid : fa_gettid();
+    s->log_fd = fa_log_own_fd();
     s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth);
     capture_locks(s);
-    for_each_dirent("/proc/self/task", add_thread, s);
+    /* glibc clears __libc_single_threaded for good at the first pthread_create (whoever
+     * calls it): while it is set, the listing would only find the forking thread. */
+    if (!__libc_single_threaded || fa_threads_used > 1) for_each_dirent(s, "/proc/self/task", add_thread);
     s->threads_untracked = fa_threads_untracked;
-    for_each_dirent("/proc/self/fd", add_fd, s);
+    for_each_dirent(s, "/proc/self/fd", add_fd);
     capture_rng(s);
     errno = saved;
     return s;
@@ -239,7 +303,15 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
 
 void fa_audit_discard(struct fa_snapshot *s)
 {
-    if (s) munmap(s, s->map_len);
+    if (!s) return;
+    if (s->from_arena) __atomic_store_n(&fa_proc.arena_busy, 0, __ATOMIC_RELEASE);
+    else munmap(s, s->map_len);
 }
 
-void fa_audit_after_fork_child(void) { fork_seq = 0; }
+void fa_audit_after_fork_child(void)
+{
+    /* Snapshot mappings are MADV_DONTFORK: none of them exists in the child. */
+    fa_proc.fork_seq = 0;
+    fa_proc.arena = NULL;
+    fa_proc.arena_busy = 0;
+}

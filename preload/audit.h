@@ -10,9 +10,11 @@ struct fa_snapshot *fa_audit_begin(const char *via);
 /* In the parent after the fork: drops locks that atfork prepare handlers took on purpose,
  * writes the records, frees the snapshot. `child` <= 0 when unknown or failed. */
 void fa_audit_finish(struct fa_snapshot *s, pid_t child);
-/* In the child: frees the snapshot without reporting. Async-signal-safe. */
+/* Frees the snapshot without reporting. In a child it must not be called: the snapshot
+ * memory does not exist there (MADV_DONTFORK); call fa_audit_after_fork_child. */
 void fa_audit_discard(struct fa_snapshot *s);
-/* In the child: the next fork is this process's fork #1. */
+/* In the child: the next fork is this process's fork #1; the parent's snapshots are gone.
+ * Async-signal-safe. */
 void fa_audit_after_fork_child(void);
 
 #endif

@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -15,53 +13,32 @@
 #include "threads.h"
 
 
-/* Descriptors above this are not tracked (their origin is reported as unknown). */
-#define FDTRACK_LIMIT 65536
-
+/* In .bss rather than a mapping of its own: one mapping fewer for every fork to copy,
+ * and only the entries of descriptors actually used are ever touched. */
 const char fa_fd_auditor[] = "forkaudit";
-static struct fa_fd_origin *table;
-static int table_size;
-static int table_state; /* 0 not yet, 1 mapped, -1 failed */
+static struct fa_fd_origin table[FA_FD_TRACKED];
 
-static int ensure_table(void)
+static void reset(struct fa_fd_origin *o, dev_t dev, ino_t ino)
 {
-    int st = __atomic_load_n(&table_state, __ATOMIC_ACQUIRE);
-    if (st) return st > 0;
-    struct rlimit rl;
-    long n = FDTRACK_LIMIT;
-    if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur < (rlim_t)n) n = (long)rl.rlim_cur;
-    if (n < 1024) n = 1024;
-    /* MAP_NORESERVE: only the entries of descriptors actually opened use memory. */
-    void *p = mmap(NULL, (size_t)n * sizeof *table, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    int expect = 0;
-    if (p == MAP_FAILED) {
-        __atomic_compare_exchange_n(&table_state, &expect, -1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-        return 0;
-    }
-    /* Two threads may race here: the loser unmaps its copy. */
-    if (__atomic_compare_exchange_n(&table_state, &expect, 2, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        table = p;
-        table_size = (int)n;
-        __atomic_store_n(&table_state, 1, __ATOMIC_RELEASE);
-        return 1;
-    }
-    munmap(p, (size_t)n * sizeof *table);
-    while ((st = __atomic_load_n(&table_state, __ATOMIC_ACQUIRE)) == 2) syscall(SYS_sched_yield);
-    return st > 0;
+    o->known = 0;
+    o->opened_by = NULL;
+    o->nframes = 0;
+    o->accmode = -1;
+    o->target[0] = 0;
+    o->dev = dev;
+    o->ino = ino;
+    o->known = 1;
 }
 
 void fa_fdtrack_opened(int fd, const char *opened_by)
 {
-    if (fd < 0) return;
+    if (fd < 0 || fd >= FA_FD_TRACKED) return;
     int saved = errno;
     struct stat st;
-    if (ensure_table() && fd < table_size && syscall(SYS_fstat, fd, &st) == 0) {
+    if (syscall(SYS_fstat, fd, &st) == 0) {
         struct fa_fd_origin *o = &table[fd];
-        o->opened_by = NULL;
-        o->dev = st.st_dev;
-        o->ino = st.st_ino;
-        o->nframes = fa_in_auditor ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth);
+        reset(o, st.st_dev, st.st_ino);
+        o->nframes = fa_in_auditor ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES);
         o->opened_by = fa_in_auditor ? fa_fd_auditor : opened_by;
     }
     errno = saved;
@@ -69,15 +46,27 @@ void fa_fdtrack_opened(int fd, const char *opened_by)
 
 void fa_fdtrack_closed(int fd)
 {
-    if (fd >= 0 && fd < table_size && table) table[fd].opened_by = NULL;
+    if (fd >= 0 && fd < FA_FD_TRACKED) table[fd].known = 0;
 }
 
 const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino)
 {
-    if (fd < 0 || fd >= table_size || !table) return NULL;
+    if (fd < 0 || fd >= FA_FD_TRACKED) return NULL;
     const struct fa_fd_origin *o = &table[fd];
-    if (!o->opened_by || o->dev != dev || o->ino != ino) return NULL;
+    if (!o->known || o->dev != dev || o->ino != ino) return NULL;
     return o;
+}
+
+void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, const char *target, int accmode)
+{
+    if (fd < 0 || fd >= FA_FD_TRACKED) return;
+    struct fa_fd_origin *o = &table[fd];
+    if (!o->known || o->dev != dev || o->ino != ino) reset(o, dev, ino);
+    size_t n = strlen(target);
+    if (n >= sizeof o->target) n = sizeof o->target - 1;
+    memcpy(o->target, target, n);
+    o->target[n] = 0;
+    o->accmode = accmode;
 }
 
 static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }

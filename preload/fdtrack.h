@@ -1,6 +1,8 @@
-/* fdtrack.h: where each descriptor was opened. The interposed open/socket/pipe/dup/...
- * calls record the stack per fd number together with the file's identity (device,
- * inode), so a stale entry (fd closed behind our back and reused) is never attributed. */
+/* fdtrack.h: what the auditor knows about each descriptor number: where it was opened
+ * (recorded by the interposed open/socket/pipe/dup/... calls) and, once a fork has looked
+ * at it, its /proc/self/fd target and access mode. Everything is tied to the file's
+ * identity (device, inode), so a stale entry (fd closed behind our back and reused) is
+ * never attributed, and later forks skip the readlink and fcntl for known descriptors. */
 #ifndef FA_FDTRACK_H
 #define FA_FDTRACK_H
 
@@ -8,12 +10,20 @@
 
 #include "fa.h"
 
+/* Descriptors from 0 to FA_FD_TRACKED-1 are tracked; higher ones are still reported,
+ * without opening site. Opening stacks keep at most FA_FD_FRAMES frames. */
+#define FA_FD_TRACKED 16384
+#define FA_FD_FRAMES 32
+
 struct fa_fd_origin {
     dev_t dev;
     ino_t ino;
-    const char *opened_by; /* name of the interposed call, NULL when the entry is empty */
+    int known;             /* dev and ino are valid */
+    const char *opened_by; /* name of the interposed call, NULL when not seen opening */
     int nframes;
-    uintptr_t frames[FA_MAX_FRAMES];
+    uintptr_t frames[FA_FD_FRAMES];
+    int accmode;           /* O_ACCMODE bits seen at a fork, -1 when not yet */
+    char target[256];      /* /proc/self/fd link seen at a fork, "" when not yet */
 };
 
 /* `opened_by` of descriptors the auditor's own code (libunwind) opened: not reported. */
@@ -22,8 +32,10 @@ extern const char fa_fd_auditor[];
 /* Called after a call created `fd` (fd < 0 is ignored). Keeps errno. */
 void fa_fdtrack_opened(int fd, const char *opened_by);
 void fa_fdtrack_closed(int fd);
-/* The origin of `fd` when its recorded identity matches (dev, ino), else NULL. */
+/* The entry of `fd` when its recorded identity matches (dev, ino), else NULL. */
 const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino);
+/* Remembers what a fork saw of `fd` (an entry for another identity is reset first). */
+void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, const char *target, int accmode);
 
 /* Classification of a descriptor from its /proc/self/fd link and st_mode: "file",
  * "directory", "pipe", "fifo", "socket", "char-device", "block-device", "eventfd",

@@ -17,6 +17,8 @@ enum fa_lock_type { FA_LOCK_NONE = 0, FA_LOCK_MUTEX = 1 };
 /* Held entries per thread before overflow is counted instead. */
 #define FA_HELD_MAX 64
 
+/* Layout matters: depth, type, kind, flags and nframes are written as one 64-bit word
+ * (little-endian, in this order) by fa_held_acquire. */
 struct fa_held {
     const void *addr;
     uint32_t depth;     /* recursion depth; 0 never stays in the set */
@@ -27,23 +29,77 @@ struct fa_held {
     uintptr_t frames[FA_MAX_LOCK_FRAMES]; /* acquisition site, innermost first */
 };
 
+/* Cache-line aligned: the hot path touches `n`, `slow` and the first entry only. */
 struct fa_heldset {
     int n;                   /* entries in use; read with an acquire load by other threads */
+    int slow;                /* owner's switch: non-zero sends acquisitions down the slow path
+                              * (inside an atfork prepare handler, deep acquisition stacks) */
     unsigned long overflow;  /* acquisitions that did not fit */
     struct fa_held e[FA_HELD_MAX];
-};
+} __attribute__((aligned(64)));
 
-/* Records one successful acquisition of `addr`. A lock already in the set (recursive
- * mutex) only gains depth; its first acquisition site is kept. */
-void fa_held_acquire(struct fa_heldset *h, const void *addr, unsigned type, unsigned kind,
-                     unsigned flags, const uintptr_t *frames, int nframes);
+/* The hot-path operations are inline: they run on every lock and unlock. */
+
+static inline int fa_held_count(const struct fa_heldset *h) { return __atomic_load_n(&h->n, __ATOMIC_RELAXED); }
+
+static inline struct fa_held *fa_held_find(struct fa_heldset *h, const void *addr)
+{
+    /* Newest first: locks are usually released in reverse order. */
+    for (int i = fa_held_count(h) - 1; i >= 0; i--)
+        if (h->e[i].addr == addr) return &h->e[i];
+    return NULL;
+}
+
+/* Records one successful acquisition of `addr` whose acquisition site is `frames`.
+ * A lock already in the set (recursive mutex) only gains depth; its first acquisition
+ * site is kept. */
+static inline void fa_held_acquire(struct fa_heldset *h, const void *addr, unsigned type, unsigned kind,
+                                   unsigned flags, const uintptr_t *frames, int nframes)
+{
+    struct fa_held *e = fa_held_find(h, addr);
+    if (e) {
+        e->depth++;
+        return;
+    }
+    int n = fa_held_count(h);
+    if (FA_UNLIKELY(n >= FA_HELD_MAX)) {
+        h->overflow++;
+        return;
+    }
+    e = &h->e[n];
+    if (nframes > FA_MAX_LOCK_FRAMES) nframes = FA_MAX_LOCK_FRAMES;
+    if (nframes < 0) nframes = 0;
+    /* depth..nframes in one 8-byte store: byte stores here cost as much as the lock. */
+    uint64_t meta = 1u | (uint64_t)(uint8_t)type << 32 | (uint64_t)(uint8_t)kind << 40 |
+                    (uint64_t)(uint8_t)flags << 48 | (uint64_t)(uint8_t)nframes << 56;
+    e->addr = addr;
+    __builtin_memcpy(&e->depth, &meta, sizeof meta);
+    for (int i = 0; i < nframes; i++) e->frames[i] = frames[i];
+    /* Publish the entry only once it is complete. */
+    __atomic_store_n(&h->n, n + 1, __ATOMIC_RELEASE);
+}
+
+static inline void fa_held_remove(struct fa_heldset *h, struct fa_held *e)
+{
+    int n = fa_held_count(h);
+    struct fa_held *last = &h->e[n - 1];
+    if (e != last) *e = *last;
+    __atomic_store_n(&h->n, n - 1, __ATOMIC_RELEASE);
+}
+
 /* Records one release; returns 1 when `addr` was in the set. */
-int fa_held_release(struct fa_heldset *h, const void *addr);
+static inline int fa_held_release(struct fa_heldset *h, const void *addr)
+{
+    struct fa_held *e = fa_held_find(h, addr);
+    if (!e) return 0;
+    if (--e->depth == 0) fa_held_remove(h, e);
+    return 1;
+}
+
 /* Drops `addr` whatever its depth (the lock was re-initialised or destroyed). */
 void fa_held_forget(struct fa_heldset *h, const void *addr);
 /* Drops every entry carrying `flag`. */
 void fa_held_forget_flagged(struct fa_heldset *h, unsigned flag);
-struct fa_held *fa_held_find(struct fa_heldset *h, const void *addr);
 /* Condition waits: the mutex is released while the thread sleeps and retaken after. */
 void fa_held_cond_wait_begin(struct fa_heldset *h, const void *addr);
 void fa_held_cond_wait_end(struct fa_heldset *h, const void *addr);

@@ -14,7 +14,6 @@
 #include "threads.h"
 
 static int init_state; /* 0 not started, 1 running, 2 done */
-static pid_t known_pid;
 
 void fa_init(void)
 {
@@ -33,15 +32,15 @@ void fa_init(void)
     fa_thread_current(); /* the main thread */
     fa_backtrace_init();
     fa_in_auditor--;
-    known_pid = (pid_t)syscall(SYS_getpid);
+    fa_pid_refresh();
     fa_fork_register_handlers();
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }
 
 __attribute__((constructor)) static void forkaudit_constructor(void) { fa_init(); }
 
-void fa_init_after_fork_child(void) { known_pid = (pid_t)syscall(SYS_getpid); }
+void fa_init_after_fork_child(void) { fa_pid_refresh(); }
 
-int fa_init_pid_changed(void) { return known_pid != 0 && known_pid != (pid_t)syscall(SYS_getpid); }
+int fa_init_pid_changed(void) { return fa_pid_refresh(); }
 
 FA_EXPORT const char *forkaudit_version(void) { return FORKAUDIT_VERSION; }

@@ -26,7 +26,7 @@ static FA_TLS struct fa_snapshot *atfork_snapshot;
 /* The held-lock bookkeeping of prepare handlers ends with the fork that ran them. */
 static void end_of_fork(struct fa_thread *self)
 {
-    if (!self) return;
+    if (!self || !self->nprepare_taken) return; /* no store when nothing to undo */
     fa_held_forget_flagged(&self->held, FA_HELD_BY_PREPARE);
     self->nprepare_taken = 0;
 }
@@ -51,16 +51,13 @@ FA_EXPORT pid_t fork(void)
     fa_in_auditor++;
     struct fa_snapshot *s = fa_audit_begin("fork");
     fa_in_auditor--;
-    self->nprepare_taken = 0;
-
     in_fork_wrapper = 1;
     pid_t pid = FA_REAL(fork)();
     int saved = errno;
     in_fork_wrapper = 0;
 
     if (pid == 0) {
-        fa_audit_discard(s);
-        end_of_fork(self);
+        end_of_fork(self); /* reset_in_child (our child handler) dropped the snapshot */
     } else {
         if (s) {
             fa_in_auditor++;
@@ -101,8 +98,7 @@ static void on_child(void)
 {
     reset_in_child();
     if (in_fork_wrapper) return;
-    fa_audit_discard(atfork_snapshot);
-    atfork_snapshot = NULL;
+    atfork_snapshot = NULL; /* its memory is not in the child */
     end_of_fork(fa_self);
 }
 
@@ -121,9 +117,15 @@ unsigned long fa_prepare_unwrapped;
 static void run_prepare(int k)
 {
     struct fa_thread *self = fa_thread_current();
-    if (self) self->in_prepare++;
+    if (self) {
+        self->in_prepare++;
+        self->held.slow++;
+    }
     foreign_prepare[k]();
-    if (self) self->in_prepare--;
+    if (self) {
+        self->in_prepare--;
+        self->held.slow--;
+    }
 }
 
 #define T1(k, j) static void trampoline_##k##_##j(void) { run_prepare(k * 8 + j); }

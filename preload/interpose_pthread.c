@@ -11,29 +11,37 @@
 #include "threads.h"
 
 
-static struct fa_thread *self_or_register(void)
+/* Cold part of an acquisition: first lock of an unregistered thread, a lock taken by an
+ * atfork prepare handler, or acquisition stacks deeper than the call site. */
+static __attribute__((noinline)) void acquired_slow(pthread_mutex_t *m, void *call_site)
 {
-    struct fa_thread *self = fa_self;
-    return FA_LIKELY(self != NULL) ? self : fa_thread_current();
-}
-
-static inline void on_acquired(pthread_mutex_t *m, void *call_site)
-{
-    if (FA_UNLIKELY(fa_in_auditor)) return;
-    struct fa_thread *self = self_or_register();
-    if (FA_UNLIKELY(!self)) return;
+    struct fa_thread *self = fa_thread_current();
+    if (!self) return;
     uintptr_t frames[FA_MAX_LOCK_FRAMES];
     int n = 1;
     frames[0] = (uintptr_t)call_site;
     /* Frames beyond the call site cost an unwind per lock, so they are opt-in. */
-    if (FA_UNLIKELY(fa_opts.lock_stack_depth > 1)) n = fa_backtrace(frames, fa_opts.lock_stack_depth);
+    if (fa_opts.lock_stack_depth > 1) n = fa_backtrace(frames, fa_opts.lock_stack_depth);
     unsigned flags = 0;
-    if (FA_UNLIKELY(self->in_prepare)) {
+    if (self->in_prepare) {
         /* Taken on purpose by another library's atfork prepare handler: protected. */
         flags = FA_HELD_BY_PREPARE;
         if (self->nprepare_taken < FA_PREPARE_TAKEN_MAX) self->prepare_taken[self->nprepare_taken++] = m;
     }
     fa_held_acquire(&self->held, m, FA_LOCK_MUTEX, (unsigned)m->__data.__kind & 0x7f, flags, frames, n);
+}
+
+static inline void on_acquired(pthread_mutex_t *m, void *call_site)
+{
+    struct fa_tls *tls = &fa_tls;
+    struct fa_thread *self = tls->self;
+    if (FA_UNLIKELY(tls->in_auditor)) return;
+    if (FA_LIKELY(self != NULL && !self->held.slow)) {
+        uintptr_t site = (uintptr_t)call_site;
+        fa_held_acquire(&self->held, m, FA_LOCK_MUTEX, (unsigned)m->__data.__kind & 0x7f, 0, &site, 1);
+        return;
+    }
+    acquired_slow(m, call_site);
 }
 
 /* EOWNERDEAD: a robust mutex was acquired after its owner died; the caller holds it. */

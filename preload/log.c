@@ -9,11 +9,10 @@
 
 #include "fa.h"
 #include "fmt.h"
+#include "process.h"
 
 static const char *path_template; /* NULL: stderr/stdout */
 static int stdio_fd = 2;
-static int log_fd = -1;
-static pid_t log_pid;
 static int log_failed_pid; /* pid that already said it could not open the file */
 
 void fa_log_init(const struct fa_options *o)
@@ -89,12 +88,12 @@ void fa_log_write(const char *p, size_t n)
     int saved = errno;
     int fd = stdio_fd;
     if (path_template) {
-        pid_t pid = (pid_t)syscall(SYS_getpid);
-        if (log_fd < 0 || log_pid != pid) {
-            log_fd = open_log(pid);
-            log_pid = pid;
+        pid_t pid = fa_getpid();
+        if (fa_proc.log_fd < 0 || fa_proc.log_pid != pid) {
+            fa_proc.log_fd = open_log(pid);
+            fa_proc.log_pid = pid;
         }
-        if (log_fd >= 0) fd = log_fd;
+        if (fa_proc.log_fd >= 0) fd = fa_proc.log_fd;
     }
     write_all(fd, p, n);
     errno = saved;
@@ -102,13 +101,15 @@ void fa_log_write(const char *p, size_t n)
 
 int fa_log_own_fd(void)
 {
-    return path_template && log_pid == (pid_t)syscall(SYS_getpid) ? log_fd : -1;
+    return path_template && fa_proc.log_pid == fa_getpid() ? fa_proc.log_fd : -1;
 }
 
 void fa_log_after_fork_child(void)
 {
-    if (log_fd >= 0) syscall(SYS_close, log_fd);
-    log_fd = -1;
+    if (fa_proc.log_fd >= 0) {
+        syscall(SYS_close, fa_proc.log_fd);
+        fa_proc.log_fd = -1;
+    }
 }
 
 void fa_diag_stderr(const char *line, void *ctx)

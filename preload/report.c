@@ -523,14 +523,16 @@ void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind,
 static void emit(const struct fa_snapshot *s, enum fa_kind kind, int index, const struct fa_options *o)
 {
     struct fa_buf b;
-    if (fa_buf_mapped(&b, 1 << 16) != 0) return;
+    fa_buf_fixed(&b, s->render, s->render_len);
     fa_render(&b, s, kind, index, o);
-    if (b.truncated) { /* keep JSON lines parseable even when memory ran out */
-        b.len = 0;
-        b.truncated = 0;
+    if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
+        fa_render(&b, s, kind, index, o);
+        if (!b.truncated) fa_log_write(b.p, b.len);
+        fa_buf_release(&b);
+        return;
     }
-    if (b.len) fa_log_write(b.p, b.len);
-    fa_buf_release(&b);
+    /* a truncated record is dropped whole: JSON lines stay parseable */
+    if (!b.truncated && b.len) fa_log_write(b.p, b.len);
 }
 
 void fa_report_snapshot(const struct fa_snapshot *s, const struct fa_options *o)

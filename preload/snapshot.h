@@ -26,7 +26,7 @@ struct fa_snap_lock {
 struct fa_snap_fd {
     int fd;
     int cloexec;
-    int flags;            /* F_GETFL */
+    int flags;            /* O_ACCMODE bits of F_GETFL */
     unsigned mode;        /* st_mode, 0 when fstat failed */
     long long offset;     /* file offset, -1 when it has none */
     const char *type;
@@ -63,7 +63,12 @@ struct fa_snapshot {
     int nrng;
     struct fa_snap_rng rng[FA_RNG_COUNT];
 
+    int log_fd;            /* the auditor's own log descriptor, left out of fds-at-fork */
     size_t map_len;        /* the snapshot lives in one anonymous mapping of this size */
+    int from_arena;        /* 1: the process's reusable mapping, 0: a temporary one */
+    char *render;          /* scratch for rendering records, render_len bytes */
+    char *dirents;         /* scratch for getdents64 */
+    size_t render_len;
 };
 
 #endif

@@ -13,6 +13,8 @@
 
 #include "fa.h"
 #include "fmt.h"
+#include "process.h"
+#include "threads.h"
 
 #define MAX_MODULES 512
 #define PATH_MAX_LEN 512
@@ -47,28 +49,65 @@ struct cache_entry {
     uintptr_t function_start;
 };
 
-static struct module modules[MAX_MODULES];
-static int nmodules;
-static struct cache_entry cache[CACHE_SIZE];
-static int lock_word;  /* 0 free, else tid of the holder */
+/* All mutable state lives in one MADV_DONTFORK mapping, like the ELF files it maps: a
+ * fork copies none of it (fewer mappings to copy, no copy-on-write faults on the lock),
+ * and a child builds its own on first use. */
+struct state {
+    int lock;                /* 1 while a thread symbolizes */
+    int nmodules;            /* modules are only appended: indices stay valid */
+    struct module modules[MAX_MODULES];
+    struct cache_entry cache[CACHE_SIZE];
+};
+#define st ((struct state *)fa_proc.symbolizer)
+#define modules (st->modules)
+#define nmodules (st->nmodules)
+#define cache (st->cache)
 
 static long sys_open(const char *path, int flags) { return syscall(SYS_openat, AT_FDCWD, path, flags, 0); }
 
+static void *map_dontfork(void *p, size_t len)
+{
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, len, MADV_DONTFORK);
+    return p;
+}
+
+static int create_state(void)
+{
+    struct state *s = map_dontfork(mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+                                   sizeof *s);
+    if (!s) return 0;
+    void *expect = NULL;
+    if (!__atomic_compare_exchange_n(&fa_proc.symbolizer, &expect, s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        munmap(s, sizeof *s);
+    return 1;
+}
+
 static int acquire(void)
 {
-    int me = fa_gettid(), expect;
-    if (__atomic_load_n(&lock_word, __ATOMIC_RELAXED) == me) return 0; /* re-entered (signal) */
+    if (fa_tls.in_symbolizer) return 0; /* re-entered from a signal handler: never wait */
+    if (!__atomic_load_n(&fa_proc.symbolizer, __ATOMIC_ACQUIRE) && !create_state()) return 0;
     for (;;) {
-        expect = 0;
-        if (__atomic_compare_exchange_n(&lock_word, &expect, me, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        int expect = 0;
+        if (__atomic_compare_exchange_n(&st->lock, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            fa_tls.in_symbolizer = 1;
             return 1;
+        }
         syscall(SYS_sched_yield);
     }
 }
 
-static void release(void) { __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE); }
+static void release(void)
+{
+    fa_tls.in_symbolizer = 0;
+    __atomic_store_n(&st->lock, 0, __ATOMIC_RELEASE);
+}
 
-void fa_symbolize_after_fork_child(void) { lock_word = 0; }
+void fa_symbolize_after_fork_child(void)
+{
+    fa_proc.symbolizer = NULL; /* the parent's state was not copied (MADV_DONTFORK) */
+    if (fa_tls.in_symbolizer) fa_tls.in_symbolizer = 0;
+}
 
 static uintptr_t parse_hex(const char **p)
 {
@@ -140,7 +179,6 @@ static void refresh_modules(void)
         line = *eol ? eol + 1 : eol;
     }
     fa_buf_release(&b);
-    memset(cache, 0, sizeof cache);
 }
 
 static struct module *module_for(uintptr_t pc)
@@ -154,19 +192,19 @@ static int map_file(const char *path, struct elf_image *img)
 {
     long fd = sys_open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    struct stat st;
-    int ok = syscall(SYS_fstat, fd, &st) == 0 && st.st_size >= (off_t)sizeof(ElfW(Ehdr));
-    void *p = ok ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, (int)fd, 0) : MAP_FAILED;
+    struct stat sb;
+    int ok = syscall(SYS_fstat, fd, &sb) == 0 && sb.st_size >= (off_t)sizeof(ElfW(Ehdr));
+    void *p = ok ? mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, (int)fd, 0) : MAP_FAILED;
     syscall(SYS_close, fd);
-    if (p == MAP_FAILED) return -1;
+    if (!map_dontfork(p, ok ? (size_t)sb.st_size : 0)) return -1;
     const ElfW(Ehdr) *eh = p;
     if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh->e_shoff == 0 || eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > (size_t)st.st_size) {
-        munmap(p, (size_t)st.st_size);
+        eh->e_shoff == 0 || eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > (size_t)sb.st_size) {
+        munmap(p, (size_t)sb.st_size);
         return -1;
     }
     img->map = p;
-    img->len = (size_t)st.st_size;
+    img->len = (size_t)sb.st_size;
     return 0;
 }
 

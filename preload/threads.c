@@ -2,14 +2,16 @@
  * compare-and-swap so the registry works in any thread, constructor or signal handler. */
 #include "threads.h"
 
+#include "options.h"
+#include "process.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-FA_TLS struct fa_thread *fa_self;
-FA_TLS int fa_in_auditor;
+FA_TLS struct fa_tls fa_tls;
 struct fa_thread fa_threads[FA_MAX_THREADS];
 int fa_threads_used;
 unsigned long fa_threads_untracked;
@@ -17,7 +19,24 @@ unsigned long fa_threads_untracked;
 static pthread_key_t slot_key;
 static int slot_key_ok;
 
+struct fa_process fa_proc = {.log_fd = -1};
+
 pid_t fa_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+pid_t fa_getpid(void)
+{
+    pid_t p = __atomic_load_n(&fa_proc.pid, __ATOMIC_RELAXED);
+    return p ? p : (pid_t)syscall(SYS_getpid);
+}
+
+int fa_pid_refresh(void)
+{
+    pid_t now = (pid_t)syscall(SYS_getpid);
+    pid_t was = __atomic_load_n(&fa_proc.pid, __ATOMIC_RELAXED);
+    if (was == now) return 0; /* no store: the page may be shared copy-on-write with a child */
+    __atomic_store_n(&fa_proc.pid, now, __ATOMIC_RELAXED);
+    return was != 0;
+}
 
 static void on_thread_exit(void *p)
 {
@@ -35,7 +54,7 @@ void fa_threads_init(void)
 static int slot_is_stale(struct fa_thread *t)
 {
     pid_t tid = __atomic_load_n(&t->tid, __ATOMIC_RELAXED);
-    return tid > 0 && syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
+    return tid > 0 && syscall(SYS_tgkill, fa_getpid(), tid, 0) != 0 && errno == ESRCH;
 }
 
 static struct fa_thread *claim_slot(int state_from)
@@ -56,6 +75,7 @@ static struct fa_thread *claim_slot(int state_from)
         t->in_prepare = 0;
         t->nprepare_taken = 0;
         t->held.overflow = 0;
+        t->held.slow = fa_opts.lock_stack_depth > 1;
         __atomic_store_n(&t->held.n, 0, __ATOMIC_RELEASE);
         while (i >= used && !__atomic_compare_exchange_n(&fa_threads_used, &used, i + 1, 0,
                                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

@@ -1,0 +1,22 @@
+/* process.h: process-wide state that every forked child resets (its pid, its log file, its
+ * fork count, its snapshot and symbolizer mappings). It lives in one aligned struct so the
+ * child's resets dirty a single page: one copy-on-write fault per fork instead of one per
+ * module, on the path the parent waits for. Each field is owned by the module named. */
+#ifndef FA_PROCESS_H
+#define FA_PROCESS_H
+
+#include <sys/types.h>
+
+struct fa_process {
+    pid_t pid;               /* threads.c: cached getpid(), 0 until known */
+    int log_fd;              /* log.c: the log file of this process, -1 when not open */
+    pid_t log_pid;           /* log.c: the pid that opened log_fd */
+    unsigned long fork_seq;  /* audit.c: forks audited in this process */
+    void *arena;             /* audit.c: reusable snapshot mapping (MADV_DONTFORK) */
+    int arena_busy;          /* audit.c: a fork is using the arena */
+    void *symbolizer;        /* symbolize.c: its state mapping (MADV_DONTFORK) */
+} __attribute__((aligned(64)));
+
+extern struct fa_process fa_proc;
+
+#endif
