@@ -17,6 +17,9 @@ static int init_state; /* 0 not started, 1 running, 2 done */
 
 void fa_init(void)
 {
+    /* A plain load first: even a failing compare-and-swap is a write, and every fork
+     * would take a copy-on-write fault on this page. */
+    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 0) return;
     int expect = 0;
     if (!__atomic_compare_exchange_n(&init_state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
     fa_options_parse(&fa_opts, getenv("FORKAUDIT_OPTIONS"), fa_diag_stderr, NULL);

@@ -13,6 +13,7 @@
 
 #include "fa.h"
 #include "fmt.h"
+#include "procfs.h"
 #include "process.h"
 #include "threads.h"
 
@@ -131,18 +132,7 @@ static struct module *module_by_path(const char *path, size_t len)
 static void refresh_modules(void)
 {
     struct fa_buf b;
-    if (fa_buf_mapped(&b, 1 << 16) != 0) return;
-    long fd = sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        for (;;) {
-            if (!fa_buf_reserve(&b, 4096)) break;
-            long r = syscall(SYS_read, fd, b.p + b.len, b.cap - b.len - 1);
-            if (r <= 0) break;
-            b.len += (size_t)r;
-        }
-        syscall(SYS_close, fd);
-    }
-    b.p[b.len] = 0;
+    if (fa_proc_read("/proc/self/maps", &b) != 0) return;
     for (const char *line = b.p; *line;) {
         const char *eol = strchr(line, '\n');
         if (!eol) eol = line + strlen(line);
