@@ -371,6 +371,8 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         }
         fa_puts(b, " at:\n");
         text_frames(b, s, l->held.frames, l->held.nframes, "    ");
+        if (l->held.nframes == 1)
+            text_line(b, s, "    (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n");
         break;
     }
     case FA_KIND_FDS:
@@ -451,7 +453,8 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
     case FA_KIND_FORK:
         break;
     }
-    text_fork_stack(b, s);
+    /* Text: the fork's stack once per fork, in its first record. */
+    if (!s->fork_stack_shown) text_fork_stack(b, s);
     text_line(b, s, "\n");
 }
 
@@ -520,7 +523,7 @@ void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind,
     }
 }
 
-static void emit(const struct fa_snapshot *s, enum fa_kind kind, int index, const struct fa_options *o)
+static void emit(struct fa_snapshot *s, enum fa_kind kind, int index, const struct fa_options *o)
 {
     struct fa_buf b;
     fa_buf_fixed(&b, s->render, s->render_len);
@@ -529,13 +532,15 @@ static void emit(const struct fa_snapshot *s, enum fa_kind kind, int index, cons
         fa_render(&b, s, kind, index, o);
         if (!b.truncated) fa_log_write(b.p, b.len);
         fa_buf_release(&b);
+        s->fork_stack_shown = 1;
         return;
     }
     /* a truncated record is dropped whole: JSON lines stay parseable */
     if (!b.truncated && b.len) fa_log_write(b.p, b.len);
+    s->fork_stack_shown = 1;
 }
 
-void fa_report_snapshot(const struct fa_snapshot *s, const struct fa_options *o)
+void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
 {
     int findings = s->nlocks + (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
     for (int i = 0; i < s->nlocks; i++) emit(s, FA_KIND_LOCK, i, o);

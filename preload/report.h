@@ -19,6 +19,6 @@ enum fa_kind {
 void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index,
                const struct fa_options *o);
 /* Renders and writes every record of the snapshot, one write(2) each. */
-void fa_report_snapshot(const struct fa_snapshot *s, const struct fa_options *o);
+void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o);
 
 #endif

@@ -64,6 +64,7 @@ struct fa_snapshot {
     struct fa_snap_rng rng[FA_RNG_COUNT];
 
     int log_fd;            /* the auditor's own log descriptor, left out of fds-at-fork */
+    int fork_stack_shown;  /* text: a record of this fork already showed the fork's stack */
     size_t map_len;        /* the snapshot lives in one anonymous mapping of this size */
     int from_arena;        /* 1: the process's reusable mapping, 0: a temporary one */
     char *render;          /* scratch for rendering records, render_len bytes */
