@@ -320,7 +320,7 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 fa_puts(b, ", created at:\n");
                 text_frames(b, s, t->created_at, t->ncreated, "    ");
             } else {
-                fa_puts(b, " (not created through pthread_create after forkaudit loaded)\n");
+                fa_puts(b, " (creation site unknown: not made through the interposed pthread_create)\n");
             }
         }
         if (s->threads_dropped) {
