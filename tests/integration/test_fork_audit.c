@@ -80,28 +80,40 @@ static void forking_thread_holding_locks_is_a_warning(void **state)
     struct fa_run r;
     run_prog(&r, "tests/progs/lock_held_by_self", NULL, NULL);
     long main_tid = fa_out_value(&r, "main_tid");
-    char plain[32], recursive[32];
+    char plain[32], recursive[32], timed[32], clocked[32];
     snprintf(plain, sizeof plain, "0x%lx", fa_out_value(&r, "plain_addr"));
     snprintf(recursive, sizeof recursive, "0x%lx", fa_out_value(&r, "recursive_addr"));
-    /* fork #1: both held (recursive twice); fork #2: both held (recursive once); #3: none */
-    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 4);
-    for (int i = 0; i < 4; i++) {
+    snprintf(timed, sizeof timed, "0x%lx", fa_out_value(&r, "timed_addr"));
+    snprintf(clocked, sizeof clocked, "0x%lx", fa_out_value(&r, "clock_addr"));
+    /* fork #1: plain + recursive (depth 2); #2: plain + recursive (depth 1); #3: none;
+     * #4: the locks taken with timedlock and clocklock */
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 6);
+    int per_fork[5] = {0};
+    for (int i = 0; i < 6; i++) {
         json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", i);
         json_t *lock = json_object_get(rec, "lock");
         long long seq = fa_int(json_object_get(rec, "fork"), "seq");
+        const char *addr = fa_str(lock, "addr");
+        assert_true(seq >= 1 && seq <= 4 && seq != 3);
+        per_fork[seq]++;
         assert_string_equal(fa_str(rec, "severity"), "warning");
         assert_int_equal(fa_int(lock, "holder_tid"), main_tid);
         assert_true(json_is_true(json_object_get(lock, "holder_is_forking_thread")));
-        assert_true(seq == 1 || seq == 2);
-        if (strcmp(fa_str(lock, "addr"), recursive) == 0) {
+        assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "main"));
+        if (seq == 4) {
+            assert_true(strcmp(addr, timed) == 0 || strcmp(addr, clocked) == 0);
+        } else if (strcmp(addr, recursive) == 0) {
             assert_string_equal(fa_str(lock, "mutex_type"), "recursive");
             assert_int_equal(fa_int(lock, "depth"), seq == 1 ? 2 : 1);
         } else {
-            assert_string_equal(fa_str(lock, "addr"), plain);
+            assert_string_equal(addr, plain);
+            assert_string_equal(fa_str(lock, "mutex_type"), "normal");
             assert_int_equal(fa_int(lock, "depth"), 1);
         }
-        assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "main"));
     }
+    assert_int_equal(per_fork[1], 2);
+    assert_int_equal(per_fork[2], 2);
+    assert_int_equal(per_fork[4], 2);
     fa_run_free(&r);
 }
 
@@ -235,31 +247,81 @@ static void inherited_fds_are_listed_with_origin(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static json_t *rng_record(json_t *records, long long seq, const char *family)
+{
+    for (int i = 0; fa_find_kind(records, "rng-at-fork", i); i++) {
+        json_t *rec = fa_find_kind(records, "rng-at-fork", i);
+        if (fa_int(json_object_get(rec, "fork"), "seq") == seq &&
+            strcmp(fa_str(json_object_get(rec, "rng"), "family"), family) == 0)
+            return json_object_get(rec, "rng");
+    }
+    return NULL;
+}
+
 static void seeded_generators_are_reported(void **state)
 {
     (void)state;
     struct fa_run r;
     run_prog(&r, "tests/progs/rng", NULL, NULL);
-    assert_int_equal(fa_count_kind(r.records, "rng-at-fork"), 2);
-    int seen = 0;
-    for (int i = 0; i < 2; i++) {
-        json_t *rec = fa_find_kind(r.records, "rng-at-fork", i);
-        assert_string_equal(fa_str(rec, "severity"), "warning");
-        json_t *rng = json_object_get(rec, "rng");
-        const char *family = fa_str(rng, "family");
-        assert_true(fa_frames_have(json_object_get(rng, "seeded_at"), "seed_generators"));
-        if (strcmp(family, "rand") == 0) {
-            assert_int_equal(fa_int(rng, "seed"), 12345);
-            assert_int_equal(fa_int(rng, "draws"), 3);
-            seen |= 1;
-        } else {
-            assert_string_equal(family, "drand48");
-            assert_int_equal(fa_int(rng, "seed"), 777);
-            assert_int_equal(fa_int(rng, "draws"), 0);
-            seen |= 2;
-        }
-    }
-    assert_int_equal(seen, 3);
+    assert_int_equal(fa_count_kind(r.records, "rng-at-fork"), 4);
+    assert_string_equal(fa_str(fa_find_kind(r.records, "rng-at-fork", 0), "severity"), "warning");
+    /* fork #1: srand(12345) + 3 rand(); srand48(777) */
+    json_t *rng = rng_record(r.records, 1, "rand");
+    assert_non_null(rng);
+    assert_int_equal(fa_int(rng, "seed"), 12345);
+    assert_int_equal(fa_int(rng, "draws"), 3);
+    assert_string_equal(fa_str(rng, "seeded_by"), "srand");
+    assert_true(fa_frames_have(json_object_get(rng, "seeded_at"), "seed_generators"));
+    rng = rng_record(r.records, 1, "drand48");
+    assert_non_null(rng);
+    assert_int_equal(fa_int(rng, "seed"), 777);
+    assert_int_equal(fa_int(rng, "draws"), 0);
+    assert_true(fa_frames_have(json_object_get(rng, "seeded_at"), "seed_generators"));
+    /* fork #2: initstate(99) + random(); seed48({1,2,3}) + lrand48() + mrand48() */
+    rng = rng_record(r.records, 2, "random");
+    assert_non_null(rng);
+    assert_int_equal(fa_int(rng, "seed"), 99);
+    assert_int_equal(fa_int(rng, "draws"), 1);
+    assert_string_equal(fa_str(rng, "seeded_by"), "initstate");
+    rng = rng_record(r.records, 2, "drand48");
+    assert_non_null(rng);
+    assert_int_equal(fa_int(rng, "seed"), 1 + (2LL << 16) + (3LL << 32));
+    assert_int_equal(fa_int(rng, "draws"), 2);
+    assert_string_equal(fa_str(rng, "seeded_by"), "seed48");
+    assert_true(fa_frames_have(json_object_get(rng, "seeded_at"), "main"));
+    fa_run_free(&r);
+}
+
+static void wrappers_keep_errno_and_results(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/errno_kept", NULL, NULL);
+    if (fa_out_value(&r, "errno_ok") != 1) fail_msg("errno or a result changed: %s", r.out);
+    assert_int_equal(r.status, 0);
+    fa_run_free(&r);
+}
+
+static void a_forked_child_audits_its_own_forks(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/nested_fork", NULL, NULL);
+    long parent = fa_out_value(&r, "parent"), child = fa_out_value(&r, "child");
+    /* the child held a lock at its own fork: its record, in its own log */
+    json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", 0);
+    assert_non_null(rec);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 1);
+    assert_int_equal(fa_int(rec, "pid"), child);
+    assert_int_equal(fa_int(rec, "ppid"), parent);
+    assert_int_equal(fa_int(rec, "tid"), child);
+    assert_int_equal(fa_int(json_object_get(rec, "fork"), "seq"), 1);
+    json_t *lock = json_object_get(rec, "lock");
+    assert_int_equal(fa_int(lock, "holder_tid"), child);
+    assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "child_takes_lock"));
+    char path[400];
+    snprintf(path, sizeof path, "%s/log.%ld", r.dir, child);
+    assert_int_equal(access(path, F_OK), 0);
     fa_run_free(&r);
 }
 
@@ -366,6 +428,8 @@ int main(void)
         cmocka_unit_test(every_other_thread_is_listed),
         cmocka_unit_test(inherited_fds_are_listed_with_origin),
         cmocka_unit_test(seeded_generators_are_reported),
+        cmocka_unit_test(wrappers_keep_errno_and_results),
+        cmocka_unit_test(a_forked_child_audits_its_own_forks),
         cmocka_unit_test(clean_fork_writes_nothing),
         cmocka_unit_test(daemon_fork_is_audited_through_atfork),
         cmocka_unit_test(locks_taken_by_atfork_handlers_are_not_hazards),
