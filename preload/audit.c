@@ -71,7 +71,8 @@ static void capture_locks(struct fa_snapshot *s)
     int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
     for (int i = 0; i < used; i++) {
         struct fa_thread *t = &fa_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_LIVE) continue;
+        int state = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if (state == FA_SLOT_FREE) continue;
         pid_t tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
         if (tid <= 0) continue;
         int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
@@ -90,7 +91,8 @@ static void capture_locks(struct fa_snapshot *s)
             struct fa_snap_lock *l = &s->locks[s->nlocks++];
             l->held = h;
             l->holder = tid;
-            l->holder_is_forking_thread = tid == s->tid;
+            l->holder_gone = state == FA_SLOT_GONE;
+            l->holder_is_forking_thread = !l->holder_gone && tid == s->tid;
         }
     }
 }

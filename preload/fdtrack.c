@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -67,6 +68,19 @@ void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, const char *target, int a
     memcpy(o->target, target, n);
     o->target[n] = 0;
     o->accmode = accmode;
+}
+
+int fa_fd_move_high(int fd)
+{
+    if (fd < 0) return fd;
+    struct rlimit rl;
+    long top = FA_FD_TRACKED;
+    if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur < (rlim_t)top) top = (long)rl.rlim_cur;
+    /* Stay below FA_FD_TRACKED: fds-at-fork recognises our descriptors through the table. */
+    long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, top > 64 ? top - 32 : 3);
+    if (high < 0) return fd;
+    syscall(SYS_close, fd);
+    return (int)high;
 }
 
 static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }

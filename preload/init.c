@@ -25,7 +25,7 @@ void fa_init(void)
     fa_options_parse(&fa_opts, getenv("FORKAUDIT_OPTIONS"), fa_diag_stderr, NULL);
     if (fa_opts.help) {
         char text[4096];
-        fa_options_help(text, sizeof text);
+        fa_options_help(&fa_opts, text, sizeof text);
         fa_diag_stderr(text, NULL);
     }
     fa_log_init(&fa_opts);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "fdtrack.h"
+#include "threads.h"
 
 /* open(2): the mode argument exists only when O_CREAT or O_TMPFILE is set. */
 #define MODE_ARG(flags)                          \
@@ -78,10 +79,20 @@ FA_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
     return rc;
 }
 
+/* libunwind makes a pipe for itself (to probe memory) while the auditor runs: it goes to
+ * the top of the descriptor range, out of the program's way. */
+static void move_auditor_pipe(int fds[2])
+{
+    if (!fa_in_auditor) return;
+    fds[0] = fa_fd_move_high(fds[0]);
+    fds[1] = fa_fd_move_high(fds[1]);
+}
+
 FA_EXPORT int pipe(int fds[2])
 {
     int rc = FA_REAL(pipe)(fds);
     if (rc == 0) {
+        move_auditor_pipe(fds);
         opened(fds[0], "pipe");
         opened(fds[1], "pipe");
     }
@@ -92,6 +103,7 @@ FA_EXPORT int pipe2(int fds[2], int flags)
 {
     int rc = FA_REAL(pipe2)(fds, flags);
     if (rc == 0) {
+        move_auditor_pipe(fds);
         opened(fds[0], "pipe2");
         opened(fds[1], "pipe2");
     }

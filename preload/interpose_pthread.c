@@ -79,7 +79,8 @@ FA_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     /* Forget first: a fork in between sees the lock as free, never a freed lock as held. */
     struct fa_thread *self = fa_self;
-    if (FA_LIKELY(self != NULL)) fa_held_release(&self->held, m);
+    if (FA_LIKELY(self != NULL) && !fa_held_release(&self->held, m) && FA_UNLIKELY(fa_threads_gone))
+        fa_threads_release_inherited(m); /* a child unlocking what it inherited locked */
     return FA_REAL(pthread_mutex_unlock)(m);
 }
 
@@ -88,6 +89,7 @@ FA_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
     /* Re-initialising a mutex (atfork child handlers do) frees it. */
     struct fa_thread *self = fa_self;
     if (self) fa_held_forget(&self->held, m);
+    fa_threads_release_inherited(m);
     return FA_REAL(pthread_mutex_init)(m, attr);
 }
 
@@ -95,6 +97,7 @@ FA_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 {
     struct fa_thread *self = fa_self;
     if (self) fa_held_forget(&self->held, m);
+    fa_threads_release_inherited(m);
     return FA_REAL(pthread_mutex_destroy)(m);
 }
 

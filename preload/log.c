@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fa.h"
+#include "fdtrack.h"
 #include "fmt.h"
 #include "process.h"
 
@@ -61,12 +62,8 @@ static int open_log(pid_t pid)
     expand(path, sizeof path, pid);
     /* O_NOFOLLOW: never write through a symlink someone planted at the log path. */
     long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0 && fd < 3) {
-        /* Never occupy 0-2: the program may expect to (re)open its standard streams there. */
-        long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
-        syscall(SYS_close, fd);
-        fd = high;
-    }
+    /* Out of the program's way: its next open gets the number it would without us. */
+    fd = fa_fd_move_high((int)fd);
     if (fd < 0 && log_failed_pid != pid) {
         char msg[1300];
         struct fa_buf b;
@@ -115,6 +112,19 @@ void fa_log_after_fork_child(void)
 void fa_diag_stderr(const char *line, void *ctx)
 {
     (void)ctx;
-    write_all(2, line, strlen(line));
-    write_all(2, "\n", 1);
+    char buf[4600];
+    struct fa_buf b;
+    fa_buf_fixed(&b, buf, sizeof buf);
+    /* ==PID== like the reports: several processes of a tree may say the same thing */
+    for (const char *p = line; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        fa_puts(&b, "==");
+        fa_put_dec(&b, fa_getpid());
+        fa_puts(&b, "== ");
+        fa_putsn(&b, p, n);
+        fa_putc(&b, '\n');
+        p += n + (eol ? 1 : 0);
+    }
+    write_all(2, b.p, b.len); /* one write: lines of different processes never interleave */
 }

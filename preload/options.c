@@ -36,10 +36,10 @@ static const struct opt_desc opts[] = {
 static const struct fa_options defaults = FA_OPTIONS_INITIALIZER;
 struct fa_options fa_opts = FA_OPTIONS_INITIALIZER;
 
-/* The default of option `d` as text. */
-static void put_default(struct fa_buf *b, const struct opt_desc *d)
+/* The value of option `d` in `o` as text. */
+static void put_value(struct fa_buf *b, const struct fa_options *o, const struct opt_desc *d)
 {
-    const char *field = (const char *)&defaults + d->offset;
+    const char *field = (const char *)o + d->offset;
     switch (d->kind) {
     case OPT_INT: fa_put_dec(b, *(const int *)field); break;
     case OPT_PATH: fa_puts(b, field); break;
@@ -102,7 +102,7 @@ static int apply(struct fa_options *o, const struct opt_desc *d, const char *val
         fa_puts(&eb, " to ");
         fa_put_dec(&eb, d->max);
         fa_puts(&eb, "; using the default ");
-        put_default(&eb, d);
+        put_value(&eb, &defaults, d);
         fa_buf_terminate(&eb);
         diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n, expect);
         return 1;
@@ -171,19 +171,32 @@ int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, vo
     return problems;
 }
 
-size_t fa_options_help(char *out, size_t cap)
+size_t fa_options_help(const struct fa_options *o, char *out, size_t cap)
 {
     struct fa_buf b;
     fa_buf_fixed(&b, out, cap);
-    fa_puts(&b, "forkaudit options (FORKAUDIT_OPTIONS=key=value:key=value...):\n");
+    fa_puts(&b, "forkaudit options (FORKAUDIT_OPTIONS=key=value:key=value...), with the values in effect:\n");
     for (size_t i = 0; i < NOPTS; i++) {
+        char now[64], dflt[64];
+        struct fa_buf nb, db;
+        fa_buf_fixed(&nb, now, sizeof now);
+        fa_buf_fixed(&db, dflt, sizeof dflt);
+        put_value(&nb, o, &opts[i]);
+        put_value(&db, &defaults, &opts[i]);
+        fa_buf_terminate(&nb);
+        fa_buf_terminate(&db);
+        size_t start = b.len;
         fa_puts(&b, "  ");
         fa_puts(&b, opts[i].key);
         fa_puts(&b, "=");
-        size_t start = b.len;
-        put_default(&b, &opts[i]);
-        for (size_t w = strlen(opts[i].key) + b.len - start; w < 26; w++) fa_putc(&b, ' ');
+        fa_puts(&b, now);
+        fa_pad_to(&b, start, 30);
         fa_puts(&b, opts[i].meaning);
+        if (strcmp(now, dflt) != 0) {
+            fa_puts(&b, " (default ");
+            fa_puts(&b, dflt);
+            fa_putc(&b, ')');
+        }
         fa_putc(&b, '\n');
     }
     fa_buf_terminate(&b);

@@ -40,8 +40,9 @@ void fa_options_defaults(struct fa_options *o);
  * otherwise. `spec` may be NULL. */
 int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, void *ctx);
 
-/* Writes the option list with defaults and meanings into buf (NUL-terminated, truncated
- * to cap). Returns the length written. */
-size_t fa_options_help(char *buf, size_t cap);
+/* Writes the option list into buf (NUL-terminated, truncated to cap): each option with
+ * the value in effect in `o`, its default when that differs, and its meaning. Returns
+ * the length written. */
+size_t fa_options_help(const struct fa_options *o, char *buf, size_t cap);
 
 #endif

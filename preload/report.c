@@ -155,6 +155,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             fa_put_json_str(b, hn);
         }
         fa_puts(b, l->holder_is_forking_thread ? ",\"holder_is_forking_thread\":true" : ",\"holder_is_forking_thread\":false");
+        if (l->holder_gone) fa_puts(b, ",\"holder_gone\":true");
         fa_puts(b, ",\"acquired_at\":");
         json_frames(b, l->held.frames, l->held.nframes);
         fa_putc(b, '}');
@@ -344,6 +345,10 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         if (l->holder_is_forking_thread) {
             fa_puts(b, " is held by the forking thread ");
             fa_put_dec(b, l->holder);
+        } else if (l->holder_gone) {
+            fa_puts(b, " is held by thread ");
+            fa_put_dec(b, l->holder);
+            fa_puts(b, " of an ancestor process, which this process does not have");
         } else {
             const char *hn = thread_name(s, l->holder);
             fa_puts(b, " is held by thread ");
@@ -359,6 +364,8 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         fa_puts(b, "\n");
         if (l->holder_is_forking_thread)
             text_line(b, s, "  the child inherits it locked: only the child's own unlock can free it; locking it first deadlocks\n");
+        else if (l->holder_gone)
+            text_line(b, s, "  this process inherited it locked at an earlier fork, and so does the child: nobody will unlock it\n");
         else
             text_line(b, s, "  the child inherits it locked and has no thread that will ever unlock it\n");
         text_prefix(b, s);
@@ -504,6 +511,14 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
         fa_puts(b, " (");
         fa_put_udec(b, s->locks_dropped);
         fa_puts(b, " more held locks not reported: max_locks)");
+    }
+    if (o->verbosity >= 1) {
+        fa_puts(b, "; threads ");
+        fa_put_dec(b, s->nthreads + (long long)s->threads_dropped);
+        fa_puts(b, ", locks held ");
+        fa_put_dec(b, s->nlocks + (long long)s->locks_dropped);
+        fa_puts(b, ", fds ");
+        fa_put_dec(b, s->nfds + (long long)s->fds_dropped);
     }
     fa_putc(b, '\n');
 }

@@ -21,6 +21,8 @@ struct fa_snap_lock {
     struct fa_held held;
     pid_t holder;
     int holder_is_forking_thread;
+    int holder_gone;      /* holder is a thread of an ancestor process, absent here: the
+                           * lock was inherited locked at an earlier fork */
 };
 
 struct fa_snap_fd {

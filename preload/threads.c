@@ -15,6 +15,7 @@ FA_TLS struct fa_tls fa_tls;
 struct fa_thread fa_threads[FA_MAX_THREADS];
 int fa_threads_used;
 unsigned long fa_threads_untracked;
+int fa_threads_gone;
 
 static pthread_key_t slot_key;
 static int slot_key_ok;
@@ -89,7 +90,7 @@ struct fa_thread *fa_thread_claim(void)
 {
     int saved = errno;
     struct fa_thread *t = claim_slot(FA_SLOT_FREE);
-    if (!t) t = claim_slot(FA_SLOT_GONE);
+    if (!t && (t = claim_slot(FA_SLOT_GONE)) != NULL) __atomic_sub_fetch(&fa_threads_gone, 1, __ATOMIC_RELAXED);
     if (!t) {
         /* Full: reclaim slots of threads that vanished without a destructor. */
         for (int i = 0; i < FA_MAX_THREADS && !t; i++) {
@@ -114,6 +115,16 @@ void fa_thread_bind(struct fa_thread *t)
     errno = saved;
 }
 
+void fa_threads_release_inherited(const void *addr)
+{
+    if (!fa_threads_gone) return;
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++) {
+        struct fa_thread *t = &fa_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == FA_SLOT_GONE) fa_held_forget(&t->held, addr);
+    }
+}
+
 struct fa_thread *fa_thread_current(void)
 {
     if (fa_self) return fa_self;
@@ -130,11 +141,13 @@ void fa_thread_release(struct fa_thread *t)
 
 void fa_threads_after_fork_child(void)
 {
-    int used = fa_threads_used;
+    int used = fa_threads_used, gone = 0;
     for (int i = 0; i < used; i++) {
         struct fa_thread *t = &fa_threads[i];
-        if (t == fa_self || t->state != FA_SLOT_LIVE) continue;
-        t->state = FA_SLOT_GONE;
+        if (t == fa_self || t->state == FA_SLOT_FREE) continue;
+        if (t->state != FA_SLOT_GONE) t->state = FA_SLOT_GONE;
+        gone++;
     }
+    if (fa_threads_gone != gone) fa_threads_gone = gone;
     if (fa_self) fa_self->tid = fa_gettid();
 }

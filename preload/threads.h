@@ -47,6 +47,9 @@ extern struct fa_thread fa_threads[FA_MAX_THREADS];
 extern int fa_threads_used;
 /* Threads that found the table full and are not tracked. */
 extern unsigned long fa_threads_untracked;
+/* Slots in state GONE: threads of an ancestor process, whose held locks this process
+ * inherited locked. */
+extern int fa_threads_gone;
 
 /* Creates the key whose destructor frees a thread's slot; call once at start-up. */
 void fa_threads_init(void);
@@ -59,5 +62,8 @@ void fa_thread_bind(struct fa_thread *t);
 void fa_thread_release(struct fa_thread *t);
 /* In a forked child: every other slot becomes GONE, the caller's tid is refreshed. */
 void fa_threads_after_fork_child(void);
+/* A lock the calling thread does not hold was unlocked or re-initialised: when it was
+ * inherited held from a thread of an ancestor, it is not held any more. */
+void fa_threads_release_inherited(const void *addr);
 
 #endif

@@ -292,6 +292,34 @@ static void seeded_generators_are_reported(void **state)
     fa_run_free(&r);
 }
 
+static void locks_inherited_locked_are_reported_in_the_child(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/inherited_lock", NULL, NULL);
+    long child = fa_out_value(&r, "child"), worker = fa_out_value(&r, "worker_tid");
+    /* the parent's fork #1 and #2 (worker holds it), the child's fork; not the second
+     * child's, which re-initialised the mutex */
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 3);
+    int in_child = 0;
+    for (int i = 0; i < 3; i++) {
+        json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", i);
+        json_t *lock = json_object_get(rec, "lock");
+        assert_string_equal(fa_str(rec, "severity"), "error");
+        assert_int_equal(fa_int(lock, "holder_tid"), worker);
+        assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "worker_main"));
+        if (fa_int(rec, "pid") == child) {
+            in_child++;
+            assert_true(json_is_true(json_object_get(lock, "holder_gone")));
+            assert_true(json_is_false(json_object_get(lock, "holder_is_forking_thread")));
+        } else {
+            assert_null(json_object_get(lock, "holder_gone"));
+        }
+    }
+    assert_int_equal(in_child, 1);
+    fa_run_free(&r);
+}
+
 static void wrappers_keep_errno_and_results(void **state)
 {
     (void)state;
@@ -429,6 +457,7 @@ int main(void)
         cmocka_unit_test(inherited_fds_are_listed_with_origin),
         cmocka_unit_test(seeded_generators_are_reported),
         cmocka_unit_test(wrappers_keep_errno_and_results),
+        cmocka_unit_test(locks_inherited_locked_are_reported_in_the_child),
         cmocka_unit_test(a_forked_child_audits_its_own_forks),
         cmocka_unit_test(clean_fork_writes_nothing),
         cmocka_unit_test(daemon_fork_is_audited_through_atfork),

@@ -104,10 +104,20 @@ static void help_lists_every_option_with_its_default(void **state)
 {
     (void)state;
     char text[4096];
-    fa_options_help(text, sizeof text);
+    struct fa_options o;
+    fa_options_defaults(&o);
+    fa_options_help(&o, text, sizeof text);
     const char *expect[] = {"log_path=stderr", "format=text", "verbosity=0", "stack_depth=16",
                             "lock_stack_depth=1", "max_threads=256", "max_locks=64", "max_fds=256", "help=0"};
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) assert_non_null(strstr(text, expect[i]));
+    assert_null(strstr(text, "(default"));
+    /* values in effect, with the default beside a changed one */
+    fa_options_parse(&o, "format=json:stack_depth=3", NULL, NULL);
+    fa_options_help(&o, text, sizeof text);
+    assert_non_null(strstr(text, "format=json"));
+    assert_non_null(strstr(text, "(default text)"));
+    assert_non_null(strstr(text, "stack_depth=3"));
+    assert_non_null(strstr(text, "(default 16)"));
 }
 
 int main(void)
