@@ -45,6 +45,21 @@ void fa_fdtrack_opened(int fd, const char *opened_by)
     errno = saved;
 }
 
+void fa_fdtrack_mark_auditor(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fd >= FA_FD_TRACKED || syscall(SYS_fstat, fd, &st) != 0) return;
+    reset(&table[fd], st.st_dev, st.st_ino);
+    table[fd].opened_by = fa_fd_auditor;
+}
+
+int fa_fdtrack_is_auditor(int fd)
+{
+    if (fd < 0 || fd >= FA_FD_TRACKED || table[fd].opened_by != fa_fd_auditor || !table[fd].known) return 0;
+    struct stat st; /* the number may have been reused behind our back (close_range) */
+    return syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == table[fd].dev && st.st_ino == table[fd].ino;
+}
+
 void fa_fdtrack_closed(int fd)
 {
     if (fd >= 0 && fd < FA_FD_TRACKED) table[fd].known = 0;

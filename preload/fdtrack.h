@@ -37,6 +37,11 @@ const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino);
 /* Remembers what a fork saw of `fd` (an entry for another identity is reset first). */
 void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, const char *target, int accmode);
 
+/* Records `fd` as the auditor's own (not reported, not closable by the program). */
+void fa_fdtrack_mark_auditor(int fd);
+/* 1 when `fd` is, right now, a descriptor of the auditor's own. */
+int fa_fdtrack_is_auditor(int fd);
+
 /* Moves a descriptor of the auditor's own (its log, libunwind's pipe) to the top of the
  * descriptor range, close-on-exec, so the program's own opens get the numbers they would
  * get without the auditor. Returns the new descriptor, or `fd` when it cannot move it. */

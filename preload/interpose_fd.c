@@ -3,6 +3,7 @@
  * miss only loses the opening site, never the descriptor. */
 #include "real.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -112,14 +113,29 @@ FA_EXPORT int pipe2(int fds[2], int flags)
 
 FA_EXPORT int dup(int fd) { return opened(FA_REAL(dup)(fd), "dup"); }
 
+/* The auditor's own descriptors (its log, libunwind's pipe, at the top of the range) are
+ * refused to close() and as dup2/dup3 targets, with EBADF, as valgrind does with its own:
+ * a program closing "every" descriptor keeps running, and nothing of the program is ever
+ * written into them. */
+static int refuse(void)
+{
+    errno = EBADF;
+    return -1;
+}
+
 FA_EXPORT int dup2(int oldfd, int newfd)
 {
+    if (FA_UNLIKELY(fa_fdtrack_is_auditor(newfd)) && oldfd != newfd) return refuse();
     int rc = FA_REAL(dup2)(oldfd, newfd);
     if (rc >= 0 && oldfd != newfd) opened(rc, "dup2");
     return rc;
 }
 
-FA_EXPORT int dup3(int oldfd, int newfd, int flags) { return opened(FA_REAL(dup3)(oldfd, newfd, flags), "dup3"); }
+FA_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    if (FA_UNLIKELY(fa_fdtrack_is_auditor(newfd)) && oldfd != newfd) return refuse();
+    return opened(FA_REAL(dup3)(oldfd, newfd, flags), "dup3");
+}
 
 FA_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
@@ -145,6 +161,7 @@ FA_EXPORT FILE *fopen64(const char *path, const char *mode)
 
 FA_EXPORT int close(int fd)
 {
+    if (FA_UNLIKELY(fa_fdtrack_is_auditor(fd))) return refuse();
     fa_fdtrack_closed(fd);
     return FA_REAL(close)(fd);
 }

@@ -1,10 +1,15 @@
-/* log.c: the log destination (see log.h). Only raw system calls: usable anywhere. */
+/* log.c: the log destination (see log.h). Only raw system calls: usable anywhere.
+ * The program owns every descriptor number: a log descriptor that the program closed or
+ * replaced is recognised by its file identity and never written to or closed again. */
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fa.h"
@@ -14,7 +19,7 @@
 
 static const char *path_template; /* NULL: stderr/stdout */
 static int stdio_fd = 2;
-static int log_failed_pid; /* pid that already said it could not open the file */
+static pid_t log_failed_pid; /* pid that already said it could not open the file */
 
 void fa_log_init(const struct fa_options *o)
 {
@@ -32,6 +37,22 @@ static void write_all(int fd, const char *p, size_t n)
         p += r;
         n -= (size_t)r;
     }
+}
+
+/* A write to a pipe or socket whose reader is gone raises SIGPIPE, which would kill the
+ * program: block it for the write, and swallow the one our write caused. */
+static void write_without_sigpipe(int fd, const char *p, size_t n)
+{
+    unsigned long pipe_set = 1UL << (SIGPIPE - 1), old, pending = 0;
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &pipe_set, &old, sizeof pipe_set);
+    syscall(SYS_rt_sigpending, &pending, sizeof pending);
+    errno = 0;
+    write_all(fd, p, n);
+    if (errno == EPIPE && !(pending & pipe_set)) {
+        struct timespec zero = {0, 0};
+        syscall(SYS_rt_sigtimedwait, &pipe_set, NULL, &zero, sizeof pipe_set);
+    }
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
 }
 
 /* Expands %p to the pid; appends .<pid> when the template has no %p. */
@@ -56,15 +77,28 @@ static void expand(char *out, size_t cap, pid_t pid)
     fa_buf_terminate(&b);
 }
 
+static int is_log_file(int fd, struct stat *st)
+{
+    return fd >= 0 && syscall(SYS_fstat, fd, st) == 0 && st->st_dev == fa_proc.log_dev && st->st_ino == fa_proc.log_ino;
+}
+
 static int open_log(pid_t pid)
 {
     char path[1100];
     expand(path, sizeof path, pid);
     /* O_NOFOLLOW: never write through a symlink someone planted at the log path. */
     long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    /* Out of the program's way: its next open gets the number it would without us. */
-    fd = fa_fd_move_high((int)fd);
-    if (fd < 0 && log_failed_pid != pid) {
+    struct stat st;
+    if (fd >= 0 && syscall(SYS_fstat, fd, &st) == 0) {
+        /* Out of the program's way: its next open gets the number it would without us. */
+        fd = fa_fd_move_high((int)fd);
+        fa_proc.log_dev = st.st_dev;
+        fa_proc.log_ino = st.st_ino;
+        fa_fdtrack_mark_auditor((int)fd);
+        return (int)fd;
+    }
+    if (fd >= 0) syscall(SYS_close, fd);
+    if (log_failed_pid != pid) {
         char msg[1300];
         struct fa_buf b;
         int e = errno;
@@ -77,36 +111,57 @@ static int open_log(pid_t pid)
         fa_puts(&b, "); writing to stderr instead\n");
         write_all(2, b.p, b.len);
     }
-    return (int)fd;
+    return -1;
+}
+
+/* Spins while another thread opens the log: an open is a few system calls. */
+#define LOG_OPENING (-2)
+
+static int log_fd_for(pid_t pid)
+{
+    struct stat st;
+    for (;;) {
+        int fd = __atomic_load_n(&fa_proc.log_fd, __ATOMIC_ACQUIRE);
+        if (fd == LOG_OPENING) {
+            syscall(SYS_sched_yield);
+            continue;
+        }
+        if (fd >= 0 && fa_proc.log_pid == pid && is_log_file(fd, &st)) return fd;
+        /* Not open in this process, or the program closed or replaced it: reopen (never
+         * close: the number may be the program's now). */
+        if (!__atomic_compare_exchange_n(&fa_proc.log_fd, &fd, LOG_OPENING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;
+        int nfd = open_log(pid);
+        fa_proc.log_pid = pid;
+        __atomic_store_n(&fa_proc.log_fd, nfd < 0 ? -1 : nfd, __ATOMIC_RELEASE);
+        return nfd;
+    }
 }
 
 void fa_log_write(const char *p, size_t n)
 {
     int saved = errno;
-    int fd = stdio_fd;
-    if (path_template) {
-        pid_t pid = fa_getpid();
-        if (fa_proc.log_fd < 0 || fa_proc.log_pid != pid) {
-            fa_proc.log_fd = open_log(pid);
-            fa_proc.log_pid = pid;
-        }
-        if (fa_proc.log_fd >= 0) fd = fa_proc.log_fd;
-    }
-    write_all(fd, p, n);
+    int fd = path_template ? log_fd_for(fa_getpid()) : -1;
+    struct stat st;
+    if (fd < 0) fd = stdio_fd;
+    if (syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode)) write_all(fd, p, n);
+    else write_without_sigpipe(fd, p, n);
     errno = saved;
 }
 
 int fa_log_own_fd(void)
 {
-    return path_template && fa_proc.log_pid == fa_getpid() ? fa_proc.log_fd : -1;
+    int fd = __atomic_load_n(&fa_proc.log_fd, __ATOMIC_ACQUIRE);
+    return path_template && fd >= 0 && fa_proc.log_pid == fa_getpid() ? fd : -1;
 }
 
 void fa_log_after_fork_child(void)
 {
-    if (fa_proc.log_fd >= 0) {
-        syscall(SYS_close, fa_proc.log_fd);
-        fa_proc.log_fd = -1;
-    }
+    struct stat st;
+    int fd = fa_proc.log_fd;
+    if (fd < 0) return;
+    if (is_log_file(fd, &st)) syscall(SYS_close, fd); /* the parent's file, not the child's */
+    fa_proc.log_fd = -1;
 }
 
 void fa_diag_stderr(const char *line, void *ctx)
@@ -126,5 +181,5 @@ void fa_diag_stderr(const char *line, void *ctx)
         fa_putc(&b, '\n');
         p += n + (eol ? 1 : 0);
     }
-    write_all(2, b.p, b.len); /* one write: lines of different processes never interleave */
+    write_without_sigpipe(2, b.p, b.len); /* one write: lines of different processes never interleave */
 }

@@ -7,10 +7,13 @@
 
 #include <sys/types.h>
 
+
 struct fa_process {
     pid_t pid;               /* threads.c: cached getpid(), 0 until known */
     int log_fd;              /* log.c: the log file of this process, -1 when not open */
     pid_t log_pid;           /* log.c: the pid that opened log_fd */
+    dev_t log_dev;           /* log.c: identity of the log file, to recognise it */
+    ino_t log_ino;
     unsigned long fork_seq;  /* audit.c: forks audited in this process */
     void *arena;             /* audit.c: reusable snapshot mapping (MADV_DONTFORK) */
     int arena_busy;          /* audit.c: a fork is using the arena */

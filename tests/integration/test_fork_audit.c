@@ -320,6 +320,39 @@ static void locks_inherited_locked_are_reported_in_the_child(void **state)
     fa_run_free(&r);
 }
 
+static void hostile_descriptor_games_do_not_break_anything(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    char dir[] = "/tmp/forkaudit-hostile.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    run_prog(&r, "tests/progs/hostile_fds", dir, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fa_out_value(&r, "alive"), 1);
+    assert_int_equal(fa_out_value(&r, "data_fd"), 3); /* the number it gets without us */
+    char path[300], buf[200] = "";
+    snprintf(path, sizeof path, "%s/data.txt", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    assert_string_equal(buf, "program data\nprogram data\n");
+    /* the first fork was audited into the log, its stack still unwound */
+    json_t *rec = fa_find_kind(r.records, "fds-at-fork", 0);
+    assert_non_null(rec);
+    assert_true(fa_frames_have(json_object_get(rec, "stack"), "main"));
+    fa_run_free(&r);
+
+    /* text to a stderr pipe without reader: SIGPIPE must not kill the program */
+    run_prog(&r, "tests/progs/hostile_fds", dir, "log_path=stderr:format=text");
+    assert_int_equal(r.signal, 0);
+    assert_int_equal(fa_out_value(&r, "alive"), 1);
+    fa_run_free(&r);
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    assert_int_equal(system(path), 0);
+}
+
 static void wrappers_keep_errno_and_results(void **state)
 {
     (void)state;
@@ -457,6 +490,7 @@ int main(void)
         cmocka_unit_test(inherited_fds_are_listed_with_origin),
         cmocka_unit_test(seeded_generators_are_reported),
         cmocka_unit_test(wrappers_keep_errno_and_results),
+        cmocka_unit_test(hostile_descriptor_games_do_not_break_anything),
         cmocka_unit_test(locks_inherited_locked_are_reported_in_the_child),
         cmocka_unit_test(a_forked_child_audits_its_own_forks),
         cmocka_unit_test(clean_fork_writes_nothing),
