@@ -251,7 +251,7 @@ static struct fa_snapshot *snapshot_memory(void)
     return s;
 }
 
-struct fa_snapshot *fa_audit_begin(const char *via)
+struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
 {
     int saved = errno;
     struct fa_snapshot *s = snapshot_memory();
@@ -266,7 +266,7 @@ struct fa_snapshot *fa_audit_begin(const char *via)
     s->ppid = (pid_t)syscall(SYS_getppid);
     s->tid = self ? self->tid : fa_gettid();
     s->log_fd = fa_log_own_fd();
-    s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth);
+    s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, call_site);
     capture_locks(s);
     /* glibc clears __libc_single_threaded for good at the first pthread_create (whoever
      * calls it): while it is set, the listing would only find the forking thread. */
@@ -301,6 +301,13 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
     fa_report_snapshot(s, &fa_opts);
     fa_audit_discard(s);
     errno = saved;
+}
+
+void fa_audit_cancel(struct fa_snapshot *s)
+{
+    if (!s) return;
+    __atomic_sub_fetch(&fa_proc.fork_seq, 1, __ATOMIC_RELAXED);
+    fa_audit_discard(s);
 }
 
 void fa_audit_discard(struct fa_snapshot *s)

@@ -4,12 +4,15 @@
 
 #include "snapshot.h"
 
-/* Captures the state of the process as the calling thread is about to fork. Returns NULL
- * (and the fork goes on unaudited) when memory for the snapshot cannot be mapped. */
-struct fa_snapshot *fa_audit_begin(const char *via);
+/* Captures the state of the process as the calling thread is about to fork; `call_site`
+ * is the return address into the program (0 if unknown). Returns NULL (and the fork goes
+ * on unaudited) when memory for the snapshot cannot be mapped. */
+struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site);
 /* In the parent after the fork: drops locks that atfork prepare handlers took on purpose,
  * writes the records, frees the snapshot. `child` <= 0 when unknown or failed. */
 void fa_audit_finish(struct fa_snapshot *s, pid_t child);
+/* The fork failed: frees the snapshot, and the fork does not count. */
+void fa_audit_cancel(struct fa_snapshot *s);
 /* Frees the snapshot without reporting. In a child it must not be called: the snapshot
  * memory does not exist there (MADV_DONTFORK); call fa_audit_after_fork_child. */
 void fa_audit_discard(struct fa_snapshot *s);

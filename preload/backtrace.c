@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fa.h"
+#include "process.h"
 #include "threads.h"
 
 static uintptr_t self_lo, self_hi;
@@ -40,8 +41,18 @@ void fa_backtrace_init(void)
 
 int fa_is_auditor_pc(uintptr_t pc) { return pc >= self_lo && pc < self_hi; }
 
-int fa_backtrace(uintptr_t *pc, int max)
+void fa_backtrace_forbid_unwinding(void) { fa_proc.no_unwind = 1; }
+
+static int call_site_only(uintptr_t *pc, int max, const void *call_site)
 {
+    if (!call_site || max < 1) return 0;
+    pc[0] = (uintptr_t)call_site;
+    return 1;
+}
+
+int fa_backtrace(uintptr_t *pc, int max, const void *call_site)
+{
+    if (fa_proc.no_unwind) return call_site_only(pc, max, call_site);
     void *raw[FA_MAX_FRAMES + 16];
     int saved = errno;
     /* libunwind may take locks of its own: the wrappers must not record them. */
@@ -57,5 +68,5 @@ int fa_backtrace(uintptr_t *pc, int max)
     }
     fa_in_auditor--;
     errno = saved;
-    return out;
+    return out ? out : call_site_only(pc, max, call_site);
 }

@@ -8,8 +8,13 @@
  * more than once. */
 void fa_backtrace_init(void);
 /* Fills `pc` with up to `max` return addresses of the calling thread, innermost first,
- * skipping every frame inside the auditor. Returns the count (0 when unwinding fails). */
-int fa_backtrace(uintptr_t *pc, int max);
+ * skipping every frame inside the auditor. Returns the count. `call_site` (the return
+ * address into the program, 0 if unknown) stands alone when unwinding fails or is not
+ * allowed: in a forked child of a multithreaded process, before exec, libunwind (locks,
+ * mmap, dl_iterate_phdr) is not async-signal-safe and is not used. */
+int fa_backtrace(uintptr_t *pc, int max, const void *call_site);
+/* From now on in this process, only call sites: see fa_backtrace. Async-signal-safe. */
+void fa_backtrace_forbid_unwinding(void);
 /* 1 when `pc` lies in the auditor's own code. */
 int fa_is_auditor_pc(uintptr_t pc);
 

@@ -31,7 +31,7 @@ static void reset(struct fa_fd_origin *o, dev_t dev, ino_t ino)
     o->known = 1;
 }
 
-void fa_fdtrack_opened(int fd, const char *opened_by)
+void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site)
 {
     if (fd < 0 || fd >= FA_FD_TRACKED) return;
     int saved = errno;
@@ -39,7 +39,7 @@ void fa_fdtrack_opened(int fd, const char *opened_by)
     if (syscall(SYS_fstat, fd, &st) == 0) {
         struct fa_fd_origin *o = &table[fd];
         reset(o, st.st_dev, st.st_ino);
-        o->nframes = fa_in_auditor ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES);
+        o->nframes = fa_in_auditor ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES, call_site);
         o->opened_by = fa_in_auditor ? fa_fd_auditor : opened_by;
     }
     errno = saved;

@@ -29,8 +29,9 @@ struct fa_fd_origin {
 /* `opened_by` of descriptors the auditor's own code (libunwind) opened: not reported. */
 extern const char fa_fd_auditor[];
 
-/* Called after a call created `fd` (fd < 0 is ignored). Keeps errno. */
-void fa_fdtrack_opened(int fd, const char *opened_by);
+/* Called after a call created `fd` (fd < 0 is ignored); `call_site` is the return address
+ * into the program. Keeps errno. */
+void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site);
 void fa_fdtrack_closed(int fd);
 /* The entry of `fd` when its recorded identity matches (dev, ino), else NULL. */
 const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino);

@@ -20,11 +20,13 @@
         va_end(ap);                              \
     }
 
-static int opened(int fd, const char *by)
+static int record_opened(int fd, const char *by, const void *call_site)
 {
-    fa_fdtrack_opened(fd, by);
+    fa_fdtrack_opened(fd, by, call_site);
     return fd;
 }
+/* A macro so the call site is the exported wrapper's return address into the program. */
+#define opened(fd, by) record_opened((fd), (by), __builtin_return_address(0))
 
 FA_EXPORT int open(const char *path, int flags, ...)
 {
@@ -147,11 +149,12 @@ FA_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     return opened(FA_REAL(accept4)(fd, addr, len, flags), "accept4");
 }
 
-static FILE *opened_stream(FILE *f, const char *by)
+static FILE *record_stream(FILE *f, const char *by, const void *call_site)
 {
-    if (f) fa_fdtrack_opened(fileno(f), by);
+    if (f) fa_fdtrack_opened(fileno(f), by, call_site);
     return f;
 }
+#define opened_stream(f, by) record_stream((f), (by), __builtin_return_address(0))
 
 FA_EXPORT FILE *fopen(const char *path, const char *mode) { return opened_stream(FA_REAL(fopen)(path, mode), "fopen"); }
 FA_EXPORT FILE *fopen64(const char *path, const char *mode)

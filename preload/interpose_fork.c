@@ -22,6 +22,9 @@ extern void *__dso_handle;
 
 static FA_TLS int in_fork_wrapper;
 static FA_TLS struct fa_snapshot *atfork_snapshot;
+/* Set by the forking thread just before the fork, read by its copy in the child: the
+ * parent had other threads, whose locks (libunwind's among them) the child may inherit. */
+static FA_TLS int forking_with_threads;
 
 /* The held-lock bookkeeping of prepare handlers ends with the fork that ran them. */
 static void end_of_fork(struct fa_thread *self)
@@ -34,6 +37,7 @@ static void end_of_fork(struct fa_thread *self)
 /* Child side, async-signal-safe: the process has one thread and a new pid. */
 static void reset_in_child(void)
 {
+    if (forking_with_threads) fa_backtrace_forbid_unwinding();
     fa_init_after_fork_child();
     fa_threads_after_fork_child();
     fa_log_after_fork_child();
@@ -49,8 +53,9 @@ FA_EXPORT pid_t fork(void)
     if (fa_init_pid_changed()) reset_in_child(); /* we run in a child made without handlers */
 
     fa_in_auditor++;
-    struct fa_snapshot *s = fa_audit_begin("fork");
+    struct fa_snapshot *s = fa_audit_begin("fork", __builtin_return_address(0));
     fa_in_auditor--;
+    forking_with_threads = s && s->nthreads > 0;
     in_fork_wrapper = 1;
     pid_t pid = FA_REAL(fork)();
     int saved = errno;
@@ -58,6 +63,8 @@ FA_EXPORT pid_t fork(void)
 
     if (pid == 0) {
         end_of_fork(self); /* reset_in_child (our child handler) dropped the snapshot */
+    } else if (pid < 0) {
+        fa_audit_cancel(s); /* no child: nothing was inherited */
     } else {
         if (s) {
             fa_in_auditor++;
@@ -75,9 +82,11 @@ static void on_prepare(void)
     if (in_fork_wrapper) return;
     struct fa_thread *self = fa_thread_current();
     if (!self || fa_in_auditor) return;
+    if (fa_init_pid_changed()) reset_in_child(); /* a child made without handlers */
     fa_in_auditor++;
-    atfork_snapshot = fa_audit_begin("atfork");
+    atfork_snapshot = fa_audit_begin("atfork", NULL);
     fa_in_auditor--;
+    forking_with_threads = atfork_snapshot && atfork_snapshot->nthreads > 0;
 }
 
 static void on_parent(void)

@@ -21,7 +21,7 @@ static __attribute__((noinline)) void acquired_slow(pthread_mutex_t *m, void *ca
     int n = 1;
     frames[0] = (uintptr_t)call_site;
     /* Frames beyond the call site cost an unwind per lock, so they are opt-in. */
-    if (fa_opts.lock_stack_depth > 1) n = fa_backtrace(frames, fa_opts.lock_stack_depth);
+    if (fa_opts.lock_stack_depth > 1) n = fa_backtrace(frames, fa_opts.lock_stack_depth, call_site);
     unsigned flags = 0;
     if (self->in_prepare) {
         /* Taken on purpose by another library's atfork prepare handler: protected. */
@@ -140,7 +140,7 @@ FA_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void
     if (!t) return FA_REAL(pthread_create)(thread, attr, start, arg);
     t->start_routine = (void *)start;
     t->start_arg = arg;
-    t->ncreated = fa_backtrace(t->created_at, fa_opts.stack_depth);
+    t->ncreated = fa_backtrace(t->created_at, fa_opts.stack_depth, __builtin_return_address(0));
     int rc = FA_REAL(pthread_create)(thread, attr, thread_trampoline, t);
     if (rc != 0) fa_thread_release(t);
     return rc;

@@ -8,19 +8,19 @@
 FA_EXPORT void srand(unsigned seed)
 {
     FA_REAL(srand)(seed);
-    fa_rng_seeded(FA_RNG_RANDOM, "srand", seed);
+    fa_rng_seeded(FA_RNG_RANDOM, "srand", seed, __builtin_return_address(0));
 }
 
 FA_EXPORT void srandom(unsigned seed)
 {
     FA_REAL(srandom)(seed);
-    fa_rng_seeded(FA_RNG_RANDOM, "srandom", seed);
+    fa_rng_seeded(FA_RNG_RANDOM, "srandom", seed, __builtin_return_address(0));
 }
 
 FA_EXPORT char *initstate(unsigned seed, char *state, size_t n)
 {
     char *old = FA_REAL(initstate)(seed, state, n);
-    fa_rng_seeded(FA_RNG_RANDOM, "initstate", seed);
+    fa_rng_seeded(FA_RNG_RANDOM, "initstate", seed, __builtin_return_address(0));
     return old;
 }
 
@@ -44,21 +44,21 @@ static unsigned long long seed48_value(const unsigned short x[3])
 FA_EXPORT void srand48(long seed)
 {
     FA_REAL(srand48)(seed);
-    fa_rng_seeded(FA_RNG_DRAND48, "srand48", (unsigned long long)seed);
+    fa_rng_seeded(FA_RNG_DRAND48, "srand48", (unsigned long long)seed, __builtin_return_address(0));
 }
 
 FA_EXPORT unsigned short *seed48(unsigned short seed[3])
 {
     unsigned long long v = seed48_value(seed);
     unsigned short *old = FA_REAL(seed48)(seed);
-    fa_rng_seeded(FA_RNG_DRAND48, "seed48", v);
+    fa_rng_seeded(FA_RNG_DRAND48, "seed48", v, __builtin_return_address(0));
     return old;
 }
 
 FA_EXPORT void lcong48(unsigned short param[7])
 {
     FA_REAL(lcong48)(param);
-    fa_rng_seeded(FA_RNG_DRAND48, "lcong48", seed48_value(param));
+    fa_rng_seeded(FA_RNG_DRAND48, "lcong48", seed48_value(param), __builtin_return_address(0));
 }
 
 FA_EXPORT double drand48(void)

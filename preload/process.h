@@ -18,6 +18,7 @@ struct fa_process {
     void *arena;             /* audit.c: reusable snapshot mapping (MADV_DONTFORK) */
     int arena_busy;          /* audit.c: a fork is using the arena */
     void *symbolizer;        /* symbolize.c: its state mapping (MADV_DONTFORK) */
+    int no_unwind;           /* backtrace.c: a forked child of a multithreaded process */
 } __attribute__((aligned(64)));
 
 extern struct fa_process fa_proc;

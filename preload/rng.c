@@ -8,13 +8,13 @@
 
 struct fa_rng_state fa_rng[FA_RNG_COUNT];
 
-void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed)
+void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed, const void *call_site)
 {
     struct fa_rng_state *s = &fa_rng[f];
     s->seed = seed;
     s->seeded_by = fn;
     s->draws = 0;
-    s->nframes = fa_backtrace(s->frames, fa_opts.stack_depth);
+    s->nframes = fa_backtrace(s->frames, fa_opts.stack_depth, call_site);
     __atomic_store_n(&s->seeded, 1, __ATOMIC_RELEASE);
 }
 

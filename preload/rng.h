@@ -19,7 +19,7 @@ struct fa_rng_state {
 
 extern struct fa_rng_state fa_rng[FA_RNG_COUNT];
 
-void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed);
+void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed, const void *call_site);
 static inline void fa_rng_drawn(enum fa_rng_family f, const char *fn)
 {
     __atomic_add_fetch(&fa_rng[f].draws, 1, __ATOMIC_RELAXED);

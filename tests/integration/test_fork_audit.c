@@ -312,6 +312,11 @@ static void locks_inherited_locked_are_reported_in_the_child(void **state)
             in_child++;
             assert_true(json_is_true(json_object_get(lock, "holder_gone")));
             assert_true(json_is_false(json_object_get(lock, "holder_is_forking_thread")));
+            /* a child of a multithreaded parent does not unwind (libunwind is not
+             * async-signal-safe there): the fork's call site only */
+            json_t *stack = json_object_get(rec, "stack");
+            assert_int_equal(json_array_size(stack), 1);
+            assert_true(fa_frames_have(stack, "fork_and_reap"));
         } else {
             assert_null(json_object_get(lock, "holder_gone"));
         }
@@ -380,6 +385,9 @@ static void a_forked_child_audits_its_own_forks(void **state)
     json_t *lock = json_object_get(rec, "lock");
     assert_int_equal(fa_int(lock, "holder_tid"), child);
     assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "child_takes_lock"));
+    /* the parent was single-threaded: the child unwinds whole stacks */
+    assert_true(fa_frames_have(json_object_get(rec, "stack"), "fork_and_reap"));
+    assert_true(fa_frames_have(json_object_get(rec, "stack"), "main"));
     char path[400];
     snprintf(path, sizeof path, "%s/log.%ld", r.dir, child);
     assert_int_equal(access(path, F_OK), 0);

@@ -44,7 +44,7 @@ static void stale_origins_are_not_attributed(void **state)
      * opening site: the identity (dev, ino) decides. */
     int fd = open("/dev/null", O_RDONLY);
     assert_true(fd >= 0);
-    fa_fdtrack_opened(fd, "open");
+    fa_fdtrack_opened(fd, "open", NULL);
     struct stat st;
     assert_int_equal(fstat(fd, &st), 0);
     const struct fa_fd_origin *o = fa_fdtrack_lookup(fd, st.st_dev, st.st_ino);
