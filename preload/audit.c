@@ -153,18 +153,17 @@ static void add_fd(const char *name, int dirfd, void *ctx)
         return;
     }
     struct fa_snap_fd *f = &s->fds[s->nfds];
-    if (o && o->target[0] && o->accmode >= 0) {
-        /* Seen at an earlier fork with this identity: target and access mode cannot
-         * have changed (the access mode of an open file description is fixed). */
-        memcpy(f->target, o->target, sizeof f->target);
+    /* The path is read every time (files get renamed and unlinked); the access mode of an
+     * open file description never changes, so it is remembered per identity. */
+    long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
+    if (r < 0) return;
+    f->target[r] = 0;
+    if (o && o->accmode >= 0) {
         f->flags = o->accmode;
     } else {
-        long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
-        if (r < 0) return;
-        f->target[r] = 0;
         long flflags = syscall(SYS_fcntl, fd, F_GETFL);
         f->flags = flflags < 0 ? 0 : (int)flflags & O_ACCMODE;
-        fa_fdtrack_remember((int)fd, st.st_dev, st.st_ino, f->target, f->flags);
+        fa_fdtrack_remember((int)fd, st.st_dev, st.st_ino, f->flags);
         o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     }
     f->fd = (int)fd;
@@ -272,6 +271,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
      * calls it): while it is set, the listing would only find the forking thread. */
     if (!__libc_single_threaded || fa_threads_used > 1) for_each_dirent(s, "/proc/self/task", add_thread);
     s->threads_untracked = fa_threads_untracked;
+    s->prepare_unwrapped = fa_prepare_unwrapped;
     for_each_dirent(s, "/proc/self/fd", add_fd);
     capture_rng(s);
     errno = saved;

@@ -25,7 +25,6 @@ static void reset(struct fa_fd_origin *o, dev_t dev, ino_t ino)
     o->opened_by = NULL;
     o->nframes = 0;
     o->accmode = -1;
-    o->target[0] = 0;
     o->dev = dev;
     o->ino = ino;
     o->known = 1;
@@ -73,15 +72,11 @@ const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino)
     return o;
 }
 
-void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, const char *target, int accmode)
+void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, int accmode)
 {
     if (fd < 0 || fd >= FA_FD_TRACKED) return;
     struct fa_fd_origin *o = &table[fd];
     if (!o->known || o->dev != dev || o->ino != ino) reset(o, dev, ino);
-    size_t n = strlen(target);
-    if (n >= sizeof o->target) n = sizeof o->target - 1;
-    memcpy(o->target, target, n);
-    o->target[n] = 0;
     o->accmode = accmode;
 }
 

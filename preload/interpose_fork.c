@@ -8,6 +8,7 @@
  * Nothing here allocates; the child only resets state with plain stores and close(2). */
 #include "real.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <sys/syscall.h>
 
@@ -119,18 +120,22 @@ void fa_fork_register_handlers(void)
 /* ------------------------------------------------ other libraries' prepare handlers */
 
 #define TRAMPOLINES 64
+/* Slot k is free while foreign_prepare[k] is NULL; foreign_dso[k] is the registering
+ * object, whose unloading (glibc then unregisters its handlers) frees the slot. */
 static void (*foreign_prepare[TRAMPOLINES])(void);
-static int ntrampolines;
-unsigned long fa_prepare_unwrapped;
+static void *foreign_dso[TRAMPOLINES];
+
 
 static void run_prepare(int k)
 {
+    void (*prepare)(void) = __atomic_load_n(&foreign_prepare[k], __ATOMIC_ACQUIRE);
     struct fa_thread *self = fa_thread_current();
+    if (!prepare) return;
     if (self) {
         self->in_prepare++;
         self->held.slow++;
     }
-    foreign_prepare[k]();
+    prepare();
     if (self) {
         self->in_prepare--;
         self->held.slow--;
@@ -149,13 +154,34 @@ static void (*const trampolines[TRAMPOLINES])(void) = {R8(0), R8(1), R8(2), R8(3
 FA_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void), void *dso)
 {
     if (prepare && dso != &__dso_handle) {
-        int k = __atomic_fetch_add(&ntrampolines, 1, __ATOMIC_RELAXED);
+        int k = 0;
+        for (; k < TRAMPOLINES; k++) {
+            void (*expect)(void) = NULL;
+            if (__atomic_compare_exchange_n(&foreign_prepare[k], &expect, prepare, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                break;
+        }
         if (k < TRAMPOLINES) {
-            __atomic_store_n(&foreign_prepare[k], prepare, __ATOMIC_RELEASE);
+            foreign_dso[k] = dso;
             prepare = trampolines[k];
         } else {
             __atomic_add_fetch(&fa_prepare_unwrapped, 1, __ATOMIC_RELAXED);
         }
     }
     return FA_REAL(__register_atfork)(prepare, parent, child, dso);
+}
+
+/* After a dlclose: trampolines of objects that are gone are free again (glibc dropped
+ * their handlers when it unloaded them), and symbol names of the unloaded code are stale. */
+FA_EXPORT int dlclose(void *handle)
+{
+    int rc = FA_REAL(dlclose)(handle);
+    int saved = errno;
+    fa_symbolize_invalidate();
+    for (int k = 0; k < TRAMPOLINES; k++) {
+        Dl_info info;
+        if (__atomic_load_n(&foreign_prepare[k], __ATOMIC_ACQUIRE) && foreign_dso[k] && !dladdr(foreign_dso[k], &info))
+            __atomic_store_n(&foreign_prepare[k], NULL, __ATOMIC_RELEASE);
+    }
+    errno = saved;
+    return rc;
 }

@@ -6,6 +6,7 @@
 
 #define _GNU_SOURCE 1
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ int __openat64_2(int dirfd, const char *path, int flags);
     X(pthread_create, NULL)                 \
     X(fork, NULL)                           \
     X(__register_atfork, NULL)              \
+    X(dlclose, NULL)                        \
     X(open, NULL)                           \
     X(open64, NULL)                         \
     X(openat, NULL)                         \

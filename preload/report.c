@@ -488,6 +488,9 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
         json_key_int(b, "locks_protected_by_atfork", (long long)s->locks_protected);
         if (s->locks_dropped) json_key_int(b, "locks_dropped", (long long)s->locks_dropped);
         if (s->locks_overflow) json_key_int(b, "locks_untracked", (long long)s->locks_overflow);
+        if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
+        if (s->prepare_unwrapped)
+            json_key_int(b, "atfork_handlers_unwrapped", (long long)s->prepare_unwrapped);
         json_key_int(b, "fds", s->nfds + (long long)s->fds_dropped);
         fa_puts(b, "}\n");
         return;
@@ -511,6 +514,21 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
         fa_puts(b, " (");
         fa_put_udec(b, s->locks_dropped);
         fa_puts(b, " more held locks not reported: max_locks)");
+    }
+    if (s->locks_overflow) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->locks_overflow);
+        fa_puts(b, " lock acquisitions not tracked: a thread held more than 64 locks)");
+    }
+    if (s->threads_untracked) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->threads_untracked);
+        fa_puts(b, " threads not tracked: thread table full)");
+    }
+    if (s->prepare_unwrapped) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->prepare_unwrapped);
+        fa_puts(b, " atfork prepare handlers not watched: locks they take may be reported)");
     }
     if (o->verbosity >= 1) {
         fa_puts(b, "; threads ");
@@ -558,10 +576,13 @@ static void emit(struct fa_snapshot *s, enum fa_kind kind, int index, const stru
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
 {
     int findings = s->nlocks + (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
+    /* A table that overflowed is always said, in the fork note. */
+    int overflowed = s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked ||
+                     s->fds_dropped || s->prepare_unwrapped;
     for (int i = 0; i < s->nlocks; i++) emit(s, FA_KIND_LOCK, i, o);
     if (s->nthreads > 0) emit(s, FA_KIND_THREADS, 0, o);
     if (s->nfds > 0) emit(s, FA_KIND_FDS, 0, o);
     for (int i = 0; i < s->nrng; i++) emit(s, FA_KIND_RNG, i, o);
-    if (findings > 0 ? (o->format == FA_FORMAT_TEXT || o->verbosity >= 1) : o->verbosity >= 1)
+    if (findings > 0 ? (o->format == FA_FORMAT_TEXT || o->verbosity >= 1 || overflowed) : o->verbosity >= 1 || overflowed)
         emit(s, FA_KIND_FORK, 0, o);
 }

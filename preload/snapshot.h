@@ -65,6 +65,8 @@ struct fa_snapshot {
     int nrng;
     struct fa_snap_rng rng[FA_RNG_COUNT];
 
+    unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
+
     int log_fd;            /* the auditor's own log descriptor, left out of fds-at-fork */
     int fork_stack_shown;  /* text: a record of this fork already showed the fork's stack */
     size_t map_len;        /* the snapshot lives in one anonymous mapping of this size */

@@ -1,4 +1,9 @@
-/* symbolize.c: pc -> module, offset, function (see symbolize.h). */
+/* symbolize.c: pc -> module, offset, function (see symbolize.h).
+ *
+ * Modules are the executable mappings of /proc/self/maps, one per loaded instance of a
+ * file (consecutive mappings of the same file); each module's ELF file is mapped lazily
+ * and searched for the covering function symbol. The table is rebuilt when a pc falls
+ * outside every module and after dlclose (a later library may load at the same place). */
 #include "symbolize.h"
 
 #include <elf.h>
@@ -34,7 +39,7 @@ struct elf_image {
 };
 
 struct module {
-    uintptr_t lo, hi;        /* union of the mappings of this file */
+    uintptr_t lo, hi;        /* the instance's mappings, executable ones included */
     uintptr_t base;          /* start of its mapping at file offset 0 */
     uintptr_t bias;          /* load bias: pc - bias is an ELF address */
     int elf_state;           /* 0 not read yet, 1 read, -1 unreadable */
@@ -55,14 +60,13 @@ struct cache_entry {
  * and a child builds its own on first use. */
 struct state {
     int lock;                /* 1 while a thread symbolizes */
-    int nmodules;            /* modules are only appended: indices stay valid */
+    int stale;               /* a library was unloaded: rebuild before the next lookup */
+    int nmodules;
     struct module modules[MAX_MODULES];
+    struct module previous[MAX_MODULES]; /* scratch for a rebuild: ELF images are reused */
     struct cache_entry cache[CACHE_SIZE];
 };
 #define st ((struct state *)fa_proc.symbolizer)
-#define modules (st->modules)
-#define nmodules (st->nmodules)
-#define cache (st->cache)
 
 static long sys_open(const char *path, int flags) { return syscall(SYS_openat, AT_FDCWD, path, flags, 0); }
 
@@ -110,6 +114,12 @@ void fa_symbolize_after_fork_child(void)
     if (fa_tls.in_symbolizer) fa_tls.in_symbolizer = 0;
 }
 
+void fa_symbolize_invalidate(void)
+{
+    struct state *s = __atomic_load_n(&fa_proc.symbolizer, __ATOMIC_ACQUIRE);
+    if (s) __atomic_store_n(&s->stale, 1, __ATOMIC_RELEASE);
+}
+
 static uintptr_t parse_hex(const char **p)
 {
     uintptr_t v = 0;
@@ -121,18 +131,23 @@ static uintptr_t parse_hex(const char **p)
     }
 }
 
-static struct module *module_by_path(const char *path, size_t len)
+static void unmap_images(struct module *m)
 {
-    for (int i = 0; i < nmodules; i++)
-        if (strncmp(modules[i].path, path, len) == 0 && modules[i].path[len] == 0) return &modules[i];
-    return NULL;
+    if (m->file.map) munmap((void *)m->file.map, m->file.len);
+    if (m->debug.map) munmap((void *)m->debug.map, m->debug.len);
 }
 
-/* Re-reads /proc/self/maps, adding new modules and extending known ones. */
-static void refresh_modules(void)
+/* Rebuilds the module table from /proc/self/maps, keeping the ELF images of instances
+ * that are still there and unmapping the others. */
+static void rebuild_modules(void)
 {
     struct fa_buf b;
     if (fa_proc_read("/proc/self/maps", &b) != 0) return;
+    int nprevious = st->nmodules;
+    memcpy(st->previous, st->modules, (size_t)nprevious * sizeof st->modules[0]);
+    st->nmodules = 0;
+    struct module *cur = NULL;
+    int cur_exec = 0;
     for (const char *line = b.p; *line;) {
         const char *eol = strchr(line, '\n');
         if (!eol) eol = line + strlen(line);
@@ -140,61 +155,85 @@ static void refresh_modules(void)
         uintptr_t lo = parse_hex(&p);
         p++;
         uintptr_t hi = parse_hex(&p);
-        p++;
-        p += 5; /* perms and space */
+        int exec = p + 3 < eol && p[3] == 'x'; /* " r-xp" */
+        p += 6;
         uintptr_t off = parse_hex(&p);
-        /* dev, inode, then the path after spaces */
-        for (int field = 0; field < 2 && p < eol; field++) {
+        for (int field = 0; field < 2 && p < eol; field++) { /* dev, inode */
             while (p < eol && *p == ' ') p++;
             while (p < eol && *p != ' ') p++;
         }
         while (p < eol && *p == ' ') p++;
         size_t plen = (size_t)(eol - p);
-        if (plen > 0 && plen < PATH_MAX_LEN && *p == '/' &&
-            !(plen > 10 && memcmp(eol - 10, " (deleted)", 10) == 0)) {
-            struct module *m = module_by_path(p, plen);
-            if (!m && nmodules < MAX_MODULES) {
-                m = &modules[nmodules++];
-                memset(m, 0, sizeof *m);
-                memcpy(m->path, p, plen);
-                m->path[plen] = 0;
-                m->lo = lo;
+        int file = plen > 0 && plen < PATH_MAX_LEN && *p == '/';
+        /* A new instance starts at a different file, or at its offset 0 again. */
+        if (!file || !cur || strncmp(cur->path, p, plen) != 0 || cur->path[plen] != 0 || off == 0) {
+            if (cur && !cur_exec) st->nmodules--; /* data files, locales: no code, no module */
+            cur = NULL;
+            cur_exec = 0;
+            if (file && st->nmodules < MAX_MODULES) {
+                cur = &st->modules[st->nmodules++];
+                memset(cur, 0, sizeof *cur);
+                memcpy(cur->path, p, plen);
+                cur->path[plen] = 0;
+                cur->lo = lo;
+                if (off == 0) cur->base = lo;
             }
-            if (m) {
-                if (lo < m->lo) m->lo = lo;
-                if (hi > m->hi) m->hi = hi;
-                if (off == 0 && m->base == 0) m->base = lo;
-            }
+        }
+        if (cur) {
+            cur->hi = hi;
+            cur_exec |= exec;
         }
         line = *eol ? eol + 1 : eol;
     }
+    if (cur && !cur_exec) st->nmodules--;
     fa_buf_release(&b);
+    /* Carry ELF images over to the same instance; unmap those of vanished ones. */
+    for (int i = 0; i < nprevious; i++) {
+        struct module *old = &st->previous[i];
+        int kept = 0;
+        for (int k = 0; k < st->nmodules && !kept; k++) {
+            struct module *m = &st->modules[k];
+            if (m->elf_state == 0 && m->lo == old->lo && strcmp(m->path, old->path) == 0) {
+                uintptr_t hi = m->hi;
+                *m = *old;
+                m->hi = hi;
+                kept = 1;
+            }
+        }
+        if (!kept) unmap_images(old);
+    }
+    memset(st->cache, 0, sizeof st->cache);
+    st->stale = 0;
 }
 
 static struct module *module_for(uintptr_t pc)
 {
-    for (int i = 0; i < nmodules; i++)
-        if (pc >= modules[i].lo && pc < modules[i].hi) return &modules[i];
+    for (int i = 0; i < st->nmodules; i++)
+        if (pc >= st->modules[i].lo && pc < st->modules[i].hi) return &st->modules[i];
     return NULL;
 }
+
+static int in_file(const struct elf_image *img, size_t off, size_t len) { return off <= img->len && len <= img->len - off; }
 
 static int map_file(const char *path, struct elf_image *img)
 {
     long fd = sys_open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat sb;
-    int ok = syscall(SYS_fstat, fd, &sb) == 0 && sb.st_size >= (off_t)sizeof(ElfW(Ehdr));
+    int ok = syscall(SYS_fstat, fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= (off_t)sizeof(ElfW(Ehdr));
     void *p = ok ? mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, (int)fd, 0) : MAP_FAILED;
     syscall(SYS_close, fd);
     if (!map_dontfork(p, ok ? (size_t)sb.st_size : 0)) return -1;
-    const ElfW(Ehdr) *eh = p;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh->e_shoff == 0 || eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > (size_t)sb.st_size) {
-        munmap(p, (size_t)sb.st_size);
-        return -1;
-    }
     img->map = p;
     img->len = (size_t)sb.st_size;
+    const ElfW(Ehdr) *eh = p;
+    /* Untrusted input: every offset is checked against the file size without overflow. */
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh->e_shoff == 0 || !in_file(img, eh->e_shoff, (size_t)eh->e_shnum * sizeof(ElfW(Shdr)))) {
+        munmap(p, img->len);
+        img->map = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -204,8 +243,6 @@ static const ElfW(Shdr) *sections(const struct elf_image *img, int *n)
     *n = eh->e_shnum;
     return (const void *)(img->map + eh->e_shoff);
 }
-
-static int in_file(const struct elf_image *img, size_t off, size_t len) { return off <= img->len && len <= img->len - off; }
 
 static void find_symtab(const struct elf_image *img, unsigned type, struct symtab *out)
 {
@@ -230,27 +267,29 @@ static int debug_file_path(const struct elf_image *img, char *out, size_t cap)
     const ElfW(Shdr) *sh = sections(img, &n);
     for (int i = 0; i < n; i++) {
         if (sh[i].sh_type != SHT_NOTE || !in_file(img, sh[i].sh_offset, sh[i].sh_size)) continue;
-        const unsigned char *p = img->map + sh[i].sh_offset, *end = p + sh[i].sh_size;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *nh = (const void *)p;
-            const unsigned char *name = p + sizeof *nh;
-            const unsigned char *desc = name + ((nh->n_namesz + 3) & ~3u);
-            if (desc + nh->n_descsz > end) break;
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+        const unsigned char *notes = img->map + sh[i].sh_offset;
+        size_t size = sh[i].sh_size, off = 0;
+        while (size - off >= sizeof(ElfW(Nhdr))) {
+            const ElfW(Nhdr) *nh = (const void *)(notes + off);
+            size_t name = off + sizeof *nh, namesz = ((size_t)nh->n_namesz + 3) & ~(size_t)3;
+            if (namesz > size - name) break;
+            size_t desc = name + namesz, descsz = ((size_t)nh->n_descsz + 3) & ~(size_t)3;
+            if (descsz > size - desc) break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(notes + name, "GNU", 4) == 0 &&
                 nh->n_descsz >= 2) {
                 struct fa_buf b;
                 fa_buf_fixed(&b, out, cap);
                 fa_puts(&b, "/usr/lib/debug/.build-id/");
                 for (unsigned k = 0; k < nh->n_descsz; k++) {
-                    fa_putc(&b, "0123456789abcdef"[desc[k] >> 4]);
-                    fa_putc(&b, "0123456789abcdef"[desc[k] & 15]);
+                    fa_putc(&b, "0123456789abcdef"[notes[desc + k] >> 4]);
+                    fa_putc(&b, "0123456789abcdef"[notes[desc + k] & 15]);
                     if (k == 0) fa_putc(&b, '/');
                 }
                 fa_puts(&b, ".debug");
                 fa_buf_terminate(&b);
                 return b.truncated ? -1 : 0;
             }
-            p = desc + ((nh->n_descsz + 3) & ~3u);
+            off = desc + descsz;
         }
     }
     return -1;
@@ -259,6 +298,7 @@ static int debug_file_path(const struct elf_image *img, char *out, size_t cap)
 static void load_elf(struct module *m)
 {
     m->elf_state = -1;
+    m->bias = m->base ? m->base : m->lo;
     if (map_file(m->path, &m->file) != 0) return;
     const ElfW(Ehdr) *eh = (const void *)m->file.map;
     /* Bias: where the first PT_LOAD (file offset 0) landed, minus its link-time address. */
@@ -271,7 +311,7 @@ static void load_elf(struct module *m)
                 break;
             }
     }
-    m->bias = (m->base ? m->base : m->lo) - first_vaddr;
+    m->bias -= first_vaddr;
     find_symtab(&m->file, SHT_SYMTAB, &m->full);
     find_symtab(&m->file, SHT_DYNSYM, &m->dyn);
     char dbg[PATH_MAX_LEN];
@@ -280,13 +320,20 @@ static void load_elf(struct module *m)
     m->elf_state = 1;
 }
 
+/* The symbol's name, or NULL when it does not end inside the string table. */
+static const char *name_of(const struct symtab *t, const ElfW(Sym) *s)
+{
+    if (s->st_name >= t->strsz || !memchr(t->str + s->st_name, 0, t->strsz - s->st_name)) return NULL;
+    return t->str + s->st_name;
+}
+
 /* Among aliases of one address, prefer a global name, then the shorter one
  * (__libc_start_main over __libc_start_main_alias_2). */
 static int better_name(const struct symtab *t, const ElfW(Sym) *a, const ElfW(Sym) *b)
 {
     int ga = ELF64_ST_BIND(a->st_info) == STB_GLOBAL, gb = ELF64_ST_BIND(b->st_info) == STB_GLOBAL;
     if (ga != gb) return ga;
-    return strlen(t->str + a->st_name) < strlen(t->str + b->st_name);
+    return strlen(name_of(t, a)) < strlen(name_of(t, b));
 }
 
 /* The function symbol covering `addr` (an ELF address), innermost if several do. */
@@ -297,7 +344,7 @@ static const char *lookup(const struct symtab *t, uintptr_t addr, uintptr_t *sta
         const ElfW(Sym) *s = &t->syms[i];
         unsigned type = ELF64_ST_TYPE(s->st_info);
         if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF || s->st_value == 0) continue;
-        if (addr < s->st_value || s->st_name >= t->strsz) continue;
+        if (addr < s->st_value || !name_of(t, s)) continue;
         uintptr_t size = s->st_size ? s->st_size : 1;
         if (addr - s->st_value >= size) continue;
         if (!best || s->st_value > best->st_value || (s->st_value == best->st_value && better_name(t, s, best)))
@@ -305,7 +352,7 @@ static const char *lookup(const struct symtab *t, uintptr_t addr, uintptr_t *sta
     }
     if (!best) return NULL;
     *start = best->st_value;
-    return t->str + best->st_name;
+    return name_of(t, best);
 }
 
 void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out)
@@ -313,35 +360,35 @@ void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out
     memset(out, 0, sizeof *out);
     if (pc == 0) return;
     int saved = errno;
-    int locked = acquire();
-    if (!locked) { /* this thread is inside the symbolizer already (signal): no names */
+    if (!acquire()) { /* this thread is inside the symbolizer already (signal): no names */
         errno = saved;
         return;
     }
+    if (__atomic_load_n(&st->stale, __ATOMIC_ACQUIRE)) rebuild_modules();
     uintptr_t key = pc - (is_return_address ? 1 : 0);
-    struct cache_entry *c = &cache[(key >> 2) % CACHE_SIZE];
+    struct cache_entry *c = &st->cache[(key >> 2) % CACHE_SIZE];
     if (c->module == 0 || c->pc != key) {
         struct module *m = module_for(pc);
         if (!m) {
-            refresh_modules();
+            rebuild_modules();
             m = module_for(pc);
+            c = &st->cache[(key >> 2) % CACHE_SIZE];
         }
         c->pc = key;
         c->module = 0;
         c->function = NULL;
         if (m) {
             if (m->elf_state == 0) load_elf(m);
-            if (m->elf_state < 0) m->bias = m->base ? m->base : m->lo;
             uintptr_t addr = key - m->bias, start = 0;
             const char *fn = m->full.syms ? lookup(&m->full, addr, &start) : NULL;
             if (!fn && m->dyn.syms) fn = lookup(&m->dyn, addr, &start);
-            c->module = (int)(m - modules) + 1;
+            c->module = (int)(m - st->modules) + 1;
             c->function = fn;
             c->function_start = start;
         }
     }
     if (c->module) {
-        struct module *m = &modules[c->module - 1];
+        struct module *m = &st->modules[c->module - 1];
         out->module = m->path;
         out->offset = pc - m->bias;
         out->function = c->function;

@@ -22,7 +22,9 @@ struct fa_frame_info {
  * fails: unknown parts are NULL/0. Thread-safe; re-entry from a signal handler on the same
  * thread gives no names rather than waiting. */
 void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out);
-/* In a forked child, a symbolizer lock held by a vanished thread is reset. */
+/* In a forked child: the parent's state is not there (MADV_DONTFORK); start afresh. */
 void fa_symbolize_after_fork_child(void);
+/* A library was unloaded: module table and cache are rebuilt before the next lookup. */
+void fa_symbolize_invalidate(void);
 
 #endif

@@ -16,6 +16,7 @@ struct fa_thread fa_threads[FA_MAX_THREADS];
 int fa_threads_used;
 unsigned long fa_threads_untracked;
 int fa_threads_gone;
+unsigned long fa_prepare_unwrapped;
 
 static pthread_key_t slot_key;
 static int slot_key_ok;
@@ -121,7 +122,14 @@ void fa_threads_release_inherited(const void *addr)
     int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
     for (int i = 0; i < used; i++) {
         struct fa_thread *t = &fa_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == FA_SLOT_GONE) fa_held_forget(&t->held, addr);
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
+        /* Any thread of this process may get here at once: entries are cleared in place
+         * with a compare-and-swap, never moved (the set has no owner any more). */
+        int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
+        for (int k = 0; k < n && k < FA_HELD_MAX; k++) {
+            const void *expect = addr;
+            __atomic_compare_exchange_n(&t->held.e[k].addr, &expect, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+        }
     }
 }
 

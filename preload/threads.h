@@ -50,6 +50,8 @@ extern unsigned long fa_threads_untracked;
 /* Slots in state GONE: threads of an ancestor process, whose held locks this process
  * inherited locked. */
 extern int fa_threads_gone;
+/* Other libraries' atfork prepare handlers registered past the trampolines (interpose_fork.c). */
+extern unsigned long fa_prepare_unwrapped;
 
 /* Creates the key whose destructor frees a thread's slot; call once at start-up. */
 void fa_threads_init(void);

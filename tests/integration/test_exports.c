@@ -19,7 +19,7 @@ static const char *const allowed[] = {
     "pthread_mutex_unlock", "pthread_mutex_init", "pthread_mutex_destroy", "pthread_cond_wait",
     "pthread_cond_timedwait", "pthread_cond_clockwait", "pthread_create",
     /* fork */
-    "fork", "__register_atfork",
+    "fork", "__register_atfork", "dlclose",
     /* descriptors */
     "open", "open64", "openat", "openat64", "__open_2", "__open64_2", "__openat_2", "__openat64_2", "creat",
     "creat64", "socket", "socketpair", "pipe", "pipe2", "dup", "dup2", "dup3", "accept", "accept4", "fopen",
