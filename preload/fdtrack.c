@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -80,15 +79,20 @@ void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, int accmode)
     o->accmode = accmode;
 }
 
+/* Where the auditor's descriptors go: the top of the descriptor table every process starts
+ * with (64 entries). Below it, the program gets the numbers it would get without us; and
+ * the table does not grow (the top of a large range would: fork copies the whole table,
+ * which was measured to cost more than the rest of the audit). */
+#define AUDITOR_FD_MIN 48
+
 int fa_fd_move_high(int fd)
 {
-    if (fd < 0) return fd;
-    struct rlimit rl;
-    long top = FA_FD_TRACKED;
-    if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur < (rlim_t)top) top = (long)rl.rlim_cur;
-    /* Stay below FA_FD_TRACKED: fds-at-fork recognises our descriptors through the table. */
-    long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, top > 64 ? top - 32 : 3);
-    if (high < 0) return fd;
+    if (fd < 0 || fd >= AUDITOR_FD_MIN) return fd;
+    long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, AUDITOR_FD_MIN);
+    if (high < 0 || high >= FA_FD_TRACKED) { /* fds-at-fork must recognise it in the table */
+        if (high >= 0) syscall(SYS_close, high);
+        return fd;
+    }
     syscall(SYS_close, fd);
     return (int)high;
 }

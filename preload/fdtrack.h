@@ -43,9 +43,9 @@ void fa_fdtrack_mark_auditor(int fd);
 /* 1 when `fd` is, right now, a descriptor of the auditor's own. */
 int fa_fdtrack_is_auditor(int fd);
 
-/* Moves a descriptor of the auditor's own (its log, libunwind's pipe) to the top of the
- * descriptor range, close-on-exec, so the program's own opens get the numbers they would
- * get without the auditor. Returns the new descriptor, or `fd` when it cannot move it. */
+/* Moves a descriptor of the auditor's own (its log, libunwind's pipe) to 48 or above,
+ * close-on-exec, so the program's own opens get the numbers they would get without the
+ * auditor. Returns the new descriptor, or `fd` when it cannot move it. */
 int fa_fd_move_high(int fd);
 
 /* Classification of a descriptor from its /proc/self/fd link and st_mode: "file",

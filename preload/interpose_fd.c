@@ -83,7 +83,7 @@ FA_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 }
 
 /* libunwind makes a pipe for itself (to probe memory) while the auditor runs: it goes to
- * the top of the descriptor range, out of the program's way. */
+ * descriptor 48 or above, out of the program's way (fa_fd_move_high). */
 static void move_auditor_pipe(int fds[2])
 {
     if (!fa_in_auditor) return;
@@ -115,7 +115,7 @@ FA_EXPORT int pipe2(int fds[2], int flags)
 
 FA_EXPORT int dup(int fd) { return opened(FA_REAL(dup)(fd), "dup"); }
 
-/* The auditor's own descriptors (its log, libunwind's pipe, at the top of the range) are
+/* The auditor's own descriptors (its log, libunwind's pipe, from 48 up) are
  * refused to close() and as dup2/dup3 targets, with EBADF, as valgrind does with its own:
  * a program closing "every" descriptor keeps running, and nothing of the program is ever
  * written into them. */
