@@ -153,17 +153,20 @@ static void add_fd(const char *name, int dirfd, void *ctx)
         return;
     }
     struct fa_snap_fd *f = &s->fds[s->nfds];
-    /* The path is read every time (files get renamed and unlinked); the access mode of an
-     * open file description never changes, so it is remembered per identity. */
-    long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
-    if (r < 0) return;
-    f->target[r] = 0;
-    if (o && o->accmode >= 0) {
+    /* Remembered from an earlier fork while the file is neither renamed nor unlinked (its
+     * change time and link count tell); the access mode of an open file description
+     * never changes. Saves a readlink and an fcntl per descriptor and fork. */
+    const char *known = fa_fdtrack_target(o, &st);
+    if (known && o->accmode >= 0) {
+        memcpy(f->target, known, sizeof f->target);
         f->flags = o->accmode;
     } else {
+        long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
+        if (r < 0) return;
+        f->target[r] = 0;
         long flflags = syscall(SYS_fcntl, fd, F_GETFL);
         f->flags = flflags < 0 ? 0 : (int)flflags & O_ACCMODE;
-        fa_fdtrack_remember((int)fd, st.st_dev, st.st_ino, f->flags);
+        fa_fdtrack_remember((int)fd, &st, f->flags, f->target);
         o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     }
     f->fd = (int)fd;

@@ -24,6 +24,7 @@ static void reset(struct fa_fd_origin *o, dev_t dev, ino_t ino)
     o->opened_by = NULL;
     o->nframes = 0;
     o->accmode = -1;
+    o->target[0] = 0;
     o->dev = dev;
     o->ino = ino;
     o->known = 1;
@@ -71,12 +72,25 @@ const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino)
     return o;
 }
 
-void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, int accmode)
+void fa_fdtrack_remember(int fd, const struct stat *st, int accmode, const char *target)
 {
     if (fd < 0 || fd >= FA_FD_TRACKED) return;
     struct fa_fd_origin *o = &table[fd];
-    if (!o->known || o->dev != dev || o->ino != ino) reset(o, dev, ino);
+    if (!o->known || o->dev != st->st_dev || o->ino != st->st_ino) reset(o, st->st_dev, st->st_ino);
     o->accmode = accmode;
+    size_t n = strnlen(target, sizeof o->target - 1);
+    memcpy(o->target, target, n);
+    o->target[n] = 0;
+    o->target_ctime = st->st_ctim;
+    o->target_nlink = st->st_nlink;
+}
+
+const char *fa_fdtrack_target(const struct fa_fd_origin *o, const struct stat *st)
+{
+    if (!o || !o->target[0] || o->target_nlink != st->st_nlink || o->target_ctime.tv_sec != st->st_ctim.tv_sec ||
+        o->target_ctime.tv_nsec != st->st_ctim.tv_nsec)
+        return NULL;
+    return o->target;
 }
 
 /* Where the auditor's descriptors go: the top of the descriptor table every process starts

@@ -1,11 +1,12 @@
 /* fdtrack.h: what the auditor knows about each descriptor number: where it was opened
  * (recorded by the interposed open/socket/pipe/dup/... calls) and, once a fork has looked
- * at it, its access mode. Everything is tied to the file's
+ * at it, its access mode and /proc/self/fd target. Everything is tied to the file's
  * identity (device, inode), so a stale entry (fd closed behind our back and reused) is
  * never attributed, and later forks skip the readlink and fcntl for known descriptors. */
 #ifndef FA_FDTRACK_H
 #define FA_FDTRACK_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "fa.h"
@@ -23,6 +24,11 @@ struct fa_fd_origin {
     int nframes;
     uintptr_t frames[FA_FD_FRAMES];
     int accmode;           /* O_ACCMODE bits seen at a fork, -1 when not yet */
+    /* /proc/self/fd link seen at a fork ("" when not yet), valid while the inode's change
+     * time and link count are those seen then (a rename or unlink changes them) */
+    struct timespec target_ctime;
+    nlink_t target_nlink;
+    char target[256];
 };
 
 /* `opened_by` of descriptors the auditor's own code (libunwind) opened: not reported. */
@@ -34,9 +40,11 @@ void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site);
 void fa_fdtrack_closed(int fd);
 /* The entry of `fd` when its recorded identity matches (dev, ino), else NULL. */
 const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino);
-/* Remembers the access mode a fork saw for `fd` (an entry for another identity is reset
- * first). */
-void fa_fdtrack_remember(int fd, dev_t dev, ino_t ino, int accmode);
+/* Remembers the access mode and link target a fork saw for `fd` (an entry for another
+ * identity is reset first). */
+void fa_fdtrack_remember(int fd, const struct stat *st, int accmode, const char *target);
+/* The remembered target of `fd` if the file has not been renamed or unlinked since. */
+const char *fa_fdtrack_target(const struct fa_fd_origin *o, const struct stat *st);
 
 /* Records `fd` as the auditor's own (not reported, not closable by the program). */
 void fa_fdtrack_mark_auditor(int fd);

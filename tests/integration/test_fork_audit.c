@@ -258,6 +258,32 @@ static json_t *rng_record(json_t *records, long long seq, const char *family)
     return NULL;
 }
 
+static void renamed_and_unlinked_files_are_named_as_they_are(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    char dir[] = "/tmp/forkaudit-rename.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    run_prog(&r, "tests/progs/fd_rename", dir, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fa_count_kind(r.records, "fds-at-fork"), 3);
+    char expect[3][300];
+    snprintf(expect[0], sizeof expect[0], "%s/before.log", dir);
+    snprintf(expect[1], sizeof expect[1], "%s/after.log", dir);
+    snprintf(expect[2], sizeof expect[2], "%s/after.log (deleted)", dir);
+    for (int i = 0; i < 3; i++) {
+        json_t *rec = fa_find_kind(r.records, "fds-at-fork", i);
+        json_t *f = fd_entry(json_object_get(rec, "fds"), fa_out_value(&r, "fd"));
+        assert_non_null(f);
+        assert_string_equal(fa_str(f, "target"), expect[fa_int(json_object_get(rec, "fork"), "seq") - 1]);
+        assert_true(json_is_true(json_object_get(f, "cloexec")));
+    }
+    fa_run_free(&r);
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void seeded_generators_are_reported(void **state)
 {
     (void)state;
@@ -496,6 +522,7 @@ int main(void)
         cmocka_unit_test(failed_trylock_holds_nothing),
         cmocka_unit_test(every_other_thread_is_listed),
         cmocka_unit_test(inherited_fds_are_listed_with_origin),
+        cmocka_unit_test(renamed_and_unlinked_files_are_named_as_they_are),
         cmocka_unit_test(seeded_generators_are_reported),
         cmocka_unit_test(wrappers_keep_errno_and_results),
         cmocka_unit_test(hostile_descriptor_games_do_not_break_anything),
