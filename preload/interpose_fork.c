@@ -39,7 +39,7 @@ static void end_of_fork(struct fa_thread *self)
 static void reset_in_child(void)
 {
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
-    fa_init_after_fork_child();
+    fa_init_after_fork_child(); /* the pid first: the thread table uses it */
     fa_threads_after_fork_child();
     fa_log_after_fork_child();
     fa_symbolize_after_fork_child();

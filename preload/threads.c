@@ -157,5 +157,5 @@ void fa_threads_after_fork_child(void)
         gone++;
     }
     if (fa_threads_gone != gone) fa_threads_gone = gone;
-    if (fa_self) fa_self->tid = fa_gettid();
+    if (fa_self) fa_self->tid = fa_getpid(); /* the one thread of a child has the pid as tid */
 }
