@@ -475,6 +475,16 @@ static void count_findings(const struct fa_snapshot *s, int *errors, int *warnin
     *warnings += (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
 }
 
+/* " (N what)" when N is not zero. */
+static void count_note(struct fa_buf *b, unsigned long n, const char *what)
+{
+    if (!n) return;
+    fa_puts(b, " (");
+    fa_put_udec(b, n);
+    fa_puts(b, what);
+    fa_putc(b, ')');
+}
+
 static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)
 {
     int errors, warnings;
@@ -505,31 +515,11 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
     fa_puts(b, errors == 1 ? " error, " : " errors, ");
     fa_put_dec(b, warnings);
     fa_puts(b, warnings == 1 ? " warning" : " warnings");
-    if (s->locks_protected) {
-        fa_puts(b, " (");
-        fa_put_udec(b, s->locks_protected);
-        fa_puts(b, " held locks protected by atfork handlers)");
-    }
-    if (s->locks_dropped) {
-        fa_puts(b, " (");
-        fa_put_udec(b, s->locks_dropped);
-        fa_puts(b, " more held locks not reported: max_locks)");
-    }
-    if (s->locks_overflow) {
-        fa_puts(b, " (");
-        fa_put_udec(b, s->locks_overflow);
-        fa_puts(b, " lock acquisitions not tracked: a thread held more than 64 locks)");
-    }
-    if (s->threads_untracked) {
-        fa_puts(b, " (");
-        fa_put_udec(b, s->threads_untracked);
-        fa_puts(b, " threads not tracked: thread table full)");
-    }
-    if (s->prepare_unwrapped) {
-        fa_puts(b, " (");
-        fa_put_udec(b, s->prepare_unwrapped);
-        fa_puts(b, " atfork prepare handlers not watched: locks they take may be reported)");
-    }
+    count_note(b, s->locks_protected, " held locks protected by atfork handlers");
+    count_note(b, s->locks_dropped, " more held locks not reported: max_locks");
+    count_note(b, s->locks_overflow, " lock acquisitions not tracked: a thread held more than 64 locks");
+    count_note(b, s->threads_untracked, " threads not tracked: thread table full");
+    count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
     if (o->verbosity >= 1) {
         fa_puts(b, "; threads ");
         fa_put_dec(b, s->nthreads + (long long)s->threads_dropped);

@@ -333,7 +333,7 @@ static void locks_inherited_locked_are_reported_in_the_child(void **state)
         json_t *lock = json_object_get(rec, "lock");
         assert_string_equal(fa_str(rec, "severity"), "error");
         assert_int_equal(fa_int(lock, "holder_tid"), worker);
-        assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "worker_main"));
+        assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "holder_main"));
         if (fa_int(rec, "pid") == child) {
             in_child++;
             assert_true(json_is_true(json_object_get(lock, "holder_gone")));

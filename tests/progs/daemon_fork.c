@@ -4,30 +4,14 @@
 #include "progs.h"
 
 #include <fcntl.h>
-#include <string.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_barrier_t held;
-static struct gate finish;
-
-static void *worker_main(void *arg)
-{
-    (void)arg;
-    print_value("worker_tid", my_tid());
-    pthread_mutex_lock(&lock);
-    pthread_barrier_wait(&held);
-    gate_wait(&finish);
-    return NULL;
-}
 
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
-    pthread_t t;
-    pthread_barrier_init(&held, NULL, 2);
-    gate_init(&finish);
-    pthread_create(&t, NULL, worker_main, NULL);
-    pthread_barrier_wait(&held);
+    struct holder worker;
+    start_holder(&worker, &lock);
     print_value("main_tid", my_tid());
     if (daemon(1, 1) != 0) return 1;
     /* Only the daemon child gets here. */

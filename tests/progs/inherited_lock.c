@@ -5,27 +5,11 @@
 #include "progs.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_barrier_t held;
-static struct gate finish;
-
-static void *worker_main(void *arg)
-{
-    (void)arg;
-    print_value("worker_tid", my_tid());
-    pthread_mutex_lock(&lock);
-    pthread_barrier_wait(&held);
-    gate_wait(&finish);
-    pthread_mutex_unlock(&lock);
-    return NULL;
-}
 
 int main(void)
 {
-    pthread_t t;
-    pthread_barrier_init(&held, NULL, 2);
-    gate_init(&finish);
-    pthread_create(&t, NULL, worker_main, NULL);
-    pthread_barrier_wait(&held);
+    struct holder worker;
+    start_holder(&worker, &lock);
     pid_t child = fork();
     if (child == 0) {
         fork_and_reap();
@@ -41,7 +25,6 @@ int main(void)
     }
     print_value("second", second);
     waitpid(second, NULL, 0);
-    gate_open(&finish);
-    pthread_join(t, NULL);
+    holder_release(&worker);
     return 0;
 }

@@ -32,4 +32,39 @@ static inline void gate_init(struct gate *g) { if (pipe(g->fd) != 0) abort(); }
 static inline void gate_open(struct gate *g) { if (write(g->fd[1], "x", 1) != 1) abort(); }
 static inline void gate_wait(struct gate *g) { char c; if (read(g->fd[0], &c, 1) != 1) abort(); }
 
+/* A worker thread that takes `lock`, prints "worker_tid=N", and holds the lock until
+ * holder_release(): start_holder returns once the lock is held. */
+struct holder {
+    pthread_t thread;
+    pthread_mutex_t *lock;
+    pthread_barrier_t held;
+    struct gate finish;
+};
+
+static inline void *holder_main(void *arg)
+{
+    struct holder *h = arg;
+    print_value("worker_tid", my_tid());
+    pthread_mutex_lock(h->lock);
+    pthread_barrier_wait(&h->held);
+    gate_wait(&h->finish);
+    pthread_mutex_unlock(h->lock);
+    return NULL;
+}
+
+static inline void start_holder(struct holder *h, pthread_mutex_t *lock)
+{
+    h->lock = lock;
+    pthread_barrier_init(&h->held, NULL, 2);
+    gate_init(&h->finish);
+    pthread_create(&h->thread, NULL, holder_main, h);
+    pthread_barrier_wait(&h->held);
+}
+
+static inline void holder_release(struct holder *h)
+{
+    gate_open(&h->finish);
+    pthread_join(h->thread, NULL);
+}
+
 #endif
