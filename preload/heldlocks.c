@@ -1,6 +1,25 @@
 /* heldlocks.c: bookkeeping of the locks a thread holds (see heldlocks.h). */
 #include "heldlocks.h"
 
+const char *fa_lock_type_name(unsigned type)
+{
+    switch (type) {
+    case FA_LOCK_MUTEX: return "pthread_mutex";
+    case FA_LOCK_RWLOCK: return "pthread_rwlock";
+    case FA_LOCK_SPIN: return "pthread_spinlock";
+    case FA_LOCK_SEM: return "semaphore";
+    case FA_LOCK_MTX: return "mtx";
+    default: return "lock";
+    }
+}
+
+int fa_held_compact(struct fa_heldset *h)
+{
+    for (int i = fa_held_count(h) - 1; i >= 0; i--)
+        if (!__atomic_load_n(&h->e[i].addr, __ATOMIC_ACQUIRE)) fa_held_remove(h, &h->e[i]);
+    return fa_held_count(h);
+}
+
 void fa_held_forget(struct fa_heldset *h, const void *addr)
 {
     struct fa_held *e;

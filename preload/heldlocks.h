@@ -8,11 +8,21 @@
 
 #include "fa.h"
 
-enum fa_lock_type { FA_LOCK_NONE = 0, FA_LOCK_MUTEX = 1 };
+enum fa_lock_type {
+    FA_LOCK_NONE = 0,
+    FA_LOCK_MUTEX = 1,  /* pthread_mutex_t */
+    FA_LOCK_RWLOCK = 2, /* pthread_rwlock_t (FA_HELD_READ: as a reader) */
+    FA_LOCK_SPIN = 3,   /* pthread_spinlock_t */
+    FA_LOCK_SEM = 4,    /* sem_t initialised to 1: a semaphore used as a lock */
+    FA_LOCK_MTX = 5,    /* C11 mtx_t */
+};
+/* The name a report gives the type: "pthread_mutex", "pthread_rwlock", ... */
+const char *fa_lock_type_name(unsigned type);
 
 /* Entry flags. */
 #define FA_HELD_IN_COND_WAIT 1u /* released by a condition wait in progress: not held now */
 #define FA_HELD_BY_PREPARE 2u   /* taken inside another library's atfork prepare handler */
+#define FA_HELD_READ 4u         /* a read lock of a read-write lock */
 
 /* Held entries per thread before overflow is counted instead. */
 #define FA_HELD_MAX 64
@@ -38,6 +48,10 @@ struct fa_heldset {
     struct fa_held e[FA_HELD_MAX];
 } __attribute__((aligned(64)));
 
+/* Removes entries other threads cleared (addr NULL: a semaphore posted by another
+ * thread); returns the new count. Owner only. */
+int fa_held_compact(struct fa_heldset *h);
+
 /* The hot-path operations are inline: they run on every lock and unlock. */
 
 static inline int fa_held_count(const struct fa_heldset *h) { return __atomic_load_n(&h->n, __ATOMIC_RELAXED); }
@@ -62,7 +76,7 @@ static inline void fa_held_acquire(struct fa_heldset *h, const void *addr, unsig
         return;
     }
     int n = fa_held_count(h);
-    if (FA_UNLIKELY(n >= FA_HELD_MAX)) {
+    if (FA_UNLIKELY(n >= FA_HELD_MAX) && (n = fa_held_compact(h)) >= FA_HELD_MAX) {
         h->overflow++;
         return;
     }

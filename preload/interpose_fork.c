@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "backtrace.h"
 #include "init.h"
+#include "process.h"
 #include "log.h"
 #include "symbolize.h"
 #include "threads.h"
@@ -38,6 +39,12 @@ static void end_of_fork(struct fa_thread *self)
 /* Child side, async-signal-safe: the process has one thread and a new pid. */
 static void reset_in_child(void)
 {
+    /* Who made this child, for its own reports (child-deadlock). */
+    fa_proc.forked_child = 1;
+    fa_proc.born_seq = fa_proc.fork_seq;
+    fa_proc.born_tid = fa_self ? fa_self->tid : 0;
+    fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";
+    fa_tls.child_checks = 1;
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
     fa_init_after_fork_child(); /* the pid first: the thread table uses it */
     fa_threads_after_fork_child();

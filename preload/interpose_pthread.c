@@ -7,42 +7,21 @@
 
 #include "backtrace.h"
 #include "heldlocks.h"
+#include "lockhooks.h"
 #include "options.h"
+#include "process.h"
 #include "threads.h"
 
 
-/* Cold part of an acquisition: first lock of an unregistered thread, a lock taken by an
- * atfork prepare handler, or acquisition stacks deeper than the call site. */
-static __attribute__((noinline)) void acquired_slow(pthread_mutex_t *m, void *call_site)
-{
-    struct fa_thread *self = fa_thread_current();
-    if (!self) return;
-    uintptr_t frames[FA_MAX_LOCK_FRAMES];
-    int n = 1;
-    frames[0] = (uintptr_t)call_site;
-    /* Frames beyond the call site cost an unwind per lock, so they are opt-in. */
-    if (fa_opts.lock_stack_depth > 1) n = fa_backtrace(frames, fa_opts.lock_stack_depth, call_site);
-    unsigned flags = 0;
-    if (self->in_prepare) {
-        /* Taken on purpose by another library's atfork prepare handler: protected. */
-        flags = FA_HELD_BY_PREPARE;
-        if (self->nprepare_taken < FA_PREPARE_TAKEN_MAX) self->prepare_taken[self->nprepare_taken++] = m;
-    }
-    fa_held_acquire(&self->held, m, FA_LOCK_MUTEX, (unsigned)m->__data.__kind & 0x7f, flags, frames, n);
-}
+static inline unsigned mutex_kind(const pthread_mutex_t *m) { return (unsigned)m->__data.__kind & 0x7f; }
 
 static inline void on_acquired(pthread_mutex_t *m, void *call_site)
 {
-    struct fa_tls *tls = &fa_tls;
-    struct fa_thread *self = tls->self;
-    if (FA_UNLIKELY(tls->in_auditor)) return;
-    if (FA_LIKELY(self != NULL && !self->held.slow)) {
-        uintptr_t site = (uintptr_t)call_site;
-        fa_held_acquire(&self->held, m, FA_LOCK_MUTEX, (unsigned)m->__data.__kind & 0x7f, 0, &site, 1);
-        return;
-    }
-    acquired_slow(m, call_site);
+    fa_lock_acquired(m, FA_LOCK_MUTEX, mutex_kind(m), 0, call_site);
 }
+
+/* In a forked child, before a blocking lock: would it wait forever? */
+#define CHECK(m) fa_lock_check((m), FA_LOCK_MUTEX, mutex_kind(m), 1, -1, __builtin_return_address(0))
 
 /* EOWNERDEAD: a robust mutex was acquired after its owner died; the caller holds it. */
 #define ACQUIRED(rc) ((rc) == 0 || (rc) == EOWNERDEAD)
@@ -53,6 +32,7 @@ static inline void on_acquired(pthread_mutex_t *m, void *call_site)
 
 FA_EXPORT HOT int pthread_mutex_lock(pthread_mutex_t *m)
 {
+    CHECK(m);
     int rc = FA_REAL(pthread_mutex_lock)(m);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
@@ -67,6 +47,7 @@ FA_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 
 FA_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
+    CHECK(m);
     int rc = FA_REAL(pthread_mutex_timedlock)(m, abstime);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
@@ -74,6 +55,7 @@ FA_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 
 FA_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
+    CHECK(m);
     int rc = FA_REAL(pthread_mutex_clocklock)(m, clock, abstime);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
@@ -82,9 +64,7 @@ FA_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const
 FA_EXPORT HOT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     /* Forget first: a fork in between sees the lock as free, never a freed lock as held. */
-    struct fa_thread *self = fa_self;
-    if (FA_LIKELY(self != NULL) && !fa_held_release(&self->held, m) && FA_UNLIKELY(fa_threads_gone))
-        fa_threads_release_inherited(m); /* a child unlocking what it inherited locked */
+    fa_lock_released(m, 0);
     return FA_REAL(pthread_mutex_unlock)(m);
 }
 
@@ -93,7 +73,7 @@ FA_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
     /* Re-initialising a mutex (atfork child handlers do) frees it. */
     struct fa_thread *self = fa_self;
     if (self) fa_held_forget(&self->held, m);
-    fa_threads_release_inherited(m);
+    fa_lock_forget_inherited(m);
     return FA_REAL(pthread_mutex_init)(m, attr);
 }
 
@@ -101,7 +81,7 @@ FA_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 {
     struct fa_thread *self = fa_self;
     if (self) fa_held_forget(&self->held, m);
-    fa_threads_release_inherited(m);
+    fa_lock_forget_inherited(m);
     return FA_REAL(pthread_mutex_destroy)(m);
 }
 
@@ -135,6 +115,7 @@ static void *thread_trampoline(void *p)
     void *(*start)(void *) = (void *(*)(void *))t->start_routine;
     void *arg = t->start_arg;
     fa_thread_bind(t);
+    fa_tls.child_checks = fa_proc.forked_child; /* threads of a forked child check too */
     return start(arg);
 }
 

@@ -6,7 +6,7 @@
 #include "fa.h"
 #include "fmt.h"
 
-enum opt_kind { OPT_INT, OPT_PATH, OPT_FORMAT };
+enum opt_kind { OPT_INT, OPT_PATH, OPT_FORMAT, OPT_ACTION };
 
 struct opt_desc {
     const char *key;
@@ -30,6 +30,8 @@ static const struct opt_desc opts[] = {
     {"max_locks", OPT_INT, OFF(max_locks), 1, 100000, "lock-held-at-fork records per fork"},
     {"max_fds", OPT_INT, OFF(max_fds), 1, 1000000, "descriptors listed in one fds-at-fork record"},
     {"help", OPT_INT, OFF(help), 0, 1, "1 prints this list at start-up"},
+    {"on_child_deadlock", OPT_ACTION, OFF(on_child_deadlock), 0, 255,
+     "report (then block as asked), abort (SIGABRT: a crash with a report, not a hung job) or exit:N"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -44,6 +46,13 @@ static void put_value(struct fa_buf *b, const struct fa_options *o, const struct
     case OPT_INT: fa_put_dec(b, *(const int *)field); break;
     case OPT_PATH: fa_puts(b, field); break;
     case OPT_FORMAT: fa_puts(b, *(const enum fa_format *)field == FA_FORMAT_JSON ? "json" : "text"); break;
+    case OPT_ACTION:
+        if (o->on_child_deadlock == FA_ACTION_ABORT) fa_puts(b, "abort");
+        else if (o->on_child_deadlock == FA_ACTION_EXIT) {
+            fa_puts(b, "exit:");
+            fa_put_dec(b, o->child_deadlock_exit);
+        } else fa_puts(b, "report");
+        break;
     }
 }
 
@@ -119,6 +128,21 @@ static int apply(struct fa_options *o, const struct opt_desc *d, const char *val
         diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
                   "': expected text or json; using the default text");
         return 1;
+    case OPT_ACTION: {
+        long code;
+        if (n == 6 && memcmp(val, "report", 6) == 0) o->on_child_deadlock = FA_ACTION_REPORT;
+        else if (n == 5 && memcmp(val, "abort", 5) == 0) o->on_child_deadlock = FA_ACTION_ABORT;
+        else if (n > 5 && memcmp(val, "exit:", 5) == 0 && parse_int(val + 5, n - 5, &code) == 0 && code >= d->min &&
+                 code <= d->max) {
+            o->on_child_deadlock = FA_ACTION_EXIT;
+            o->child_deadlock_exit = (int)code;
+        } else {
+            diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
+                      "': expected report, abort or exit:N (N from 0 to 255); using the default report");
+            return 1;
+        }
+        return 0;
+    }
     case OPT_PATH:
         if (n == 0 || n >= sizeof o->log_path) {
             diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
@@ -146,6 +170,10 @@ int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, vo
         if (!*p) break;
         const char *tok = p;
         while (*p && !is_sep(*p)) p++;
+        /* "exit:N" is a value although ':' separates options. */
+        if (p - tok >= 5 && memcmp(p - 5, "=exit", 5) == 0 && p[0] == ':' && p[1] >= '0' && p[1] <= '9')
+            for (p++; *p >= '0' && *p <= '9'; p++) {
+            }
         size_t toklen = (size_t)(p - tok);
         const char *eq = memchr(tok, '=', toklen);
         if (!eq) {

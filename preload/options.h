@@ -16,7 +16,11 @@ struct fa_options {
     int max_locks;         /* lock-held-at-fork records per fork */
     int max_fds;           /* entries in one fds-at-fork record */
     int help;              /* print the option list at start-up */
+    int on_child_deadlock; /* enum fa_action: what a child about to block forever does */
+    int child_deadlock_exit; /* exit status for FA_ACTION_EXIT */
 };
+
+enum fa_action { FA_ACTION_REPORT = 0, FA_ACTION_ABORT = 1, FA_ACTION_EXIT = 2 };
 
 /* Receives one complete diagnostic line (no trailing newline). */
 typedef void (*fa_diag_fn)(const char *line, void *ctx);
@@ -26,7 +30,8 @@ typedef void (*fa_diag_fn)(const char *line, void *ctx);
 #define FA_OPTIONS_INITIALIZER                                                              \
     {                                                                                       \
         .log_path = "stderr", .format = FA_FORMAT_TEXT, .verbosity = 0, .stack_depth = 16,  \
-        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .help = 0 \
+        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .help = 0, \
+        .on_child_deadlock = FA_ACTION_REPORT, .child_deadlock_exit = 0                        \
     }
 
 /* The options in force in this process. */

@@ -19,6 +19,10 @@ struct fa_process {
     int arena_busy;          /* audit.c: a fork is using the arena */
     void *symbolizer;        /* symbolize.c: its state mapping (MADV_DONTFORK) */
     int no_unwind;           /* backtrace.c: a forked child of a multithreaded process */
+    int forked_child;        /* interpose_fork.c: this process is a child made by fork */
+    unsigned long born_seq;  /* ...by its parent's fork number born_seq */
+    pid_t born_tid;          /* ...called by the parent's thread born_tid */
+    const char *born_via;    /* ...through "fork" or "atfork" */
 } __attribute__((aligned(64)));
 
 extern struct fa_process fa_proc;

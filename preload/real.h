@@ -9,6 +9,8 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <threads.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -37,6 +39,33 @@ int __openat64_2(int dirfd, const char *path, int flags);
     X(pthread_cond_timedwait, "GLIBC_2.3.2") \
     X(pthread_cond_clockwait, NULL)         \
     X(pthread_create, NULL)                 \
+    X(pthread_rwlock_rdlock, NULL)          \
+    X(pthread_rwlock_tryrdlock, NULL)       \
+    X(pthread_rwlock_timedrdlock, NULL)     \
+    X(pthread_rwlock_clockrdlock, NULL)     \
+    X(pthread_rwlock_wrlock, NULL)          \
+    X(pthread_rwlock_trywrlock, NULL)       \
+    X(pthread_rwlock_timedwrlock, NULL)     \
+    X(pthread_rwlock_clockwrlock, NULL)     \
+    X(pthread_rwlock_unlock, NULL)          \
+    X(pthread_rwlock_init, NULL)            \
+    X(pthread_rwlock_destroy, NULL)         \
+    X(pthread_spin_lock, NULL)              \
+    X(pthread_spin_trylock, NULL)           \
+    X(pthread_spin_unlock, NULL)            \
+    X(pthread_spin_init, NULL)              \
+    X(pthread_spin_destroy, NULL)           \
+    X(sem_init, NULL)                       \
+    X(sem_destroy, NULL)                    \
+    X(sem_wait, NULL)                       \
+    X(sem_trywait, NULL)                    \
+    X(sem_timedwait, NULL)                  \
+    X(sem_clockwait, NULL)                  \
+    X(sem_post, NULL)                       \
+    X(mtx_lock, NULL)                       \
+    X(mtx_trylock, NULL)                    \
+    X(mtx_timedlock, NULL)                  \
+    X(mtx_unlock, NULL)                     \
     X(fork, NULL)                           \
     X(__register_atfork, NULL)              \
     X(dlclose, NULL)                        \

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "symbolize.h"
 
-static const char *mutex_kind_name(unsigned kind)
+const char *fa_mutex_kind_name(unsigned kind)
 {
     switch (kind & 3) {
     case 0: return "normal";
@@ -19,7 +19,6 @@ static const char *mutex_kind_name(unsigned kind)
     }
 }
 
-static const char *lock_type_name(unsigned type) { return type == FA_LOCK_MUTEX ? "pthread_mutex" : "lock"; }
 
 static const char *severity_of(const struct fa_snapshot *s, enum fa_kind kind, int index)
 {
@@ -48,7 +47,7 @@ static const char *thread_name(const struct fa_snapshot *s, pid_t tid)
 
 /* ---------------------------------------------------------------- JSON */
 
-static void json_frames(struct fa_buf *b, const uintptr_t *pc, int n)
+void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
 {
     fa_putc(b, '[');
     for (int i = 0; i < n; i++) {
@@ -101,7 +100,34 @@ static void json_header(struct fa_buf *b, const struct fa_snapshot *s, enum fa_k
     fa_puts(b, ",\"via\":\"");
     fa_puts(b, s->via);
     fa_puts(b, "\"},\"stack\":");
-    json_frames(b, s->stack.pc, s->stack.n);
+    fa_render_frames_json(b, s->stack.pc, s->stack.n);
+}
+
+void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
+                         int holder_is_forking_thread, int holder_gone)
+{
+    fa_puts(b, ",\"lock\":{\"type\":\"");
+    fa_puts(b, fa_lock_type_name(h->type));
+    fa_puts(b, "\",\"addr\":\"");
+    fa_put_hex(b, (uintptr_t)h->addr);
+    fa_putc(b, '"');
+    if (h->type == FA_LOCK_MUTEX || h->type == FA_LOCK_MTX) {
+        fa_puts(b, ",\"mutex_type\":\"");
+        fa_puts(b, fa_mutex_kind_name(h->kind));
+        fa_puts(b, h->kind & 0x10 ? "\",\"robust\":true" : "\",\"robust\":false");
+    }
+    if (h->type == FA_LOCK_RWLOCK) fa_puts(b, h->flags & FA_HELD_READ ? ",\"mode\":\"read\"" : ",\"mode\":\"write\"");
+    json_key_int(b, "depth", h->depth);
+    json_key_int(b, "holder_tid", holder);
+    if (holder_name) {
+        fa_puts(b, ",\"holder_name\":");
+        fa_put_json_str(b, holder_name);
+    }
+    fa_puts(b, holder_is_forking_thread ? ",\"holder_is_forking_thread\":true" : ",\"holder_is_forking_thread\":false");
+    if (holder_gone) fa_puts(b, ",\"holder_gone\":true");
+    fa_puts(b, ",\"acquired_at\":");
+    fa_render_frames_json(b, h->frames, h->nframes);
+    fa_putc(b, '}');
 }
 
 static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index)
@@ -127,7 +153,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                     fa_putc(b, '"');
                 }
                 fa_puts(b, ",\"created_at\":");
-                json_frames(b, t->created_at, t->ncreated);
+                fa_render_frames_json(b, t->created_at, t->ncreated);
             }
             fa_putc(b, '}');
         }
@@ -137,28 +163,8 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         break;
     case FA_KIND_LOCK: {
         const struct fa_snap_lock *l = &s->locks[index];
-        fa_puts(b, ",\"lock\":{\"type\":\"");
-        fa_puts(b, lock_type_name(l->held.type));
-        fa_puts(b, "\",\"addr\":\"");
-        fa_put_hex(b, (uintptr_t)l->held.addr);
-        fa_putc(b, '"');
-        if (l->held.type == FA_LOCK_MUTEX) {
-            fa_puts(b, ",\"mutex_type\":\"");
-            fa_puts(b, mutex_kind_name(l->held.kind));
-            fa_puts(b, l->held.kind & 0x10 ? "\",\"robust\":true" : "\",\"robust\":false");
-        }
-        json_key_int(b, "depth", l->held.depth);
-        json_key_int(b, "holder_tid", l->holder);
-        const char *hn = l->holder_is_forking_thread ? NULL : thread_name(s, l->holder);
-        if (hn) {
-            fa_puts(b, ",\"holder_name\":");
-            fa_put_json_str(b, hn);
-        }
-        fa_puts(b, l->holder_is_forking_thread ? ",\"holder_is_forking_thread\":true" : ",\"holder_is_forking_thread\":false");
-        if (l->holder_gone) fa_puts(b, ",\"holder_gone\":true");
-        fa_puts(b, ",\"acquired_at\":");
-        json_frames(b, l->held.frames, l->held.nframes);
-        fa_putc(b, '}');
+        fa_render_lock_json(b, &l->held, l->holder, l->holder_is_forking_thread ? NULL : thread_name(s, l->holder),
+                            l->holder_is_forking_thread, l->holder_gone);
         break;
     }
     case FA_KIND_FDS:
@@ -180,7 +186,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 fa_puts(b, ",\"opened_by\":\"");
                 fa_puts(b, f->opened_by);
                 fa_puts(b, "\",\"opened_at\":");
-                json_frames(b, f->frames, f->nframes);
+                fa_render_frames_json(b, f->frames, f->nframes);
             }
             fa_putc(b, '}');
         }
@@ -197,7 +203,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             fa_puts(b, ",\"seeded_by\":\"");
             fa_puts(b, r->state.seeded_by);
             fa_puts(b, "\",\"seeded_at\":");
-            json_frames(b, r->state.frames, r->state.nframes);
+            fa_render_frames_json(b, r->state.frames, r->state.nframes);
         } else {
             fa_puts(b, ",\"seeded_at\":[]");
         }
@@ -212,24 +218,31 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
 
 /* ---------------------------------------------------------------- text */
 
-static void text_prefix(struct fa_buf *b, const struct fa_snapshot *s)
+void fa_render_prefix(struct fa_buf *b, pid_t pid)
 {
     fa_puts(b, "==");
-    fa_put_dec(b, s->pid);
+    fa_put_dec(b, pid);
     fa_puts(b, "== ");
 }
 
+static void text_prefix(struct fa_buf *b, const struct fa_snapshot *s) { fa_render_prefix(b, s->pid); }
+
 static void text_frames(struct fa_buf *b, const struct fa_snapshot *s, const uintptr_t *pc, int n, const char *indent)
 {
+    fa_render_frames_text(b, s->pid, pc, n, indent);
+}
+
+void fa_render_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int n, const char *indent)
+{
     if (n == 0) {
-        text_prefix(b, s);
+        fa_render_prefix(b, pid);
         fa_puts(b, indent);
         fa_puts(b, "(no stack)\n");
     }
     for (int i = 0; i < n; i++) {
         struct fa_frame_info fi;
         fa_symbolize(pc[i], 1, &fi);
-        text_prefix(b, s);
+        fa_render_prefix(b, pid);
         fa_puts(b, indent);
         fa_putc(b, '#');
         fa_put_dec(b, i);
@@ -333,12 +346,12 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         break;
     case FA_KIND_LOCK: {
         const struct fa_snap_lock *l = &s->locks[index];
-        fa_puts(b, lock_type_name(l->held.type));
+        fa_puts(b, fa_lock_type_name(l->held.type));
         fa_putc(b, ' ');
         fa_put_hex(b, (uintptr_t)l->held.addr);
         if (l->held.type == FA_LOCK_MUTEX) {
             fa_puts(b, " (");
-            fa_puts(b, mutex_kind_name(l->held.kind));
+            fa_puts(b, fa_mutex_kind_name(l->held.kind));
             if (l->held.kind & 0x10) fa_puts(b, ", robust");
             fa_putc(b, ')');
         }

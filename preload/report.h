@@ -18,6 +18,16 @@ enum fa_kind {
  * generator for FA_KIND_LOCK and FA_KIND_RNG. */
 void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index,
                const struct fa_options *o);
+/* Pieces shared with the other records (child-deadlock): "==PID== ", a stack as text
+ * (numbered frames, each line prefixed) or as a JSON array, and a JSON "lock" member. */
+void fa_render_prefix(struct fa_buf *b, pid_t pid);
+void fa_render_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int n, const char *indent);
+void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n);
+void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
+                         int holder_is_forking_thread, int holder_gone);
+/* "normal", "recursive", "errorcheck" or "adaptive" for a mutex's kind bits. */
+const char *fa_mutex_kind_name(unsigned kind);
+
 /* Renders and writes every record of the snapshot, one write(2) each. */
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o);
 

@@ -116,23 +116,6 @@ void fa_thread_bind(struct fa_thread *t)
     errno = saved;
 }
 
-void fa_threads_release_inherited(const void *addr)
-{
-    if (!fa_threads_gone) return;
-    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < used; i++) {
-        struct fa_thread *t = &fa_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
-        /* Any thread of this process may get here at once: entries are cleared in place
-         * with a compare-and-swap, never moved (the set has no owner any more). */
-        int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
-        for (int k = 0; k < n && k < FA_HELD_MAX; k++) {
-            const void *expect = addr;
-            __atomic_compare_exchange_n(&t->held.e[k].addr, &expect, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-        }
-    }
-}
-
 struct fa_thread *fa_thread_current(void)
 {
     if (fa_self) return fa_self;

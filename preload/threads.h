@@ -37,6 +37,7 @@ struct fa_tls {
                              * every thread, tracked or not): wrappers entered from there
                              * (libunwind's locks and pipes) only forward the call */
     int in_symbolizer;      /* this thread holds the symbolizer's lock */
+    int child_checks;       /* in a forked child: lock wrappers look for deadlocks first */
 };
 extern FA_TLS struct fa_tls fa_tls;
 #define fa_self (fa_tls.self)
@@ -64,8 +65,6 @@ void fa_thread_bind(struct fa_thread *t);
 void fa_thread_release(struct fa_thread *t);
 /* In a forked child: every other slot becomes GONE, the caller's tid is refreshed. */
 void fa_threads_after_fork_child(void);
-/* A lock the calling thread does not hold was unlocked or re-initialised: when it was
- * inherited held from a thread of an ancestor, it is not held any more. */
-void fa_threads_release_inherited(const void *addr);
+
 
 #endif

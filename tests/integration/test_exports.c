@@ -18,6 +18,13 @@ static const char *const allowed[] = {
     "pthread_mutex_lock", "pthread_mutex_trylock", "pthread_mutex_timedlock", "pthread_mutex_clocklock",
     "pthread_mutex_unlock", "pthread_mutex_init", "pthread_mutex_destroy", "pthread_cond_wait",
     "pthread_cond_timedwait", "pthread_cond_clockwait", "pthread_create",
+    /* other lock kinds */
+    "pthread_rwlock_rdlock", "pthread_rwlock_tryrdlock", "pthread_rwlock_timedrdlock", "pthread_rwlock_clockrdlock",
+    "pthread_rwlock_wrlock", "pthread_rwlock_trywrlock", "pthread_rwlock_timedwrlock", "pthread_rwlock_clockwrlock",
+    "pthread_rwlock_unlock", "pthread_rwlock_init", "pthread_rwlock_destroy", "pthread_spin_lock",
+    "pthread_spin_trylock", "pthread_spin_unlock", "pthread_spin_init", "pthread_spin_destroy", "sem_init",
+    "sem_destroy", "sem_wait", "sem_trywait", "sem_timedwait", "sem_clockwait", "sem_post", "mtx_lock",
+    "mtx_trylock", "mtx_timedlock", "mtx_unlock",
     /* fork */
     "fork", "__register_atfork", "dlclose",
     /* descriptors */

@@ -174,12 +174,40 @@ static void python_worker_threads_are_listed(void **state)
     fa_run_free(&r);
 }
 
+static void python_lock_held_across_fork_is_caught_in_the_child(void **state)
+{
+    (void)state;
+    const char *py = python();
+    if (!py) {
+        print_message("SKIPPED: python3 not installed\n");
+        skip();
+    }
+    /* Without the auditor the child blocks forever (the script kills it after 5 s). */
+    const char *argv[] = {py, FA_SOURCE_DIR "/examples/python/child_deadlock.py", NULL};
+    struct fa_run r;
+    fa_run_audited(&r, argv, "on_child_deadlock=abort", 60);
+    assert_false(r.timed_out);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "child exit code: -6")); /* SIGABRT, at once */
+    assert_null(strstr(r.out, "still blocked"));
+    json_t *rec = fa_find_kind(r.records, "child-deadlock", 0);
+    assert_non_null(rec);
+    json_t *lock = json_object_get(rec, "lock");
+    assert_string_equal(fa_str(lock, "type"), "semaphore");
+    assert_true(json_is_true(json_object_get(lock, "holder_is_forking_thread")));
+    assert_int_equal(fa_int(lock, "holder_tid"), fa_int(rec, "ppid")); /* Python's main thread */
+    assert_string_equal(fa_str(rec, "action"), "abort");
+    assert_true(fa_frames_have(json_object_get(rec, "stack"), "lock_PyThread_acquire_lock"));
+    fa_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(redis_bgsave_fork_lists_background_threads),
         cmocka_unit_test(python_shared_file_offset_is_reported),
         cmocka_unit_test(python_worker_threads_are_listed),
+        cmocka_unit_test(python_lock_held_across_fork_is_caught_in_the_child),
     };
     return cmocka_run_group_tests_name("real programs", tests, NULL, NULL);
 }

@@ -82,6 +82,26 @@ static void unknown_keys_and_garbage_are_reported_once_each(void **state)
     assert_int_equal(fa_options_parse(&o, ":::,,  ", NULL, NULL), 0);
 }
 
+static void child_deadlock_actions(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    fa_options_defaults(&o);
+    assert_int_equal(o.on_child_deadlock, FA_ACTION_REPORT);
+    assert_int_equal(fa_options_parse(&o, "on_child_deadlock=abort", collect, &d), 0);
+    assert_int_equal(o.on_child_deadlock, FA_ACTION_ABORT);
+    /* exit:N keeps its colon, and the options after it still parse */
+    assert_int_equal(fa_options_parse(&o, "on_child_deadlock=exit:42:verbosity=1", collect, &d), 0);
+    assert_int_equal(o.on_child_deadlock, FA_ACTION_EXIT);
+    assert_int_equal(o.child_deadlock_exit, 42);
+    assert_int_equal(o.verbosity, 1);
+    assert_int_equal(fa_options_parse(&o, "on_child_deadlock=exit:300", collect, &d), 1);
+    assert_int_equal(fa_options_parse(&o, "on_child_deadlock=hang", collect, &d), 1);
+    assert_non_null(strstr(d.last, "'on_child_deadlock'"));
+    assert_int_equal(o.on_child_deadlock, FA_ACTION_EXIT); /* unchanged by the bad values */
+}
+
 static void long_keys_and_paths_are_bounded(void **state)
 {
     (void)state;
@@ -127,6 +147,7 @@ int main(void)
         cmocka_unit_test(every_separator_is_accepted),
         cmocka_unit_test(bad_values_keep_the_default_and_name_the_key),
         cmocka_unit_test(unknown_keys_and_garbage_are_reported_once_each),
+        cmocka_unit_test(child_deadlock_actions),
         cmocka_unit_test(long_keys_and_paths_are_bounded),
         cmocka_unit_test(help_lists_every_option_with_its_default),
     };

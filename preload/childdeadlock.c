@@ -1,0 +1,157 @@
+/* childdeadlock.c: in a forked child (before exec), a blocking acquisition of a lock that
+ * can never be released is reported before the child blocks: a lock held at the fork by
+ * a thread the child does not have, or one the child's own thread already holds and
+ * cannot take again. Then on_child_deadlock decides: report (and block, as the program
+ * asked), abort, or exit:N. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "backtrace.h"
+#include "fmt.h"
+#include "lockhooks.h"
+#include "log.h"
+#include "options.h"
+#include "process.h"
+#include "report.h"
+
+#define REPORTED_MAX 64
+static const void *reported[REPORTED_MAX]; /* report once per lock (on_child_deadlock=report) */
+static int nreported;
+
+/* Whether the caller, holding `h`, blocks forever taking it again. */
+static int self_deadlock(const struct fa_held *h, unsigned kind, int for_write, int value)
+{
+    switch (h->type) {
+    case FA_LOCK_MUTEX:
+    case FA_LOCK_MTX:
+        /* recursive: it just nests; errorcheck: glibc returns EDEADLK instead */
+        return (kind & 3) != PTHREAD_MUTEX_RECURSIVE_NP && (kind & 3) != PTHREAD_MUTEX_ERRORCHECK_NP;
+    case FA_LOCK_SPIN: return 1;
+    case FA_LOCK_SEM: return value == 0;
+    case FA_LOCK_RWLOCK: return 0; /* glibc returns EDEADLK, or lets a reader nest */
+    default: (void)for_write; return 0;
+    }
+}
+
+/* The entry of `addr` held by a thread of an ancestor process, which this child lacks. */
+static int inherited(const void *addr, int for_write, struct fa_held *out, pid_t *holder)
+{
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++) {
+        struct fa_thread *t = &fa_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
+        int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
+        for (int k = 0; k < n && k < FA_HELD_MAX; k++) {
+            struct fa_held h = t->held.e[k];
+            if (h.addr != addr || (h.flags & FA_HELD_IN_COND_WAIT)) continue;
+            if ((h.flags & FA_HELD_READ) && !for_write) continue; /* readers share */
+            *out = h;
+            *holder = t->tid;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void render(struct fa_buf *b, const struct fa_held *h, pid_t holder, int own, const uintptr_t *pc, int n)
+{
+    pid_t pid = fa_getpid(), tid = fa_self ? fa_self->tid : fa_gettid();
+    if (fa_opts.format == FA_FORMAT_JSON) {
+        fa_puts(b, "{\"kind\":\"child-deadlock\",\"severity\":\"error\",\"pid\":");
+        fa_put_dec(b, pid);
+        fa_puts(b, ",\"ppid\":");
+        fa_put_dec(b, syscall(SYS_getppid));
+        fa_puts(b, ",\"tid\":");
+        fa_put_dec(b, tid);
+        /* the fork that made this child */
+        fa_puts(b, ",\"fork\":{\"seq\":");
+        fa_put_udec(b, fa_proc.born_seq);
+        fa_puts(b, ",\"child_pid\":");
+        fa_put_dec(b, pid);
+        fa_puts(b, ",\"via\":\"");
+        fa_puts(b, fa_proc.born_via ? fa_proc.born_via : "fork");
+        fa_puts(b, "\"},\"stack\":");
+        fa_render_frames_json(b, pc, n);
+        fa_render_lock_json(b, h, holder, NULL, own, !own);
+        fa_puts(b, ",\"action\":\"");
+        fa_puts(b, fa_opts.on_child_deadlock == FA_ACTION_ABORT ? "abort"
+                   : fa_opts.on_child_deadlock == FA_ACTION_EXIT ? "exit" : "report");
+        fa_puts(b, "\"}\n");
+        return;
+    }
+    fa_render_prefix(b, pid);
+    fa_puts(b, "forkaudit: ERROR: child-deadlock: this child (forked by thread ");
+    fa_put_dec(b, fa_proc.born_tid);
+    fa_puts(b, " of process ");
+    fa_put_dec(b, syscall(SYS_getppid));
+    fa_puts(b, ") is about to wait forever for ");
+    fa_puts(b, fa_lock_type_name(h->type));
+    fa_putc(b, ' ');
+    fa_put_hex(b, (uintptr_t)h->addr);
+    fa_putc(b, '\n');
+    fa_render_prefix(b, pid);
+    if (own) {
+        fa_puts(b, "  it was held at the fork by the forking thread ");
+        fa_put_dec(b, holder);
+        fa_puts(b, ", whose copy (this thread) still holds it and cannot take it again\n");
+    } else {
+        fa_puts(b, "  it was held at the fork by thread ");
+        fa_put_dec(b, holder);
+        fa_puts(b, ", which this child does not have: nobody will ever release it\n");
+    }
+    fa_render_prefix(b, pid);
+    fa_puts(b, "  acquired by thread ");
+    fa_put_dec(b, holder);
+    fa_puts(b, " at:\n");
+    fa_render_frames_text(b, pid, h->frames, h->nframes, "    ");
+    fa_render_prefix(b, pid);
+    fa_puts(b, "  this child's thread ");
+    fa_put_dec(b, tid);
+    fa_puts(b, " is taking it at:\n");
+    fa_render_frames_text(b, pid, pc, n, "    ");
+    fa_render_prefix(b, pid);
+    fa_puts(b, fa_opts.on_child_deadlock == FA_ACTION_REPORT
+                   ? "  on_child_deadlock=report: the call proceeds (and blocks); on_child_deadlock=abort makes it a crash\n"
+                   : "  on_child_deadlock: ending the child now\n");
+}
+
+void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, int for_write, int value,
+                             void *call_site)
+{
+    if (fa_in_auditor) return;
+    struct fa_thread *self = fa_self;
+    struct fa_held h, *mine = self ? fa_held_find(&self->held, addr) : NULL;
+    pid_t holder;
+    int own = 0;
+    if (mine && !(mine->flags & FA_HELD_IN_COND_WAIT)) {
+        if (!self_deadlock(mine, kind, for_write, value)) return;
+        h = *mine;
+        holder = fa_proc.born_tid;
+        own = 1;
+    } else if (!inherited(addr, for_write, &h, &holder)) {
+        return;
+    }
+    if (fa_opts.on_child_deadlock == FA_ACTION_REPORT) {
+        for (int i = 0; i < nreported; i++)
+            if (reported[i] == addr) return;
+        if (nreported < REPORTED_MAX) reported[nreported++] = addr;
+    }
+    (void)type;
+    int saved = errno;
+    fa_in_auditor++;
+    uintptr_t pc[FA_MAX_FRAMES];
+    int n = fa_backtrace(pc, fa_opts.stack_depth, call_site);
+    struct fa_buf b;
+    if (fa_buf_mapped(&b, 1 << 16) == 0) {
+        render(&b, &h, holder, own, pc, n);
+        if (!b.truncated) fa_log_write(b.p, b.len);
+        fa_buf_release(&b);
+    }
+    fa_in_auditor--;
+    errno = saved;
+    if (fa_opts.on_child_deadlock == FA_ACTION_ABORT) abort();
+    if (fa_opts.on_child_deadlock == FA_ACTION_EXIT) _exit(fa_opts.child_deadlock_exit);
+}

@@ -1,0 +1,59 @@
+/* lockhooks.c: the cold paths of lockhooks.h. */
+#include "lockhooks.h"
+
+#include "backtrace.h"
+#include "options.h"
+
+void fa_lock_acquired_slow(const void *addr, unsigned type, unsigned kind, unsigned flags, void *call_site)
+{
+    struct fa_thread *self = fa_thread_current();
+    if (!self) return;
+    uintptr_t frames[FA_MAX_LOCK_FRAMES];
+    int n = 1;
+    frames[0] = (uintptr_t)call_site;
+    /* Frames beyond the call site cost an unwind per lock, so they are opt-in. */
+    if (fa_opts.lock_stack_depth > 1) n = fa_backtrace(frames, fa_opts.lock_stack_depth, call_site);
+    if (self->in_prepare) {
+        /* Taken on purpose by another library's atfork prepare handler: protected. */
+        flags |= FA_HELD_BY_PREPARE;
+        if (self->nprepare_taken < FA_PREPARE_TAKEN_MAX) self->prepare_taken[self->nprepare_taken++] = addr;
+    }
+    fa_held_acquire(&self->held, addr, type, kind, flags, frames, n);
+}
+
+/* Another thread (or a thread of an ancestor process) holds the entry: it is cleared in
+ * place with a compare-and-swap, never moved, since its owner may be using its set; the
+ * owner drops the hole later (fa_held_compact). */
+static int clear_in(struct fa_thread *t, const void *addr)
+{
+    int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
+    for (int k = n - 1; k >= 0 && k < FA_HELD_MAX; k--) {
+        const void *expect = addr;
+        if (__atomic_compare_exchange_n(&t->held.e[k].addr, &expect, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return 1;
+    }
+    return 0;
+}
+
+void fa_lock_forget_inherited(const void *addr)
+{
+    if (!fa_threads_gone) return;
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++) {
+        struct fa_thread *t = &fa_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
+        while (clear_in(t, addr)) {
+        }
+    }
+}
+
+void fa_lock_released_elsewhere(const void *addr, int any_thread)
+{
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++) {
+        struct fa_thread *t = &fa_threads[i];
+        int state = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if (t == fa_self || state == FA_SLOT_FREE || (state == FA_SLOT_LIVE && !any_thread)) continue;
+        if (clear_in(t, addr)) return;
+    }
+}

@@ -1,0 +1,55 @@
+/* lockhooks.h: what every lock wrapper does around the real call: record an acquisition
+ * in the calling thread's held set, forget a release, and (in a forked child) check for
+ * an acquisition that can never succeed. Shared by interpose_pthread.c and
+ * interpose_locks.c. */
+#ifndef FA_LOCKHOOKS_H
+#define FA_LOCKHOOKS_H
+
+#include "heldlocks.h"
+#include "threads.h"
+
+/* Cold part of an acquisition: first lock of an unregistered thread, a lock taken by an
+ * atfork prepare handler, or acquisition stacks deeper than the call site. */
+void fa_lock_acquired_slow(const void *addr, unsigned type, unsigned kind, unsigned flags, void *call_site);
+
+/* Records a successful acquisition of `addr`. */
+static inline void fa_lock_acquired(const void *addr, unsigned type, unsigned kind, unsigned flags, void *call_site)
+{
+    struct fa_tls *tls = &fa_tls;
+    struct fa_thread *self = tls->self;
+    if (FA_UNLIKELY(tls->in_auditor)) return;
+    if (FA_LIKELY(self != NULL && !self->held.slow)) {
+        uintptr_t site = (uintptr_t)call_site;
+        fa_held_acquire(&self->held, addr, type, kind, flags, &site, 1);
+        return;
+    }
+    fa_lock_acquired_slow(addr, type, kind, flags, call_site);
+}
+
+/* Records a release of `addr` by the calling thread; one it does not hold (a lock taken
+ * by another thread, or inherited from an ancestor process) is looked for elsewhere when
+ * `any_thread` is set (semaphores, which any thread may post). */
+void fa_lock_released_elsewhere(const void *addr, int any_thread);
+static inline void fa_lock_released(const void *addr, int any_thread)
+{
+    struct fa_thread *self = fa_self;
+    if (FA_LIKELY(self != NULL) && fa_held_release(&self->held, addr)) return;
+    if (FA_UNLIKELY(fa_threads_gone) || any_thread) fa_lock_released_elsewhere(addr, any_thread);
+}
+
+/* The lock was re-initialised or destroyed: entries inherited from an ancestor's threads
+ * are dropped. */
+void fa_lock_forget_inherited(const void *addr);
+
+/* In a forked child, before a blocking acquisition: reports (and acts on the option
+ * on_child_deadlock) when the lock is held by a thread the child does not have, or by the
+ * caller in a way it cannot take again. `value` is the semaphore's value or -1. */
+void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, int for_write, int value,
+                             void *call_site);
+static inline void fa_lock_check(const void *addr, unsigned type, unsigned kind, int for_write, int value,
+                                 void *call_site)
+{
+    if (FA_UNLIKELY(fa_tls.child_checks)) fa_child_deadlock_check(addr, type, kind, for_write, value, call_site);
+}
+
+#endif

@@ -1,0 +1,106 @@
+/* A forked child takes a lock it can never get. argv[1] picks the lock and the holder:
+ *   mutex-gone     a worker held the mutex at fork (the child has no such thread)
+ *   mutex-self     the forking thread held it (its copy in the child holds it already)
+ *   mutex-reinit   as mutex-gone, but the child re-initialises the mutex first (no report)
+ *   mutex-unlocked as mutex-self, but the child unlocks it first (no report)
+ *   sem-self       the forking thread took a binary semaphore
+ *   rwlock-write   a worker held it for writing; the child asks to read
+ *   rwlock-read    a worker held it for reading; the child asks to read (no report)
+ *   spin-gone      a worker held the spinlock (run with on_child_deadlock=abort)
+ *   mtx-gone       a worker held a C11 mtx_t
+ * Timed waits (100 ms) let the child come back under on_child_deadlock=report; the
+ * parent prints "child_status=N" (exit status) or "child_signal=N". */
+#include "progs.h"
+
+#include <errno.h>
+#include <semaphore.h>
+#include <string.h>
+#include <threads.h>
+#include <time.h>
+
+static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t rwlock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_spinlock_t spin;
+static sem_t sem;
+static mtx_t mtx;
+static const char *mode;
+static pthread_barrier_t held;
+static struct gate finish;
+
+static struct timespec soon(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += 100 * 1000 * 1000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
+}
+
+static int is(const char *m) { return strcmp(mode, m) == 0; }
+
+static void take_in_worker(void)
+{
+    if (is("rwlock-write")) pthread_rwlock_wrlock(&rwlock);
+    else if (is("rwlock-read")) pthread_rwlock_rdlock(&rwlock);
+    else if (is("spin-gone")) pthread_spin_lock(&spin);
+    else if (is("mtx-gone")) mtx_lock(&mtx);
+    else pthread_mutex_lock(&mutex);
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    print_value("worker_tid", my_tid());
+    take_in_worker();
+    pthread_barrier_wait(&held);
+    gate_wait(&finish);
+    return NULL; /* exits holding it: the parent never needs it again */
+}
+
+/* Runs in the child: returns the exit status. */
+static int child_takes_it(void)
+{
+    struct timespec t = soon();
+    if (is("mutex-reinit")) pthread_mutex_init(&mutex, NULL);
+    if (is("mutex-unlocked")) pthread_mutex_unlock(&mutex);
+    if (strncmp(mode, "mutex", 5) == 0) return pthread_mutex_timedlock(&mutex, &t);
+    if (is("sem-self")) return sem_timedwait(&sem, &t) == 0 ? 0 : errno;
+    if (strncmp(mode, "rwlock", 6) == 0) return pthread_rwlock_timedrdlock(&rwlock, &t);
+    if (is("spin-gone")) return pthread_spin_lock(&spin);
+    if (is("mtx-gone")) return mtx_timedlock(&mtx, &t);
+    return 99;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return 2;
+    mode = argv[1];
+    pthread_spin_init(&spin, 0);
+    sem_init(&sem, 0, 1);
+    mtx_init(&mtx, mtx_plain);
+    pthread_t t;
+    int gone = strstr(mode, "self") == NULL && !is("mutex-unlocked");
+    if (gone) {
+        pthread_barrier_init(&held, NULL, 2);
+        gate_init(&finish);
+        pthread_create(&t, NULL, worker, NULL);
+        pthread_barrier_wait(&held);
+    } else if (is("sem-self")) {
+        sem_wait(&sem);
+    } else {
+        pthread_mutex_lock(&mutex);
+    }
+    print_value("main_tid", my_tid());
+    pid_t pid = fork();
+    if (pid == 0) _exit(child_takes_it());
+    print_value("child", pid);
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status)) print_value("child_status", WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) print_value("child_signal", WTERMSIG(status));
+    if (gone) gate_open(&finish);
+    return 0;
+}
