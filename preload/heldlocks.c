@@ -20,6 +20,13 @@ int fa_held_compact(struct fa_heldset *h)
     return fa_held_count(h);
 }
 
+void fa_held_acquire_full(struct fa_heldset *h, const void *addr, unsigned type, unsigned kind, unsigned flags,
+                          const uintptr_t *frames, int nframes)
+{
+    if (fa_held_compact(h) >= FA_HELD_MAX) h->overflow++;
+    else fa_held_acquire(h, addr, type, kind, flags, frames, nframes);
+}
+
 void fa_held_forget(struct fa_heldset *h, const void *addr)
 {
     struct fa_held *e;

@@ -51,6 +51,9 @@ struct fa_heldset {
 /* Removes entries other threads cleared (addr NULL: a semaphore posted by another
  * thread); returns the new count. Owner only. */
 int fa_held_compact(struct fa_heldset *h);
+/* fa_held_acquire on a full set: compacts, then appends or counts the overflow. */
+void fa_held_acquire_full(struct fa_heldset *h, const void *addr, unsigned type, unsigned kind, unsigned flags,
+                          const uintptr_t *frames, int nframes);
 
 /* The hot-path operations are inline: they run on every lock and unlock. */
 
@@ -76,8 +79,8 @@ static inline void fa_held_acquire(struct fa_heldset *h, const void *addr, unsig
         return;
     }
     int n = fa_held_count(h);
-    if (FA_UNLIKELY(n >= FA_HELD_MAX) && (n = fa_held_compact(h)) >= FA_HELD_MAX) {
-        h->overflow++;
+    if (FA_UNLIKELY(n >= FA_HELD_MAX)) {
+        fa_held_acquire_full(h, addr, type, kind, flags, frames, nframes);
         return;
     }
     e = &h->e[n];

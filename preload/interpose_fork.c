@@ -44,7 +44,6 @@ static void reset_in_child(void)
     fa_proc.born_seq = fa_proc.fork_seq;
     fa_proc.born_tid = fa_self ? fa_self->tid : 0;
     fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";
-    fa_tls.child_checks = 1;
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
     fa_init_after_fork_child(); /* the pid first: the thread table uses it */
     fa_threads_after_fork_child();

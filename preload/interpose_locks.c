@@ -176,7 +176,7 @@ static int sem_value(sem_t *s)
 
 #define SEM_WAIT(call, blocking)                                                          \
     int tracked = is_binary(s);                                                           \
-    if (tracked && (blocking) && FA_UNLIKELY(fa_tls.child_checks))                         \
+    if (tracked && (blocking) && FA_UNLIKELY(fa_proc.forked_child))                        \
         fa_lock_check(s, FA_LOCK_SEM, 0, 1, sem_value(s), SITE);                          \
     int rc = call;                                                                        \
     if (rc == 0 && tracked) fa_lock_acquired(s, FA_LOCK_SEM, 0, 0, SITE);                 \

@@ -15,13 +15,36 @@
 
 static inline unsigned mutex_kind(const pthread_mutex_t *m) { return (unsigned)m->__data.__kind & 0x7f; }
 
-static inline void on_acquired(pthread_mutex_t *m, void *call_site)
+static __attribute__((noinline)) void acquired_slow(pthread_mutex_t *m, void *call_site)
 {
-    fa_lock_acquired(m, FA_LOCK_MUTEX, mutex_kind(m), 0, call_site);
+    fa_lock_acquired_slow(m, FA_LOCK_MUTEX, mutex_kind(m), 0, call_site);
 }
 
-/* In a forked child, before a blocking lock: would it wait forever? */
-#define CHECK(m) fa_lock_check((m), FA_LOCK_MUTEX, mutex_kind(m), 1, -1, __builtin_return_address(0))
+/* fa_lock_acquired, specialised: nothing but the mutex and the call site stays live across
+ * the cold calls, so the wrapper saves fewer registers. */
+static inline void on_acquired(pthread_mutex_t *m, void *call_site)
+{
+    struct fa_tls *tls = &fa_tls;
+    struct fa_thread *self = tls->self;
+    if (FA_UNLIKELY(tls->in_auditor)) return;
+    if (FA_UNLIKELY(self == NULL || self->held.slow)) {
+        acquired_slow(m, call_site);
+        return;
+    }
+    uintptr_t site = (uintptr_t)call_site;
+    fa_held_acquire(&self->held, m, FA_LOCK_MUTEX, mutex_kind(m), 0, &site, 1);
+}
+
+/* In a forked child, before a blocking lock: would it wait forever? Out of line, so the
+ * hot path pays one compare for it. */
+static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, void *call_site)
+{
+    fa_child_deadlock_check(m, FA_LOCK_MUTEX, mutex_kind(m), 1, -1, call_site);
+}
+#define CHECK(m)                                                                         \
+    do {                                                                                 \
+        if (FA_UNLIKELY(fa_proc.forked_child)) check_in_child((m), __builtin_return_address(0)); \
+    } while (0)
 
 /* EOWNERDEAD: a robust mutex was acquired after its owner died; the caller holds it. */
 #define ACQUIRED(rc) ((rc) == 0 || (rc) == EOWNERDEAD)
@@ -115,7 +138,6 @@ static void *thread_trampoline(void *p)
     void *(*start)(void *) = (void *(*)(void *))t->start_routine;
     void *arg = t->start_arg;
     fa_thread_bind(t);
-    fa_tls.child_checks = fa_proc.forked_child; /* threads of a forked child check too */
     return start(arg);
 }
 

@@ -6,6 +6,7 @@
 #define FA_LOCKHOOKS_H
 
 #include "heldlocks.h"
+#include "process.h"
 #include "threads.h"
 
 /* Cold part of an acquisition: first lock of an unregistered thread, a lock taken by an
@@ -49,7 +50,8 @@ void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, int
 static inline void fa_lock_check(const void *addr, unsigned type, unsigned kind, int for_write, int value,
                                  void *call_site)
 {
-    if (FA_UNLIKELY(fa_tls.child_checks)) fa_child_deadlock_check(addr, type, kind, for_write, value, call_site);
+    /* A plain global, not TLS: one compare on the hot path, and every thread of a child sees it. */
+    if (FA_UNLIKELY(fa_proc.forked_child)) fa_child_deadlock_check(addr, type, kind, for_write, value, call_site);
 }
 
 #endif

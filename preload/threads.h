@@ -37,7 +37,6 @@ struct fa_tls {
                              * every thread, tracked or not): wrappers entered from there
                              * (libunwind's locks and pipes) only forward the call */
     int in_symbolizer;      /* this thread holds the symbolizer's lock */
-    int child_checks;       /* in a forked child: lock wrappers look for deadlocks first */
 };
 extern FA_TLS struct fa_tls fa_tls;
 #define fa_self (fa_tls.self)
