@@ -384,6 +384,59 @@ static void hostile_descriptor_games_do_not_break_anything(void **state)
     assert_int_equal(system(path), 0);
 }
 
+static void odd_forks_are_audited_or_skipped_never_broken(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    const char *argv[] = {fa_build_path("tests/progs/odd_forks"), NULL, NULL};
+
+    /* vfork + exec: never wrapped, works as without the auditor, nothing reported */
+    argv[1] = "vfork";
+    assert_int_equal(fa_run_audited(&r, argv, NULL, DEADLINE), 0);
+    assert_int_equal(fa_out_value(&r, "vfork_status"), 0);
+    assert_int_equal(fa_out_value(&r, "done"), 1);
+    assert_int_equal(fa_count_kind(r.records, "fork"), 0);
+    fa_run_free(&r);
+
+    /* _Fork runs no handler: the child's own fork is still audited, as its fork #1 */
+    argv[1] = "_Fork";
+    assert_int_equal(fa_run_audited(&r, argv, "verbosity=1", DEADLINE), 0);
+    assert_int_equal(fa_count_kind(r.records, "fork"), 1);
+    json_t *rec = fa_find_kind(r.records, "fork", 0);
+    assert_int_equal(fa_int(rec, "pid"), fa_out_value(&r, "child"));
+    assert_int_equal(fa_int(json_object_get(rec, "fork"), "seq"), 1);
+    assert_int_equal(fa_int(json_object_get(rec, "fork"), "child_pid"), fa_out_value(&r, "grandchild"));
+    fa_run_free(&r);
+
+    /* a fork inside a signal handler, while the interrupted code holds a mutex */
+    argv[1] = "signal";
+    assert_int_equal(fa_run_audited(&r, argv, NULL, DEADLINE), 0);
+    assert_int_equal(fa_out_value(&r, "done"), 1);
+    rec = fa_find_kind(r.records, "lock-held-at-fork", 0);
+    assert_non_null(rec);
+    assert_true(fa_frames_have(json_object_get(rec, "stack"), "on_signal"));
+    char addr[32];
+    snprintf(addr, sizeof addr, "0x%lx", fa_out_value(&r, "lock_addr"));
+    assert_string_equal(fa_str(json_object_get(rec, "lock"), "addr"), addr);
+    fa_run_free(&r);
+
+    /* eight threads forking at once: eight complete fork notes, seq 1 to 8 */
+    argv[1] = "threads";
+    assert_int_equal(fa_run_audited(&r, argv, "verbosity=1", DEADLINE), 0);
+    assert_int_equal(fa_out_value(&r, "done"), 1);
+    assert_int_equal(fa_count_kind(r.records, "fork"), 8);
+    int seen = 0;
+    for (int i = 0; i < 8; i++) {
+        json_t *fork = json_object_get(fa_find_kind(r.records, "fork", i), "fork");
+        long long seq = fa_int(fork, "seq");
+        assert_true(seq >= 1 && seq <= 8);
+        seen |= 1 << (seq - 1);
+        assert_true(fa_int(fork, "child_pid") > 0);
+    }
+    assert_int_equal(seen, 0xff);
+    fa_run_free(&r);
+}
+
 static void wrappers_keep_errno_and_results(void **state)
 {
     (void)state;
@@ -525,6 +578,7 @@ int main(void)
         cmocka_unit_test(renamed_and_unlinked_files_are_named_as_they_are),
         cmocka_unit_test(seeded_generators_are_reported),
         cmocka_unit_test(wrappers_keep_errno_and_results),
+        cmocka_unit_test(odd_forks_are_audited_or_skipped_never_broken),
         cmocka_unit_test(hostile_descriptor_games_do_not_break_anything),
         cmocka_unit_test(locks_inherited_locked_are_reported_in_the_child),
         cmocka_unit_test(a_forked_child_audits_its_own_forks),
