@@ -60,21 +60,7 @@ static void render(struct fa_buf *b, const struct fa_held *h, pid_t holder, int 
 {
     pid_t pid = fa_getpid(), tid = fa_self ? fa_self->tid : fa_gettid();
     if (fa_opts.format == FA_FORMAT_JSON) {
-        fa_puts(b, "{\"kind\":\"child-deadlock\",\"severity\":\"error\",\"pid\":");
-        fa_put_dec(b, pid);
-        fa_puts(b, ",\"ppid\":");
-        fa_put_dec(b, syscall(SYS_getppid));
-        fa_puts(b, ",\"tid\":");
-        fa_put_dec(b, tid);
-        /* the fork that made this child */
-        fa_puts(b, ",\"fork\":{\"seq\":");
-        fa_put_udec(b, fa_proc.born_seq);
-        fa_puts(b, ",\"child_pid\":");
-        fa_put_dec(b, pid);
-        fa_puts(b, ",\"via\":\"");
-        fa_puts(b, fa_proc.born_via ? fa_proc.born_via : "fork");
-        fa_puts(b, "\"},\"stack\":");
-        fa_render_frames_json(b, pc, n);
+        fa_render_child_record_json(b, "child-deadlock", "error", pc, n);
         fa_render_lock_json(b, h, holder, NULL, own, !own);
         fa_puts(b, ",\"action\":\"");
         fa_puts(b, fa_opts.on_child_deadlock == FA_ACTION_ABORT ? "abort"
@@ -147,7 +133,7 @@ void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, int
     struct fa_buf b;
     if (fa_buf_mapped(&b, 1 << 16) == 0) {
         render(&b, &h, holder, own, pc, n);
-        if (!b.truncated) fa_log_write(b.p, b.len);
+        fa_report_write(&b);
         fa_buf_release(&b);
     }
     fa_in_auditor--;

@@ -16,6 +16,7 @@
 #include "backtrace.h"
 #include "init.h"
 #include "process.h"
+#include "rng.h"
 #include "log.h"
 #include "symbolize.h"
 #include "threads.h"
@@ -46,6 +47,7 @@ static void reset_in_child(void)
     fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
     fa_init_after_fork_child(); /* the pid first: the thread table uses it */
+    fa_rng_after_fork_child();
     fa_threads_after_fork_child();
     fa_log_after_fork_child();
     fa_symbolize_after_fork_child();

@@ -21,20 +21,26 @@ FA_EXPORT char *initstate(unsigned seed, char *state, size_t n)
 {
     char *old = FA_REAL(initstate)(seed, state, n);
     fa_rng_seeded(FA_RNG_RANDOM, "initstate", seed, __builtin_return_address(0));
+    fa_rng[FA_RNG_RANDOM].state_size = n;
     return old;
 }
 
-FA_EXPORT int rand(void)
+/* Draws: counted; in a forked child, the first draw of an inherited sequence is reported. */
+#define DRAW(family, name, type, call, bits)                                                     \
+    fa_rng_drawn(family, name);                                                                \
+    type v = call;                                                                             \
+    if (FA_UNLIKELY(fa_rng[family].inherited)) fa_rng_reused(family, name, bits, __builtin_return_address(0)); \
+    return v;
+
+static long long double_bits(double d)
 {
-    fa_rng_drawn(FA_RNG_RANDOM, "rand");
-    return FA_REAL(rand)();
+    long long b;
+    __builtin_memcpy(&b, &d, sizeof b);
+    return b;
 }
 
-FA_EXPORT long random(void)
-{
-    fa_rng_drawn(FA_RNG_RANDOM, "random");
-    return FA_REAL(random)();
-}
+FA_EXPORT int rand(void) { DRAW(FA_RNG_RANDOM, "rand", int, FA_REAL(rand)(), v) }
+FA_EXPORT long random(void) { DRAW(FA_RNG_RANDOM, "random", long, FA_REAL(random)(), v) }
 
 static unsigned long long seed48_value(const unsigned short x[3])
 {
@@ -61,20 +67,6 @@ FA_EXPORT void lcong48(unsigned short param[7])
     fa_rng_seeded(FA_RNG_DRAND48, "lcong48", seed48_value(param), __builtin_return_address(0));
 }
 
-FA_EXPORT double drand48(void)
-{
-    fa_rng_drawn(FA_RNG_DRAND48, "drand48");
-    return FA_REAL(drand48)();
-}
-
-FA_EXPORT long lrand48(void)
-{
-    fa_rng_drawn(FA_RNG_DRAND48, "lrand48");
-    return FA_REAL(lrand48)();
-}
-
-FA_EXPORT long mrand48(void)
-{
-    fa_rng_drawn(FA_RNG_DRAND48, "mrand48");
-    return FA_REAL(mrand48)();
-}
+FA_EXPORT double drand48(void) { DRAW(FA_RNG_DRAND48, "drand48", double, FA_REAL(drand48)(), double_bits(v)) }
+FA_EXPORT long lrand48(void) { DRAW(FA_RNG_DRAND48, "lrand48", long, FA_REAL(lrand48)(), v) }
+FA_EXPORT long mrand48(void) { DRAW(FA_RNG_DRAND48, "mrand48", long, FA_REAL(mrand48)(), v) }

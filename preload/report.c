@@ -7,6 +7,11 @@
 
 #include "fdtrack.h"
 #include "log.h"
+#include "process.h"
+#include "threads.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "symbolize.h"
 
 const char *fa_mutex_kind_name(unsigned kind)
@@ -128,6 +133,32 @@ void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder
     fa_puts(b, ",\"acquired_at\":");
     fa_render_frames_json(b, h->frames, h->nframes);
     fa_putc(b, '}');
+}
+
+void fa_render_child_record_json(struct fa_buf *b, const char *kind, const char *severity, const uintptr_t *pc,
+                                 int n)
+{
+    pid_t pid = fa_getpid();
+    fa_puts(b, "{\"kind\":\"");
+    fa_puts(b, kind);
+    fa_puts(b, "\",\"severity\":\"");
+    fa_puts(b, severity);
+    fa_putc(b, '"');
+    json_key_int(b, "pid", pid);
+    json_key_int(b, "ppid", syscall(SYS_getppid));
+    json_key_int(b, "tid", fa_self ? fa_self->tid : fa_gettid());
+    fa_puts(b, ",\"fork\":{\"seq\":");
+    fa_put_udec(b, fa_proc.born_seq);
+    json_key_int(b, "child_pid", pid);
+    fa_puts(b, ",\"via\":\"");
+    fa_puts(b, fa_proc.born_via ? fa_proc.born_via : "fork");
+    fa_puts(b, "\"},\"stack\":");
+    fa_render_frames_json(b, pc, n);
+}
+
+void fa_report_write(const struct fa_buf *b)
+{
+    if (!b->truncated && b->len) fa_log_write(b->p, b->len);
 }
 
 static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index)

@@ -25,6 +25,14 @@ void fa_render_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int
 void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n);
 void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
                          int holder_is_forking_thread, int holder_gone);
+/* Opens a JSON record written by a forked child about what it inherited, up to and with
+ * its "stack" member: kind, severity, pid, ppid, tid, and "fork" naming the fork that made
+ * this process (its parent's seq, this pid as child_pid, via). */
+void fa_render_child_record_json(struct fa_buf *b, const char *kind, const char *severity, const uintptr_t *pc,
+                                 int n);
+/* Writes a rendered record, dropping it whole if it did not fit. */
+void fa_report_write(const struct fa_buf *b);
+
 /* "normal", "recursive", "errorcheck" or "adaptive" for a mutex's kind bits. */
 const char *fa_mutex_kind_name(unsigned kind);
 

@@ -437,6 +437,43 @@ static void odd_forks_are_audited_or_skipped_never_broken(void **state)
     fa_run_free(&r);
 }
 
+static void children_replaying_the_parents_numbers_are_told(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/rng_child", NULL, NULL);
+    assert_int_equal(r.status, 0);
+    /* the programs' own observation: the child drew the parent's next number */
+    assert_int_equal(fa_out_value(&r, "child_drew"), fa_out_value(&r, "parent_drew"));
+    assert_int_equal(fa_out_value(&r, "child_drew48"), fa_out_value(&r, "parent_drew48"));
+    /* two reports, none from the child that reseeded */
+    assert_int_equal(fa_count_kind(r.records, "rng-reused-in-child"), 2);
+    for (int i = 0; i < 2; i++) {
+        json_t *rec = fa_find_kind(r.records, "rng-reused-in-child", i);
+        json_t *rng = json_object_get(rec, "rng");
+        assert_string_equal(fa_str(rec, "severity"), "warning");
+        assert_int_not_equal(fa_int(rec, "pid"), fa_out_value(&r, "reseeded_child"));
+        assert_true(json_is_true(json_object_get(rng, "same")));
+        assert_true(fa_frames_have(json_object_get(rec, "stack"), "child_draws"));
+        assert_true(fa_frames_have(json_object_get(rng, "seeded_at"), "main"));
+        if (fa_int(rec, "pid") == fa_out_value(&r, "rand_child")) {
+            assert_string_equal(fa_str(rng, "family"), "rand");
+            assert_int_equal(fa_int(rng, "seed"), 12345);
+            assert_int_equal(fa_int(rng, "draws_at_fork"), 3);
+            assert_int_equal(fa_int(rng, "value"), fa_out_value(&r, "parent_drew"));
+            assert_int_equal(fa_int(rng, "parent_value"), fa_out_value(&r, "parent_drew"));
+        } else {
+            assert_int_equal(fa_int(rec, "pid"), fa_out_value(&r, "drand48_child"));
+            assert_string_equal(fa_str(rng, "family"), "drand48");
+            assert_string_equal(fa_str(rng, "drawn_by"), "drand48");
+            assert_int_equal(fa_int(rng, "seed"), 777);
+            assert_int_equal(fa_int(rng, "draws_at_fork"), 2);
+            assert_true(json_is_real(json_object_get(rng, "value")));
+        }
+    }
+    fa_run_free(&r);
+}
+
 static void wrappers_keep_errno_and_results(void **state)
 {
     (void)state;
@@ -578,6 +615,7 @@ int main(void)
         cmocka_unit_test(renamed_and_unlinked_files_are_named_as_they_are),
         cmocka_unit_test(seeded_generators_are_reported),
         cmocka_unit_test(wrappers_keep_errno_and_results),
+        cmocka_unit_test(children_replaying_the_parents_numbers_are_told),
         cmocka_unit_test(odd_forks_are_audited_or_skipped_never_broken),
         cmocka_unit_test(hostile_descriptor_games_do_not_break_anything),
         cmocka_unit_test(locks_inherited_locked_are_reported_in_the_child),
