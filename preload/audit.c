@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "atfork.h"
 #include "backtrace.h"
 #include "fdtrack.h"
 #include "log.h"
@@ -301,6 +302,11 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
         else s->locks[kept++] = s->locks[i];
     }
     s->nlocks = kept;
+    for (int k = 0; self && k < FA_TRAMPOLINES; k++)
+        if (self->prepare_ran & (1ULL << k)) {
+            s->handler[s->nhandlers] = (void *)fa_foreign_prepare[k];
+            s->handler_dso[s->nhandlers++] = fa_foreign_dso[k];
+        }
     fa_report_snapshot(s, &fa_opts);
     fa_audit_discard(s);
     errno = saved;

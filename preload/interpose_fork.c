@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <sys/syscall.h>
 
+#include "atfork.h"
 #include "audit.h"
 #include "backtrace.h"
 #include "init.h"
@@ -32,9 +33,10 @@ static FA_TLS int forking_with_threads;
 /* The held-lock bookkeeping of prepare handlers ends with the fork that ran them. */
 static void end_of_fork(struct fa_thread *self)
 {
-    if (!self || !self->nprepare_taken) return; /* no store when nothing to undo */
+    if (!self || !(self->nprepare_taken || self->prepare_ran)) return; /* no store when nothing to undo */
     fa_held_forget_flagged(&self->held, FA_HELD_BY_PREPARE);
     self->nprepare_taken = 0;
+    self->prepare_ran = 0;
 }
 
 /* Child side, async-signal-safe: the process has one thread and a new pid. */
@@ -127,11 +129,9 @@ void fa_fork_register_handlers(void)
 
 /* ------------------------------------------------ other libraries' prepare handlers */
 
-#define TRAMPOLINES 64
-/* Slot k is free while foreign_prepare[k] is NULL; foreign_dso[k] is the registering
- * object, whose unloading (glibc then unregisters its handlers) frees the slot. */
-static void (*foreign_prepare[TRAMPOLINES])(void);
-static void *foreign_dso[TRAMPOLINES];
+#define TRAMPOLINES FA_TRAMPOLINES
+#define foreign_prepare fa_foreign_prepare
+#define foreign_dso fa_foreign_dso
 
 
 static void run_prepare(int k)
@@ -142,6 +142,7 @@ static void run_prepare(int k)
     if (self) {
         self->in_prepare++;
         self->held.slow++;
+        self->prepare_ran |= 1ULL << k; /* named in this fork's report */
     }
     prepare();
     if (self) {

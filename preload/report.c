@@ -546,7 +546,20 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
         if (s->prepare_unwrapped)
             json_key_int(b, "atfork_handlers_unwrapped", (long long)s->prepare_unwrapped);
         json_key_int(b, "fds", s->nfds + (long long)s->fds_dropped);
-        fa_puts(b, "}\n");
+        fa_puts(b, ",\"atfork_prepare_handlers\":[");
+        for (int i = 0; i < s->nhandlers; i++) {
+            struct fa_frame_info fn, obj;
+            fa_symbolize((uintptr_t)s->handler[i], 0, &fn);
+            fa_symbolize((uintptr_t)s->handler_dso[i], 0, &obj);
+            fa_puts(b, i ? ",{" : "{");
+            fa_puts(b, "\"function\":");
+            if (fn.function) fa_put_json_strn(b, fn.function, fn.function_len);
+            else fa_puts(b, "null");
+            fa_puts(b, ",\"module\":");
+            fa_put_json_str(b, obj.module ? obj.module : fn.module);
+            fa_putc(b, '}');
+        }
+        fa_puts(b, "]}\n");
         return;
     }
     text_prefix(b, s);
@@ -564,6 +577,18 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
     count_note(b, s->locks_overflow, " lock acquisitions not tracked: a thread held more than 64 locks");
     count_note(b, s->threads_untracked, " threads not tracked: thread table full");
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
+    for (int i = 0; i < s->nhandlers; i++) {
+        struct fa_frame_info fn;
+        fa_symbolize((uintptr_t)s->handler[i], 0, &fn);
+        fa_puts(b, i ? ", " : " (atfork prepare handlers that ran: ");
+        if (fn.function) fa_putsn(b, fn.function, fn.function_len);
+        else fa_put_hex(b, (uintptr_t)s->handler[i]);
+        if (fn.module) {
+            fa_puts(b, " in ");
+            fa_puts(b, fn.module);
+        }
+        if (i == s->nhandlers - 1) fa_putc(b, ')');
+    }
     if (o->verbosity >= 1) {
         fa_puts(b, "; threads ");
         fa_put_dec(b, s->nthreads + (long long)s->threads_dropped);

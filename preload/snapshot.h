@@ -66,6 +66,8 @@ struct fa_snapshot {
     struct fa_snap_rng rng[FA_RNG_COUNT];
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
+    int nhandlers;                   /* other libraries' prepare handlers that ran */
+    void *handler[64], *handler_dso[64];
 
     int log_fd;            /* the auditor's own log descriptor, left out of fds-at-fork */
     int fork_stack_shown;  /* text: a record of this fork already showed the fork's stack */

@@ -26,6 +26,7 @@ struct fa_thread {
     uintptr_t created_at[FA_MAX_FRAMES];
     int in_prepare;      /* > 0 inside another library's atfork prepare handler */
     int nprepare_taken;  /* locks taken by prepare handlers during the current fork */
+    unsigned long long prepare_ran; /* trampolines (atfork.h) that ran during this fork */
     const void *prepare_taken[FA_PREPARE_TAKEN_MAX];
     struct fa_heldset held;
 };

@@ -560,6 +560,11 @@ static void locks_taken_by_atfork_handlers_are_not_hazards(void **state)
     assert_int_equal(fa_count_kind(r.records, "fork"), 3);
     json_t *first = fa_find_kind(r.records, "fork", 0);
     assert_int_equal(fa_int(first, "locks_protected_by_atfork"), 1);
+    /* the handler that protected it is named, with the object that registered it */
+    json_t *handlers = json_object_get(first, "atfork_prepare_handlers");
+    assert_int_equal(json_array_size(handlers), 1);
+    assert_string_equal(fa_str(json_array_get(handlers, 0), "function"), "prepare");
+    assert_non_null(strstr(fa_str(json_array_get(handlers, 0), "module"), "atfork_lib.so"));
     assert_string_equal(fa_str(json_object_get(fa_find_kind(r.records, "fork", 2), "fork"), "via"), "atfork");
     fa_run_free(&r);
 }

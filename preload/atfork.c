@@ -1,0 +1,5 @@
+/* atfork.c: the table of other libraries' prepare handlers (see atfork.h). */
+#include "atfork.h"
+
+void (*fa_foreign_prepare[FA_TRAMPOLINES])(void);
+void *fa_foreign_dso[FA_TRAMPOLINES];
