@@ -20,6 +20,7 @@
 #include "process.h"
 #include "report.h"
 #include "threads.h"
+#include "threadstacks.h"
 
 
 /* getdents64 buffer */
@@ -128,6 +129,8 @@ static void add_thread(const char *name, int dirfd, void *ctx)
     t->tid = (pid_t)tid;
     t->start_routine = NULL;
     t->ncreated = 0;
+    t->stack_state = FA_STACK_NONE;
+    t->nstack = 0;
     read_comm(dirfd, name, t->name, sizeof t->name);
     int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
     for (int i = 0; i < used; i++) {
@@ -274,6 +277,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     /* glibc clears __libc_single_threaded for good at the first pthread_create (whoever
      * calls it): while it is set, the listing would only find the forking thread. */
     if (!__libc_single_threaded || fa_threads_used > 1) for_each_dirent(s, "/proc/self/task", add_thread);
+    fa_thread_stacks_collect(s);
     s->threads_untracked = fa_threads_untracked;
     s->prepare_unwrapped = fa_prepare_unwrapped;
     for_each_dirent(s, "/proc/self/fd", add_fd);

@@ -18,6 +18,7 @@
 #include "init.h"
 #include "process.h"
 #include "rng.h"
+#include "threadstacks.h"
 #include "log.h"
 #include "symbolize.h"
 #include "threads.h"
@@ -50,6 +51,7 @@ static void reset_in_child(void)
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
     fa_init_after_fork_child(); /* the pid first: the thread table uses it */
     fa_rng_after_fork_child();
+    fa_thread_stacks_after_fork_child();
     fa_threads_after_fork_child();
     fa_log_after_fork_child();
     fa_symbolize_after_fork_child();

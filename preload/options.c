@@ -29,6 +29,8 @@ static const struct opt_desc opts[] = {
     {"max_threads", OPT_INT, OFF(max_threads), 1, 100000, "threads listed in one threads-at-fork record"},
     {"max_locks", OPT_INT, OFF(max_locks), 1, 100000, "lock-held-at-fork records per fork"},
     {"max_fds", OPT_INT, OFF(max_fds), 1, 1000000, "descriptors listed in one fds-at-fork record"},
+    {"stack_signal", OPT_INT, OFF(stack_signal), 0, 64,
+     "real-time signal that makes other threads report their stacks at a fork (0: off; unused by the program)"},
     {"help", OPT_INT, OFF(help), 0, 1, "1 prints this list at start-up"},
     {"on_child_deadlock", OPT_ACTION, OFF(on_child_deadlock), 0, 255,
      "report (then block as asked), abort (SIGABRT: a crash with a report, not a hung job) or exit:N"},

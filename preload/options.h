@@ -15,6 +15,7 @@ struct fa_options {
     int max_threads;       /* entries in one threads-at-fork record */
     int max_locks;         /* lock-held-at-fork records per fork */
     int max_fds;           /* entries in one fds-at-fork record */
+    int stack_signal;      /* signal used to unwind other threads at a fork; 0: do not */
     int help;              /* print the option list at start-up */
     int on_child_deadlock; /* enum fa_action: what a child about to block forever does */
     int child_deadlock_exit; /* exit status for FA_ACTION_EXIT */
@@ -30,7 +31,7 @@ typedef void (*fa_diag_fn)(const char *line, void *ctx);
 #define FA_OPTIONS_INITIALIZER                                                              \
     {                                                                                       \
         .log_path = "stderr", .format = FA_FORMAT_TEXT, .verbosity = 0, .stack_depth = 16,  \
-        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .help = 0, \
+        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .stack_signal = 61, .help = 0, \
         .on_child_deadlock = FA_ACTION_REPORT, .child_deadlock_exit = 0                        \
     }
 

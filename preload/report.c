@@ -135,6 +135,40 @@ void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder
     fa_putc(b, '}');
 }
 
+static const char *stack_missing(int state)
+{
+    switch (state) {
+    case FA_STACK_NO_ANSWER: return "no answer within 100 ms (signal blocked, thread stopped or too slow)";
+    case FA_STACK_BUSY: return "the thread was inside forkaudit itself";
+    case FA_STACK_UNAVAILABLE: return "stack_signal is the program's, or another fork was collecting";
+    default: return NULL;
+    }
+}
+
+/* ,"KEY":[frames] for a thread whose stack at fork is known, ,"KEY_missing":"why" else. */
+static void json_thread_stack(struct fa_buf *b, const struct fa_snap_thread *t, const char *key)
+{
+    if (t->stack_state == FA_STACK_OK) {
+        fa_puts(b, ",\"");
+        fa_puts(b, key);
+        fa_puts(b, "\":");
+        fa_render_frames_json(b, t->stack, t->nstack);
+    } else if (stack_missing(t->stack_state)) {
+        fa_puts(b, ",\"");
+        fa_puts(b, key);
+        fa_puts(b, "_missing\":\"");
+        fa_puts(b, stack_missing(t->stack_state));
+        fa_putc(b, '"');
+    }
+}
+
+static const struct fa_snap_thread *thread_of(const struct fa_snapshot *s, pid_t tid)
+{
+    for (int i = 0; i < s->nthreads; i++)
+        if (s->threads[i].tid == tid) return &s->threads[i];
+    return NULL;
+}
+
 void fa_render_child_record_json(struct fa_buf *b, const char *kind, const char *severity, const uintptr_t *pc,
                                  int n)
 {
@@ -186,6 +220,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 fa_puts(b, ",\"created_at\":");
                 fa_render_frames_json(b, t->created_at, t->ncreated);
             }
+            json_thread_stack(b, t, "stack_at_fork");
             fa_putc(b, '}');
         }
         fa_putc(b, ']');
@@ -196,6 +231,12 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         const struct fa_snap_lock *l = &s->locks[index];
         fa_render_lock_json(b, &l->held, l->holder, l->holder_is_forking_thread ? NULL : thread_name(s, l->holder),
                             l->holder_is_forking_thread, l->holder_gone);
+        const struct fa_snap_thread *holder = l->holder_is_forking_thread ? NULL : thread_of(s, l->holder);
+        if (holder) { /* inside "lock": reopen it for the holder's stack */
+            b->len--;
+            json_thread_stack(b, holder, "holder_stack_at_fork");
+            fa_putc(b, '}');
+        }
         break;
     }
     case FA_KIND_FDS:
@@ -332,6 +373,21 @@ static void text_fork_stack(struct fa_buf *b, const struct fa_snapshot *s)
     text_frames(b, s, s->stack.pc, s->stack.n, "    ");
 }
 
+/* A thread's stack at fork, or why it is missing. */
+static void text_thread_stack(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_snap_thread *t,
+                              const char *title)
+{
+    if (t->stack_state == FA_STACK_OK) {
+        text_line(b, s, title);
+        text_frames(b, s, t->stack, t->nstack, "      ");
+    } else if (stack_missing(t->stack_state)) {
+        text_prefix(b, s);
+        fa_puts(b, "    (stack at fork unknown: ");
+        fa_puts(b, stack_missing(t->stack_state));
+        fa_puts(b, ")\n");
+    }
+}
+
 static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index)
 {
     const char *sev = severity_of(s, kind, index);
@@ -367,6 +423,7 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             } else {
                 fa_puts(b, " (creation site unknown: not made through the interposed pthread_create)\n");
             }
+            text_thread_stack(b, s, t, "    at the fork it was at:\n");
         }
         if (s->threads_dropped) {
             text_prefix(b, s);
@@ -424,6 +481,8 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         text_frames(b, s, l->held.frames, l->held.nframes, "    ");
         if (l->held.nframes == 1)
             text_line(b, s, "    (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n");
+        const struct fa_snap_thread *holder = l->holder_is_forking_thread ? NULL : thread_of(s, l->holder);
+        if (holder) text_thread_stack(b, s, holder, "  and at the fork the holder was at:\n");
         break;
     }
     case FA_KIND_FDS:

@@ -15,6 +15,17 @@ struct fa_snap_thread {
     void *start_routine;  /* NULL: not made through pthread_create (or before we loaded) */
     int ncreated;
     uintptr_t created_at[FA_MAX_FRAMES];
+    int stack_state;      /* enum fa_stack_state: what the thread's stack at fork is */
+    int nstack;
+    uintptr_t stack[FA_MAX_FRAMES]; /* its stack at the fork, unwound in a signal handler */
+};
+
+enum fa_stack_state {
+    FA_STACK_NONE = 0,     /* not asked (stack_signal=0, or a child of a threaded parent) */
+    FA_STACK_OK = 1,
+    FA_STACK_NO_ANSWER = 2, /* signal blocked, thread stopped, or too slow */
+    FA_STACK_BUSY = 3,     /* the thread was inside the auditor: not unwound */
+    FA_STACK_UNAVAILABLE = 4, /* the signal is the program's, or another fork was collecting */
 };
 
 struct fa_snap_lock {

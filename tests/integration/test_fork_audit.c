@@ -66,6 +66,8 @@ static void worker_holds_lock_is_an_error(void **state)
     assert_non_null(strstr(fa_str(frame, "module"), "lock_held_by_worker"));
     assert_non_null(fa_str(frame, "offset"));
     assert_non_null(fa_str(frame, "function_offset"));
+    /* what the holder was doing at the fork (somewhere between the barrier and its wait) */
+    assert_true(fa_frames_have(json_object_get(lock, "holder_stack_at_fork"), "worker_main"));
     /* The forking thread's stack, without the auditor's frames. */
     json_t *stack = json_object_get(rec, "stack");
     assert_true(fa_frames_have(stack, "fork_and_reap"));
@@ -168,7 +170,7 @@ static void every_other_thread_is_listed(void **state)
     assert_non_null(rec);
     assert_string_equal(fa_str(rec, "severity"), "warning");
     json_t *threads = json_object_get(rec, "threads");
-    assert_int_equal(json_array_size(threads), 3);
+    assert_int_equal(json_array_size(threads), 4);
     const char *names[] = {"worker-a", "worker-b"};
     for (int i = 0; i < 2; i++) {
         json_t *t = thread_entry(threads, fa_out_value(&r, names[i]));
@@ -178,7 +180,13 @@ static void every_other_thread_is_listed(void **state)
         if (!getenv("FORKAUDIT_TEST_PRELOAD")) assert_string_equal(fa_str(t, "start_routine"), "named_worker");
         assert_non_null(fa_str(t, "start_routine"));
         assert_true(fa_frames_have(json_object_get(t, "created_at"), "main"));
+        /* what it was doing at the fork: somewhere in its start routine */
+        assert_true(fa_frames_have(json_object_get(t, "stack_at_fork"), "named_worker"));
     }
+    json_t *deaf = thread_entry(threads, fa_out_value(&r, "deaf"));
+    assert_non_null(deaf);
+    assert_null(json_object_get(deaf, "stack_at_fork"));
+    assert_non_null(strstr(fa_str(deaf, "stack_at_fork_missing"), "no answer"));
     json_t *raw = thread_entry(threads, fa_out_value(&r, "raw"));
     assert_non_null(raw);
     assert_null(json_object_get(raw, "start_routine"));

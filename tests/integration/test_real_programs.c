@@ -77,6 +77,8 @@ static void redis_bgsave_fork_lists_background_threads(void **state)
         /* A sanitizer preloaded first (check-asan) wraps start routines in its own. */
         if (!getenv("FORKAUDIT_TEST_PRELOAD")) assert_string_equal(fa_str(t, "start_routine"), "bioProcessBackgroundJobs");
         assert_true(json_array_size(json_object_get(t, "created_at")) > 0);
+        /* what it was doing at the fork: waiting for jobs */
+        assert_true(fa_frames_have(json_object_get(t, "stack_at_fork"), "bioProcessBackgroundJobs"));
         bio++;
     }
     assert_true(bio >= 3);

@@ -1,6 +1,7 @@
-/* Three other threads at fork: two named pthreads and one made with a raw clone(), not
- * through pthread_create. Expected: threads-at-fork listing all three; the pthreads with
- * start routine and creation site, the raw one without. */
+/* Four other threads at fork: two named pthreads, one that blocks every signal, and one
+ * made with a raw clone(), not through pthread_create. Expected: threads-at-fork listing
+ * all four; the pthreads with start routine and creation site, the raw one without; the
+ * named ones with their stack at the fork, the one blocking signals without (no answer). */
 #include "progs.h"
 
 #include <sched.h>
@@ -10,6 +11,18 @@
 static pthread_barrier_t started;
 static struct gate finish;
 static int raw_ready[2], raw_finish[2];
+
+static void *deaf_worker(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    print_value("deaf", my_tid());
+    pthread_barrier_wait(&started);
+    gate_wait(&finish);
+    return NULL;
+}
 
 static void *named_worker(void *name)
 {
@@ -34,12 +47,13 @@ static int raw_thread(void *arg)
 
 int main(void)
 {
-    pthread_t a, b;
-    pthread_barrier_init(&started, NULL, 3);
+    pthread_t a, b, c;
+    pthread_barrier_init(&started, NULL, 4);
     gate_init(&finish);
     if (pipe(raw_ready) != 0 || pipe(raw_finish) != 0) return 1;
     pthread_create(&a, NULL, named_worker, "worker-a");
     pthread_create(&b, NULL, named_worker, "worker-b");
+    pthread_create(&c, NULL, deaf_worker, NULL);
     pthread_barrier_wait(&started);
 
     size_t size = 64 * 1024;
@@ -52,8 +66,10 @@ int main(void)
     fork_and_reap();
     gate_open(&finish);
     gate_open(&finish);
+    gate_open(&finish);
     if (write(raw_finish[1], "x", 1) != 1) return 1;
     pthread_join(a, NULL);
     pthread_join(b, NULL);
+    pthread_join(c, NULL);
     return 0;
 }

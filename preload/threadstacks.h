@@ -1,0 +1,18 @@
+/* threadstacks.h: what every other thread was doing at the fork. The forking thread sends
+ * each one a signal (option stack_signal, a real-time signal the program does not use);
+ * the handler unwinds the interrupted thread; the forking thread waits for the answers at
+ * most FA_STACKS_WAIT_MS, never longer: a thread that blocks the signal or is stopped is
+ * reported as not answering. */
+#ifndef FA_THREADSTACKS_H
+#define FA_THREADSTACKS_H
+
+#include "snapshot.h"
+
+#define FA_STACKS_WAIT_MS 100
+
+/* Fills stack_state/nstack/stack of every entry of s->threads. */
+void fa_thread_stacks_collect(struct fa_snapshot *s);
+/* In a forked child: a collection the parent had in progress is not the child's. */
+void fa_thread_stacks_after_fork_child(void);
+
+#endif
