@@ -24,6 +24,13 @@ static int nreported;
 /* Whether the caller, holding `h`, blocks forever taking it again. */
 static int self_deadlock(const struct fa_held *h, unsigned kind, int for_write, int value)
 {
+    if (h->flags & FA_HELD_INHERITED) { /* taken by the forking thread: its tid is not ours */
+        switch (h->type) {
+        case FA_LOCK_SEM: return value == 0;
+        case FA_LOCK_RWLOCK: return for_write || !(h->flags & FA_HELD_READ);
+        default: return 1;
+        }
+    }
     switch (h->type) {
     case FA_LOCK_MUTEX:
     case FA_LOCK_MTX:

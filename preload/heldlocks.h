@@ -23,6 +23,15 @@ const char *fa_lock_type_name(unsigned type);
 #define FA_HELD_IN_COND_WAIT 1u /* released by a condition wait in progress: not held now */
 #define FA_HELD_BY_PREPARE 2u   /* taken inside another library's atfork prepare handler */
 #define FA_HELD_READ 4u         /* a read lock of a read-write lock */
+#define FA_HELD_INHERITED 8u    /* in a forked child: held by the forking thread before the fork */
+
+/* Whether glibc checks the owner's tid to unlock or relock this lock (recursive,
+ * error-checking and robust mutexes): a forked child, whose thread has another tid, can
+ * then neither unlock nor take again what the forking thread held. */
+static inline int fa_held_owner_checked(unsigned type, unsigned kind)
+{
+    return (type == FA_LOCK_MUTEX || type == FA_LOCK_MTX) && ((kind & 3) == 1 || (kind & 3) == 2 || (kind & 0x10));
+}
 
 /* Held entries per thread before overflow is counted instead. */
 #define FA_HELD_MAX 64

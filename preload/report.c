@@ -25,10 +25,16 @@ const char *fa_mutex_kind_name(unsigned kind)
 }
 
 
+/* Another thread's lock, or one of the forking thread's that the child cannot unlock. */
+static int lock_is_error(const struct fa_snap_lock *l)
+{
+    return !l->holder_is_forking_thread || fa_held_owner_checked(l->held.type, l->held.kind);
+}
+
 static const char *severity_of(const struct fa_snapshot *s, enum fa_kind kind, int index)
 {
     if (kind == FA_KIND_FORK) return "note";
-    if (kind == FA_KIND_LOCK && !s->locks[index].holder_is_forking_thread) return "error";
+    if (kind == FA_KIND_LOCK && lock_is_error(&s->locks[index])) return "error";
     return "warning";
 }
 
@@ -463,7 +469,9 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         fa_puts(b, " at ");
         text_fork_ref(b, s);
         fa_puts(b, "\n");
-        if (l->holder_is_forking_thread)
+        if (l->holder_is_forking_thread && fa_held_owner_checked(l->held.type, l->held.kind))
+            text_line(b, s, "  the child inherits it locked and cannot even unlock it: glibc checks the owner's tid, and the child's thread has another\n");
+        else if (l->holder_is_forking_thread)
             text_line(b, s, "  the child inherits it locked: only the child's own unlock can free it; locking it first deadlocks\n");
         else if (l->holder_gone)
             text_line(b, s, "  this process inherited it locked at an earlier fork, and so does the child: nobody will unlock it\n");
@@ -572,8 +580,8 @@ static void count_findings(const struct fa_snapshot *s, int *errors, int *warnin
 {
     *errors = *warnings = 0;
     for (int i = 0; i < s->nlocks; i++) {
-        if (s->locks[i].holder_is_forking_thread) ++*warnings;
-        else ++*errors;
+        if (lock_is_error(&s->locks[i])) ++*errors;
+        else ++*warnings;
     }
     *warnings += (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
 }

@@ -140,5 +140,8 @@ void fa_threads_after_fork_child(void)
         gone++;
     }
     if (fa_threads_gone != gone) fa_threads_gone = gone;
-    if (fa_self) fa_self->tid = fa_getpid(); /* the one thread of a child has the pid as tid */
+    if (fa_self) {
+        fa_self->tid = fa_getpid(); /* the one thread of a child has the pid as tid */
+        for (int i = 0; i < fa_held_count(&fa_self->held); i++) fa_self->held.e[i].flags |= FA_HELD_INHERITED;
+    }
 }

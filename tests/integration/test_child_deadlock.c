@@ -86,6 +86,27 @@ static void reinitialised_or_unlocked_first_is_fine(void **state)
     }
 }
 
+static void mutex_types(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    /* error-checking, held by the forking thread: glibc checks the owner's tid, which is
+     * not the child's, so the child's relock blocks (not EDEADLK) and the parent's record
+     * is an error (the child cannot unlock it either) */
+    run_mode(&r, "errorcheck-self", NULL);
+    deadlock_record(&r, "pthread_mutex", 0);
+    assert_int_equal(fa_out_value(&r, "child_status"), ETIMEDOUT_STATUS);
+    json_t *held_rec = fa_find_kind(r.records, "lock-held-at-fork", 0);
+    assert_string_equal(fa_str(held_rec, "severity"), "error");
+    assert_string_equal(fa_str(json_object_get(held_rec, "lock"), "mutex_type"), "errorcheck");
+    fa_run_free(&r);
+    /* robust: its owner vanished at the fork without dying, so nothing marks it dead */
+    run_mode(&r, "robust-gone", NULL);
+    json_t *rec = deadlock_record(&r, "pthread_mutex", 1);
+    assert_true(json_is_true(json_object_get(json_object_get(rec, "lock"), "robust")));
+    fa_run_free(&r);
+}
+
 static void semaphore_taken_before_the_fork(void **state)
 {
     (void)state;
@@ -153,6 +174,7 @@ int main(void)
         cmocka_unit_test(mutex_held_by_a_vanished_thread),
         cmocka_unit_test(mutex_held_by_the_forking_thread),
         cmocka_unit_test(reinitialised_or_unlocked_first_is_fine),
+        cmocka_unit_test(mutex_types),
         cmocka_unit_test(semaphore_taken_before_the_fork),
         cmocka_unit_test(rwlock_written_at_fork_blocks_a_reader),
         cmocka_unit_test(c11_mtx),

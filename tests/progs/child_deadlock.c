@@ -8,6 +8,9 @@
  *   rwlock-read    a worker held it for reading; the child asks to read (no report)
  *   spin-gone      a worker held the spinlock (run with on_child_deadlock=abort)
  *   mtx-gone       a worker held a C11 mtx_t
+ *   errorcheck-self the forking thread held an error-checking mutex: glibc checks the
+ *                  owner's tid, and the child's thread has another, so the relock blocks
+ *   robust-gone    a worker held a robust mutex
  * Timed waits (100 ms) let the child come back under on_child_deadlock=report; the
  * parent prints "child_status=N" (exit status) or "child_signal=N". */
 #include "progs.h"
@@ -41,6 +44,15 @@ static struct timespec soon(void)
 
 static int is(const char *m) { return strcmp(mode, m) == 0; }
 
+static void init_mutex(int type, int robust)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, type);
+    if (robust) pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&mutex, &a);
+}
+
 static void take_in_worker(void)
 {
     if (is("rwlock-write")) pthread_rwlock_wrlock(&rwlock);
@@ -66,7 +78,8 @@ static int child_takes_it(void)
     struct timespec t = soon();
     if (is("mutex-reinit")) pthread_mutex_init(&mutex, NULL);
     if (is("mutex-unlocked")) pthread_mutex_unlock(&mutex);
-    if (strncmp(mode, "mutex", 5) == 0) return pthread_mutex_timedlock(&mutex, &t);
+    if (strncmp(mode, "mutex", 5) == 0 || is("errorcheck-self") || is("robust-gone"))
+        return pthread_mutex_timedlock(&mutex, &t);
     if (is("sem-self")) return sem_timedwait(&sem, &t) == 0 ? 0 : errno;
     if (strncmp(mode, "rwlock", 6) == 0) return pthread_rwlock_timedrdlock(&rwlock, &t);
     if (is("spin-gone")) return pthread_spin_lock(&spin);
@@ -78,6 +91,8 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
     mode = argv[1];
+    if (is("errorcheck-self")) init_mutex(PTHREAD_MUTEX_ERRORCHECK, 0);
+    if (is("robust-gone")) init_mutex(PTHREAD_MUTEX_NORMAL, 1);
     pthread_spin_init(&spin, 0);
     sem_init(&sem, 0, 1);
     mtx_init(&mtx, mtx_plain);

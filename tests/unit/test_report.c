@@ -48,6 +48,7 @@ static int setup(void **state)
     locks[0].held.frames[0] = in_helper;
     locks[0].holder = 102;
     locks[1] = locks[0];
+    locks[1].held.kind = 0; /* normal: the child could unlock it, so a warning */
     locks[1].holder = 100;
     locks[1].holder_is_forking_thread = 1;
     snap.fds = fds;
