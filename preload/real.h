@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <spawn.h>
 #include <threads.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,15 @@ int __openat64_2(int dirfd, const char *path, int flags);
     X(lcong48, NULL)                        \
     X(drand48, NULL)                        \
     X(lrand48, NULL)                        \
-    X(mrand48, NULL)
+    X(mrand48, NULL)                        \
+    X(execve, NULL)                         \
+    X(execv, NULL)                          \
+    X(execvp, NULL)                         \
+    X(execvpe, NULL)                        \
+    X(fexecve, NULL)                        \
+    X(execveat, NULL)                       \
+    X(posix_spawn, NULL)                    \
+    X(posix_spawnp, NULL)
 
 enum fa_real_id {
 #define X(fn, ver) FA_ID_##fn,

@@ -45,6 +45,7 @@ static const char *kind_name(enum fa_kind kind)
     case FA_KIND_LOCK: return "lock-held-at-fork";
     case FA_KIND_FDS: return "fds-at-fork";
     case FA_KIND_RNG: return "rng-at-fork";
+    case FA_KIND_EXEC_FDS: return "fds-leaked-at-exec";
     default: return "fork";
     }
 }
@@ -105,12 +106,27 @@ static void json_header(struct fa_buf *b, const struct fa_snapshot *s, enum fa_k
     json_key_int(b, "pid", s->pid);
     json_key_int(b, "ppid", s->ppid);
     json_key_int(b, "tid", s->tid);
-    fa_puts(b, ",\"fork\":{\"seq\":");
-    fa_put_udec(b, s->seq);
-    if (s->child > 0) json_key_int(b, "child_pid", s->child);
-    fa_puts(b, ",\"via\":\"");
-    fa_puts(b, s->via);
-    fa_puts(b, "\"},\"stack\":");
+    /* An exec names the fork that made its process, as child records do, when one did. */
+    if (kind != FA_KIND_EXEC_FDS || s->seq > 0) {
+        fa_puts(b, ",\"fork\":{\"seq\":");
+        fa_put_udec(b, s->seq);
+        if (s->child > 0) json_key_int(b, "child_pid", s->child);
+        fa_puts(b, ",\"via\":\"");
+        fa_puts(b, s->via);
+        fa_puts(b, "\"}");
+    }
+    if (kind == FA_KIND_EXEC_FDS) {
+        fa_puts(b, ",\"exec\":{\"path\":");
+        fa_put_json_str(b, s->exec_path);
+        if (s->exec_argv0) {
+            fa_puts(b, ",\"argv0\":");
+            fa_put_json_str(b, s->exec_argv0);
+        }
+        fa_puts(b, ",\"via\":\"");
+        fa_puts(b, s->exec_via);
+        fa_puts(b, "\"}");
+    }
+    fa_puts(b, ",\"stack\":");
     fa_render_frames_json(b, s->stack.pc, s->stack.n);
 }
 
@@ -246,6 +262,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         break;
     }
     case FA_KIND_FDS:
+    case FA_KIND_EXEC_FDS:
         fa_puts(b, ",\"fds\":[");
         for (int i = 0; i < s->nfds; i++) {
             const struct fa_snap_fd *f = &s->fds[i];
@@ -394,6 +411,66 @@ static void text_thread_stack(struct fa_buf *b, const struct fa_snapshot *s, con
     }
 }
 
+/* One line per descriptor, its opening site below. At an exec every listed descriptor
+ * lacks close-on-exec and the offset shared with a forked parent is beside the point. */
+static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_exec)
+{
+    for (int i = 0; i < s->nfds; i++) {
+        const struct fa_snap_fd *f = &s->fds[i];
+        text_prefix(b, s);
+        fa_puts(b, "  fd ");
+        fa_put_dec(b, f->fd);
+        fa_puts(b, " -> ");
+        fa_puts(b, f->target);
+        fa_puts(b, " (");
+        fa_puts(b, f->type);
+        fa_puts(b, ", ");
+        fa_puts(b, fa_fd_access(f->flags));
+        if (!at_exec)
+            fa_puts(b, f->cloexec ? ", close-on-exec" : ", no close-on-exec: also leaks into exec'd programs");
+        fa_puts(b, ")\n");
+        if (f->offset >= 0 && !at_exec) {
+            text_prefix(b, s);
+            fa_puts(b, "    parent and child share this open file description and its offset (now ");
+            fa_put_dec(b, f->offset);
+            fa_puts(b, ")\n");
+        }
+        if (f->opened_by) {
+            text_prefix(b, s);
+            fa_puts(b, "    opened by ");
+            fa_puts(b, f->opened_by);
+            const struct fa_snap_fd *prev = i > 0 ? &s->fds[i - 1] : NULL;
+            if (prev && prev->opened_by && same_frames(prev->frames, prev->nframes, f->frames, f->nframes)) {
+                /* pipe and socketpair ends: say it once */
+                fa_puts(b, " at the same place as fd ");
+                fa_put_dec(b, prev->fd);
+                fa_putc(b, '\n');
+            } else {
+                fa_puts(b, " at:\n");
+                text_frames(b, s, f->frames, f->nframes, "      ");
+            }
+        }
+    }
+    if (s->fds_dropped) {
+        text_prefix(b, s);
+        fa_puts(b, "  ... and ");
+        fa_put_udec(b, s->fds_dropped);
+        fa_puts(b, " more (max_fds)\n");
+    }
+}
+
+/* The exec's stack, in its record. */
+static void text_exec_stack(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    text_prefix(b, s);
+    fa_puts(b, "  ");
+    fa_puts(b, s->exec_via);
+    fa_puts(b, " called by thread ");
+    fa_put_dec(b, s->tid);
+    fa_puts(b, " at:\n");
+    text_frames(b, s, s->stack.pc, s->stack.n, "    ");
+}
+
 static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index)
 {
     const char *sev = severity_of(s, kind, index);
@@ -500,47 +577,7 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         fa_puts(b, " at ");
         text_fork_ref(b, s);
         fa_puts(b, "\n");
-        for (int i = 0; i < s->nfds; i++) {
-            const struct fa_snap_fd *f = &s->fds[i];
-            text_prefix(b, s);
-            fa_puts(b, "  fd ");
-            fa_put_dec(b, f->fd);
-            fa_puts(b, " -> ");
-            fa_puts(b, f->target);
-            fa_puts(b, " (");
-            fa_puts(b, f->type);
-            fa_puts(b, ", ");
-            fa_puts(b, fa_fd_access(f->flags));
-            fa_puts(b, f->cloexec ? ", close-on-exec" : ", no close-on-exec: also leaks into exec'd programs");
-            fa_puts(b, ")\n");
-            if (f->offset >= 0) {
-                text_prefix(b, s);
-                fa_puts(b, "    parent and child share this open file description and its offset (now ");
-                fa_put_dec(b, f->offset);
-                fa_puts(b, ")\n");
-            }
-            if (f->opened_by) {
-                text_prefix(b, s);
-                fa_puts(b, "    opened by ");
-                fa_puts(b, f->opened_by);
-                const struct fa_snap_fd *prev = i > 0 ? &s->fds[i - 1] : NULL;
-                if (prev && prev->opened_by && same_frames(prev->frames, prev->nframes, f->frames, f->nframes)) {
-                    /* pipe and socketpair ends: say it once */
-                    fa_puts(b, " at the same place as fd ");
-                    fa_put_dec(b, prev->fd);
-                    fa_putc(b, '\n');
-                } else {
-                    fa_puts(b, " at:\n");
-                    text_frames(b, s, f->frames, f->nframes, "      ");
-                }
-            }
-        }
-        if (s->fds_dropped) {
-            text_prefix(b, s);
-            fa_puts(b, "  ... and ");
-            fa_put_udec(b, s->fds_dropped);
-            fa_puts(b, " more (max_fds)\n");
-        }
+        text_fd_list(b, s, 0);
         break;
     case FA_KIND_RNG: {
         const struct fa_snap_rng *r = &s->rng[index];
@@ -568,11 +605,24 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         }
         break;
     }
+    case FA_KIND_EXEC_FDS: {
+        long long n = s->nfds + (long long)s->fds_dropped;
+        fa_put_dec(b, n);
+        fa_puts(b, n == 1 ? " file descriptor passes into " : " file descriptors pass into ");
+        fa_puts(b, s->exec_path);
+        fa_puts(b, " (");
+        fa_puts(b, s->exec_via);
+        fa_puts(b, ")\n");
+        text_line(b, s, "  without close-on-exec they stay open in the new program (open them with O_CLOEXEC)\n");
+        text_fd_list(b, s, 1);
+        break;
+    }
     case FA_KIND_FORK:
         break;
     }
-    /* Text: the fork's stack once per fork, in its first record. */
-    if (!s->fork_stack_shown) text_fork_stack(b, s);
+    /* Text: the fork's stack once per fork, in its first record; an exec's in its own. */
+    if (kind == FA_KIND_EXEC_FDS) text_exec_stack(b, s);
+    else if (!s->fork_stack_shown) text_fork_stack(b, s);
     text_line(b, s, "\n");
 }
 
@@ -711,4 +761,9 @@ void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
     for (int i = 0; i < s->nrng; i++) emit(s, FA_KIND_RNG, i, o);
     if (findings > 0 ? (o->format == FA_FORMAT_TEXT || o->verbosity >= 1 || overflowed) : o->verbosity >= 1 || overflowed)
         emit(s, FA_KIND_FORK, 0, o);
+}
+
+void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o)
+{
+    if (s->nfds > 0 || s->fds_dropped > 0) emit(s, FA_KIND_EXEC_FDS, 0, o);
 }

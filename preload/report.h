@@ -12,6 +12,7 @@ enum fa_kind {
     FA_KIND_FDS,     /* fds-at-fork */
     FA_KIND_RNG,     /* rng-at-fork, one record per generator */
     FA_KIND_FORK,    /* fork (note, verbosity >= 1): one per fork with the counts */
+    FA_KIND_EXEC_FDS, /* fds-leaked-at-exec: a snapshot made by fa_exec_audit */
 };
 
 /* Appends one complete record (newline-terminated) to `b`. `index` selects the lock or
@@ -38,5 +39,7 @@ const char *fa_mutex_kind_name(unsigned kind);
 
 /* Renders and writes every record of the snapshot, one write(2) each. */
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o);
+/* Writes the fds-leaked-at-exec record of an exec audit (nothing when no fd leaks). */
+void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o);
 
 #endif

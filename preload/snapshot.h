@@ -87,6 +87,12 @@ struct fa_snapshot {
     char *render;          /* scratch for rendering records, render_len bytes */
     char *dirents;         /* scratch for getdents64 */
     size_t render_len;
+
+    /* exec audits (fds-leaked-at-exec) only: the program about to run, the call ("execve",
+     * "posix_spawn", ...); seq, child and via name the fork that made this process, if any */
+    const char *exec_path;
+    const char *exec_argv0; /* NULL when argv is empty */
+    const char *exec_via;
 };
 
 #endif

@@ -34,6 +34,9 @@ static const char *const allowed[] = {
     /* random numbers */
     "srand", "srandom", "initstate", "rand", "random", "srand48", "seed48", "lcong48", "drand48", "lrand48",
     "mrand48",
+    /* exec (vfork stays unwrapped) */
+    "execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat", "posix_spawn",
+    "posix_spawnp",
 };
 
 static int is_allowed(const char *name)
