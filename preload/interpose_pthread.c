@@ -41,15 +41,6 @@ static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, v
 {
     fa_child_deadlock_check(m, FA_LOCK_MUTEX, mutex_kind(m), 1, -1, call_site);
 }
-/* In a forked child, glibc refuses (EPERM) to unlock an owner-checked mutex the forking
- * thread held: it stays held, and stays recorded. */
-static __attribute__((noinline, cold)) int unlock_fails_in_child(pthread_mutex_t *m)
-{
-    struct fa_thread *self = fa_self;
-    struct fa_held *h = self ? fa_held_find(&self->held, m) : NULL;
-    return h && (h->flags & FA_HELD_INHERITED) && fa_held_owner_checked(h->type, h->kind);
-}
-
 #define CHECK(m)                                                                         \
     do {                                                                                 \
         if (FA_UNLIKELY(fa_proc.forked_child)) check_in_child((m), __builtin_return_address(0)); \
@@ -96,8 +87,17 @@ FA_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const
 FA_EXPORT HOT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     /* Forget first: a fork in between sees the lock as free, never a freed lock as held. */
-    if (FA_UNLIKELY(fa_proc.forked_child) && unlock_fails_in_child(m)) return FA_REAL(pthread_mutex_unlock)(m);
-    fa_lock_released(m, 0);
+    struct fa_thread *self = fa_self;
+    struct fa_held *h = FA_LIKELY(self != NULL) ? fa_held_find(&self->held, m) : NULL;
+    if (FA_LIKELY(h != NULL)) {
+        /* In a forked child glibc refuses (EPERM) to unlock an owner-checked mutex the
+         * forking thread held: it stays held, and stays recorded. */
+        if (FA_UNLIKELY(h->flags & FA_HELD_INHERITED) && fa_held_owner_checked(h->type, h->kind))
+            return FA_REAL(pthread_mutex_unlock)(m);
+        if (--h->depth == 0) fa_held_remove(&self->held, h);
+    } else if (FA_UNLIKELY(fa_threads_gone)) {
+        fa_lock_released_elsewhere(m, 0); /* inherited from a thread the child lacks */
+    }
     return FA_REAL(pthread_mutex_unlock)(m);
 }
 
