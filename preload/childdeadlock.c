@@ -16,6 +16,7 @@
 #include "options.h"
 #include "process.h"
 #include "report.h"
+#include "suppress.h"
 
 #define REPORTED_MAX 64
 static const void *reported[REPORTED_MAX]; /* report once per lock (on_child_deadlock=report) */
@@ -69,6 +70,13 @@ static void render(struct fa_buf *b, const struct fa_held *h, pid_t holder, int 
     if (fa_opts.format == FA_FORMAT_JSON) {
         fa_render_child_record_json(b, "child-deadlock", "error", pc, n);
         fa_render_lock_json(b, h, holder, NULL, own, !own);
+        char rule[300];
+        struct fa_buf rb;
+        fa_buf_fixed(&rb, rule, sizeof rule);
+        fa_suppress_suggest(&rb, "child-deadlock", h->frames, h->nframes, NULL);
+        fa_buf_terminate(&rb);
+        fa_puts(b, ",\"suppression\":");
+        fa_put_json_str(b, rule);
         fa_puts(b, ",\"action\":\"");
         fa_puts(b, fa_opts.on_child_deadlock == FA_ACTION_ABORT ? "abort"
                    : fa_opts.on_child_deadlock == FA_ACTION_EXIT ? "exit" : "report");
@@ -106,6 +114,10 @@ static void render(struct fa_buf *b, const struct fa_held *h, pid_t holder, int 
     fa_puts(b, " is taking it at:\n");
     fa_render_frames_text(b, pid, pc, n, "    ");
     fa_render_prefix(b, pid);
+    fa_puts(b, "  suppress with: ");
+    fa_suppress_suggest(b, "child-deadlock", h->frames, h->nframes, NULL);
+    fa_putc(b, '\n');
+    fa_render_prefix(b, pid);
     fa_puts(b, fa_opts.on_child_deadlock == FA_ACTION_REPORT
                    ? "  on_child_deadlock=report: the call proceeds (and blocks); on_child_deadlock=abort makes it a crash\n"
                    : "  on_child_deadlock: ending the child now\n");
@@ -137,6 +149,12 @@ void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, int
     fa_in_auditor++;
     uintptr_t pc[FA_MAX_FRAMES];
     int n = fa_backtrace(pc, fa_opts.stack_depth, call_site);
+    if (fa_suppress_frames("child-deadlock", h.frames, h.nframes) || fa_suppress_frames("child-deadlock", pc, n)) {
+        fa_in_auditor--; /* suppressed: no report, and no abort or exit either */
+        errno = saved;
+        return;
+    }
+    __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
     struct fa_buf b;
     if (fa_buf_mapped(&b, 1 << 16) == 0) {
         render(&b, &h, holder, own, pc, n);

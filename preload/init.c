@@ -10,6 +10,8 @@
 #include "fa.h"
 #include "log.h"
 #include "options.h"
+#include "process.h"
+#include "suppress.h"
 #include "real.h"
 #include "threads.h"
 
@@ -29,6 +31,7 @@ void fa_init(void)
         fa_diag_stderr(text, NULL);
     }
     fa_log_init(&fa_opts);
+    if (fa_opts.suppressions[0]) fa_suppress_load(fa_opts.suppressions);
     fa_in_auditor++;
     fa_resolve_all();
     fa_threads_init();
@@ -41,6 +44,13 @@ void fa_init(void)
 }
 
 __attribute__((constructor)) static void forkaudit_constructor(void) { fa_init(); }
+
+/* At exit: which suppressions matched, and the exit status option exitcode. */
+__attribute__((destructor)) static void forkaudit_destructor(void)
+{
+    fa_suppress_report_used();
+    if (fa_opts.exitcode && __atomic_load_n(&fa_proc.errors, __ATOMIC_RELAXED)) _exit(fa_opts.exitcode);
+}
 
 void fa_init_after_fork_child(void) { fa_pid_refresh(); }
 

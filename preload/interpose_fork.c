@@ -45,6 +45,7 @@ static void reset_in_child(void)
 {
     /* Who made this child, for its own reports (child-deadlock). */
     fa_proc.forked_child = 1;
+    if (fa_proc.errors) fa_proc.errors = 0; /* exitcode: the child's own findings count */
     fa_proc.born_seq = fa_proc.fork_seq;
     fa_proc.born_tid = fa_self ? fa_self->tid : 0;
     fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";

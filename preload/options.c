@@ -32,6 +32,10 @@ static const struct opt_desc opts[] = {
     {"stack_signal", OPT_INT, OFF(stack_signal), 0, 64,
      "real-time signal that makes other threads report their stacks at a fork (0: off; unused by the program)"},
     {"help", OPT_INT, OFF(help), 0, 1, "1 prints this list at start-up"},
+    {"suppressions", OPT_PATH, OFF(suppressions), 0, 0,
+     "file of kind:pattern lines (# comments, * wildcards) naming findings not to report"},
+    {"exitcode", OPT_INT, OFF(exitcode), 0, 255,
+     "exit status of a process that reported an error, at its exit (0: the program's own)"},
     {"on_child_deadlock", OPT_ACTION, OFF(on_child_deadlock), 0, 255,
      "report (then block as asked), abort (SIGABRT: a crash with a report, not a hung job) or exit:N"},
 };
@@ -145,10 +149,10 @@ static int apply(struct fa_options *o, const struct opt_desc *d, const char *val
         }
         return 0;
     }
-    case OPT_PATH:
+    case OPT_PATH: /* log_path and suppressions: char[1024] both */
         if (n == 0 || n >= sizeof o->log_path) {
             diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
-                      "': empty or longer than 1023 bytes; using the default stderr");
+                      "': empty or longer than 1023 bytes; using the default");
             return 1;
         }
         memcpy(field, val, n);

@@ -18,6 +18,8 @@ struct fa_options {
     int stack_signal;      /* signal used to unwind other threads at a fork; 0: do not */
     int help;              /* print the option list at start-up */
     int on_child_deadlock; /* enum fa_action: what a child about to block forever does */
+    char suppressions[1024]; /* file of kind:pattern rules, "" for none */
+    int exitcode;          /* exit status of a process that reported an error; 0: unchanged */
     int child_deadlock_exit; /* exit status for FA_ACTION_EXIT */
 };
 

@@ -23,6 +23,7 @@ struct fa_process {
     unsigned long born_seq;  /* ...by its parent's fork number born_seq */
     pid_t born_tid;          /* ...called by the parent's thread born_tid */
     const char *born_via;    /* ...through "fork" or "atfork" */
+    unsigned long errors;    /* report.c: error findings this process reported (exitcode) */
 } __attribute__((aligned(64)));
 
 extern struct fa_process fa_proc;

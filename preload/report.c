@@ -7,6 +7,7 @@
 
 #include "fdtrack.h"
 #include "log.h"
+#include "suppress.h"
 #include "process.h"
 #include "threads.h"
 
@@ -217,6 +218,31 @@ void fa_report_write(const struct fa_buf *b)
     if (!b->truncated && b->len) fa_log_write(b->p, b->len);
 }
 
+/* The function name of a thread's start routine, for suppressions ("" when unknown). */
+static void start_routine_name(const struct fa_snap_thread *t, char *out, size_t cap)
+{
+    struct fa_frame_info fi;
+    out[0] = 0;
+    if (!t->start_routine) return;
+    fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+    if (fi.function && fi.function_offset == 0 && fi.function_len < cap) {
+        memcpy(out, fi.function, fi.function_len);
+        out[fi.function_len] = 0;
+    }
+}
+
+/* ,"suppression":"kind:pattern" — the rule that would silence this finding. */
+static void json_suggestion(struct fa_buf *b, const char *kind, const uintptr_t *pc, int n, const char *text)
+{
+    char rule[300];
+    struct fa_buf rb;
+    fa_buf_fixed(&rb, rule, sizeof rule);
+    fa_suppress_suggest(&rb, kind, pc, n, text);
+    fa_buf_terminate(&rb);
+    fa_puts(b, ",\"suppression\":");
+    fa_put_json_str(b, rule);
+}
+
 static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index)
 {
     switch (kind) {
@@ -243,6 +269,10 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 fa_render_frames_json(b, t->created_at, t->ncreated);
             }
             json_thread_stack(b, t, "stack_at_fork");
+            char name[128];
+            start_routine_name(t, name, sizeof name);
+            json_suggestion(b, "threads-at-fork", name[0] ? NULL : t->created_at, name[0] ? 0 : t->ncreated,
+                            name[0] ? name : NULL);
             fa_putc(b, '}');
         }
         fa_putc(b, ']');
@@ -259,6 +289,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             json_thread_stack(b, holder, "holder_stack_at_fork");
             fa_putc(b, '}');
         }
+        json_suggestion(b, "lock-held-at-fork", l->held.frames, l->held.nframes, NULL);
         break;
     }
     case FA_KIND_FDS:
@@ -283,6 +314,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 fa_puts(b, "\",\"opened_at\":");
                 fa_render_frames_json(b, f->frames, f->nframes);
             }
+            json_suggestion(b, kind_name(kind), f->frames, f->nframes, f->target);
             fa_putc(b, '}');
         }
         fa_putc(b, ']');
@@ -304,6 +336,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         }
         json_key_int(b, "draws", (long long)r->state.draws);
         fa_putc(b, '}');
+        json_suggestion(b, "rng-at-fork", r->state.frames, r->state.nframes, NULL);
         break;
     }
     case FA_KIND_FORK:
@@ -321,6 +354,17 @@ void fa_render_prefix(struct fa_buf *b, pid_t pid)
 }
 
 static void text_prefix(struct fa_buf *b, const struct fa_snapshot *s) { fa_render_prefix(b, s->pid); }
+
+static void text_suggestion(struct fa_buf *b, const struct fa_snapshot *s, const char *indent, const char *kind,
+                            const uintptr_t *pc, int n, const char *text)
+{
+    text_prefix(b, s);
+    fa_puts(b, indent);
+    fa_puts(b, "suppress with: ");
+    fa_suppress_suggest(b, kind, pc, n, text);
+    fa_putc(b, '\n');
+}
+
 
 static void text_frames(struct fa_buf *b, const struct fa_snapshot *s, const uintptr_t *pc, int n, const char *indent)
 {
@@ -450,6 +494,7 @@ static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_e
                 text_frames(b, s, f->frames, f->nframes, "      ");
             }
         }
+        text_suggestion(b, s, "    ", at_exec ? "fds-leaked-at-exec" : "fds-at-fork", f->frames, f->nframes, f->target);
     }
     if (s->fds_dropped) {
         text_prefix(b, s);
@@ -507,6 +552,10 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 fa_puts(b, " (creation site unknown: not made through the interposed pthread_create)\n");
             }
             text_thread_stack(b, s, t, "    at the fork it was at:\n");
+            char name[128];
+            start_routine_name(t, name, sizeof name);
+            text_suggestion(b, s, "    ", "threads-at-fork", name[0] ? NULL : t->created_at, name[0] ? 0 : t->ncreated,
+                            name[0] ? name : NULL);
         }
         if (s->threads_dropped) {
             text_prefix(b, s);
@@ -568,6 +617,7 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             text_line(b, s, "    (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n");
         const struct fa_snap_thread *holder = l->holder_is_forking_thread ? NULL : thread_of(s, l->holder);
         if (holder) text_thread_stack(b, s, holder, "  and at the fork the holder was at:\n");
+        text_suggestion(b, s, "  ", "lock-held-at-fork", l->held.frames, l->held.nframes, NULL);
         break;
     }
     case FA_KIND_FDS:
@@ -603,6 +653,7 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             fa_puts(b, " at:\n");
             text_frames(b, s, r->state.frames, r->state.nframes, "    ");
         }
+        text_suggestion(b, s, "  ", "rng-at-fork", r->state.frames, r->state.nframes, NULL);
         break;
     }
     case FA_KIND_EXEC_FDS: {
@@ -734,6 +785,7 @@ void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind,
 
 static void emit(struct fa_snapshot *s, enum fa_kind kind, int index, const struct fa_options *o)
 {
+    if (strcmp(severity_of(s, kind, index), "error") == 0) __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
     struct fa_buf b;
     fa_buf_fixed(&b, s->render, s->render_len);
     fa_render(&b, s, kind, index, o);
@@ -749,8 +801,64 @@ static void emit(struct fa_snapshot *s, enum fa_kind kind, int index, const stru
     s->fork_stack_shown = 1;
 }
 
+/* Drops what suppression rules name: a lock, thread or descriptor whose key stacks (or
+ * target, or start routine) a rule of its kind matches. The fork's own stack is a key
+ * stack of every finding of the fork. */
+static void apply_suppressions(struct fa_snapshot *s, enum fa_kind fds_kind)
+{
+    if (!fa_suppress_any()) return;
+    const char *fdk = kind_name(fds_kind);
+    int kept = 0;
+    for (int i = 0; i < s->nlocks; i++) {
+        const struct fa_snap_lock *l = &s->locks[i];
+        const struct fa_snap_thread *holder = thread_of(s, l->holder);
+        if (fa_suppress_frames("lock-held-at-fork", l->held.frames, l->held.nframes) ||
+            (holder && fa_suppress_frames("lock-held-at-fork", holder->stack, holder->nstack)) ||
+            fa_suppress_frames("lock-held-at-fork", s->stack.pc, s->stack.n))
+            s->suppressed++;
+        else
+            s->locks[kept++] = *l;
+    }
+    s->nlocks = kept;
+    kept = 0;
+    for (int i = 0; i < s->nthreads; i++) {
+        const struct fa_snap_thread *t = &s->threads[i];
+        char name[128];
+        start_routine_name(t, name, sizeof name);
+        if ((name[0] && fa_suppress_text("threads-at-fork", name)) ||
+            fa_suppress_frames("threads-at-fork", t->created_at, t->ncreated) ||
+            fa_suppress_frames("threads-at-fork", t->stack, t->nstack) ||
+            fa_suppress_frames("threads-at-fork", s->stack.pc, s->stack.n))
+            s->suppressed++;
+        else if (kept++ != i)
+            s->threads[kept - 1] = *t;
+    }
+    s->nthreads = kept;
+    kept = 0;
+    for (int i = 0; i < s->nfds; i++) {
+        const struct fa_snap_fd *f = &s->fds[i];
+        if (fa_suppress_text(fdk, f->target) || fa_suppress_frames(fdk, f->frames, f->nframes) ||
+            fa_suppress_frames(fdk, s->stack.pc, s->stack.n))
+            s->suppressed++;
+        else if (kept++ != i)
+            s->fds[kept - 1] = *f;
+    }
+    s->nfds = kept;
+    kept = 0;
+    for (int i = 0; i < s->nrng; i++) {
+        const struct fa_snap_rng *r = &s->rng[i];
+        if (fa_suppress_frames("rng-at-fork", r->state.frames, r->state.nframes) ||
+            fa_suppress_frames("rng-at-fork", s->stack.pc, s->stack.n))
+            s->suppressed++;
+        else
+            s->rng[kept++] = *r;
+    }
+    s->nrng = kept;
+}
+
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
 {
+    apply_suppressions(s, FA_KIND_FDS);
     int findings = s->nlocks + (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
     /* A table that overflowed is always said, in the fork note. */
     int overflowed = s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked ||
@@ -765,5 +873,6 @@ void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
 
 void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o)
 {
+    apply_suppressions(s, FA_KIND_EXEC_FDS);
     if (s->nfds > 0 || s->fds_dropped > 0) emit(s, FA_KIND_EXEC_FDS, 0, o);
 }

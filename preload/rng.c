@@ -9,6 +9,7 @@
 #include "fmt.h"
 #include "options.h"
 #include "report.h"
+#include "suppress.h"
 #include "threads.h"
 
 struct fa_rng_state fa_rng[FA_RNG_COUNT];
@@ -126,7 +127,9 @@ void fa_rng_reused(enum fa_rng_family f, const char *fn, long long value, const 
     uintptr_t pc[FA_MAX_FRAMES];
     int n = fa_backtrace(pc, fa_opts.stack_depth, call_site);
     struct fa_buf b;
-    if (fa_buf_mapped(&b, 1 << 16) == 0) {
+    int suppressed = fa_suppress_frames("rng-reused-in-child", s->frames, s->nframes) ||
+                     fa_suppress_frames("rng-reused-in-child", pc, n);
+    if (!suppressed && fa_buf_mapped(&b, 1 << 16) == 0) {
         const char *family = fa_rng_family_name(f, s);
         if (fa_opts.format == FA_FORMAT_JSON) {
             fa_render_child_record_json(&b, "rng-reused-in-child", "warning", pc, n);

@@ -77,6 +77,7 @@ struct fa_snapshot {
     struct fa_snap_rng rng[FA_RNG_COUNT];
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
+    unsigned long suppressed;        /* findings dropped by suppression rules */
     int nhandlers;                   /* other libraries' prepare handlers that ran */
     void *handler[64], *handler_dso[64];
 

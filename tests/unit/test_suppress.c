@@ -1,0 +1,25 @@
+/* Unit tests of the suppression pattern matcher: '*' wildcards, substring semantics. */
+#include "unit.h"
+
+#include "suppress.h"
+
+static void globs_match_anywhere(void **state)
+{
+    (void)state;
+    assert_true(fa_glob_substring("hold", "hold_in_worker"));
+    assert_true(fa_glob_substring("in_work", "hold_in_worker"));
+    assert_true(fa_glob_substring("hold_*_worker", "hold_in_worker"));
+    assert_true(fa_glob_substring("*", ""));
+    assert_true(fa_glob_substring("libjemalloc*", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"));
+    assert_true(fa_glob_substring("pipe:[*]", "pipe:[1234]"));
+    assert_true(fa_glob_substring("a**b", "xaYYbx"));
+    assert_false(fa_glob_substring("hold_*_thread", "hold_in_worker"));
+    assert_false(fa_glob_substring("worker2", "hold_in_worker"));
+    assert_false(fa_glob_substring("x", ""));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(globs_match_anywhere)};
+    return cmocka_run_group_tests_name("suppression patterns", tests, NULL, NULL);
+}
