@@ -231,6 +231,16 @@ static void start_routine_name(const struct fa_snap_thread *t, char *out, size_t
     }
 }
 
+/* What names a descriptor in a rule: its path; else (pipes, sockets: their numbers change
+ * every run) where it was opened, or its kind of target. */
+static const char *fd_pattern(const struct fa_snap_fd *f)
+{
+    if (f->target[0] == '/') return f->target;
+    if (!strncmp(f->target, "pipe:", 5)) return "pipe:*";
+    if (!strncmp(f->target, "socket:", 7)) return "socket:*";
+    return f->target;
+}
+
 /* ,"suppression":"kind:pattern" — the rule that would silence this finding. */
 static void json_suggestion(struct fa_buf *b, const char *kind, const uintptr_t *pc, int n, const char *text)
 {
@@ -314,7 +324,8 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
                 fa_puts(b, "\",\"opened_at\":");
                 fa_render_frames_json(b, f->frames, f->nframes);
             }
-            json_suggestion(b, kind_name(kind), f->frames, f->nframes, f->target);
+            json_suggestion(b, kind_name(kind), f->target[0] == '/' ? NULL : f->frames, f->target[0] == '/' ? 0 : f->nframes,
+                            fd_pattern(f));
             fa_putc(b, '}');
         }
         fa_putc(b, ']');
@@ -494,7 +505,8 @@ static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_e
                 text_frames(b, s, f->frames, f->nframes, "      ");
             }
         }
-        text_suggestion(b, s, "    ", at_exec ? "fds-leaked-at-exec" : "fds-at-fork", f->frames, f->nframes, f->target);
+        text_suggestion(b, s, "    ", at_exec ? "fds-leaked-at-exec" : "fds-at-fork", f->target[0] == '/' ? NULL : f->frames,
+                        f->target[0] == '/' ? 0 : f->nframes, fd_pattern(f));
     }
     if (s->fds_dropped) {
         text_prefix(b, s);
