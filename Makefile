@@ -118,8 +118,34 @@ BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/compare $(BUILD)/bench/empt
 bench: $(LIB) $(BENCH_BINS)
 	$(BUILD)/bench/compare $(LIB) $(BUILD)/bench/empty.so $(BUILD)/bench/workload $(BUILD)/bench/empty-unwind.so
 
+# --- install ----------------------------------------------------------------------------
+# The library and the launcher's Python modules live in $(PREFIX)/lib/forkaudit; the
+# launcher in $(PREFIX)/bin finds both there (../lib/forkaudit from its own directory).
+LIBDIR  = $(PREFIX)/lib/forkaudit
+MANDIR  = $(PREFIX)/share/man
+
+install: $(LIB)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libforkaudit.so
+	install -m 0755 tools/forkaudit $(DESTDIR)$(PREFIX)/bin/forkaudit
+	if [ -d tools/forkaudit_lib ]; then \
+	    install -d $(DESTDIR)$(LIBDIR)/forkaudit_lib && \
+	    install -m 0644 tools/forkaudit_lib/*.py $(DESTDIR)$(LIBDIR)/forkaudit_lib/; fi
+	install -m 0644 include/forkaudit.h $(DESTDIR)$(PREFIX)/include/forkaudit.h
+	for page in docs/*.[1-9]; do [ -f "$$page" ] || continue; \
+	    section=$${page##*.}; install -d $(DESTDIR)$(MANDIR)/man$$section && \
+	    install -m 0644 $$page $(DESTDIR)$(MANDIR)/man$$section/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libforkaudit.so $(DESTDIR)$(PREFIX)/bin/forkaudit
+	rm -rf $(DESTDIR)$(LIBDIR)/forkaudit_lib
+	rm -f $(DESTDIR)$(PREFIX)/include/forkaudit.h
+	for page in docs/*.[1-9]; do [ -f "$$page" ] || continue; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$${page##*.}/$${page##*/}; done
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-asan check-valgrind tests bench clean deps-lib deps-test examples demo
+.PHONY: all check check-asan check-valgrind tests bench clean deps-lib deps-test examples demo install uninstall
 .SECONDARY:
