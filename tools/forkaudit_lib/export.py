@@ -1,0 +1,203 @@
+"""export: the documents of the launcher's --json and --sarif files (dicts; the launcher
+writes them).
+
+--json  {"forks", "processes", "findings": [{kind, severity, signature, count, pids,
+        description, key_frames, suppression, example}], ...}: the merged, deduplicated
+        view of a run, for scripts.
+--sarif SARIF 2.1.0 for code-scanning front ends: one rule per kind, one result per
+        distinct finding, located at the innermost frame of the program's own code in its
+        key stack (runtime modules skipped, frames with a source line preferred).
+"""
+
+import hashlib
+import os
+import urllib.parse
+
+from . import records
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "man:forkaudit(1)"
+SRCROOT = "SRCROOT"
+KEY_FRAMES = 3
+
+# kind -> (default level, short description, full description)
+RULES = {
+    "lock-held-at-fork": ("error", "A lock was held at a fork",
+                          "A lock was held when the process forked. Held by another thread, it stays locked "
+                          "forever in the child, which hangs the first time it takes it; held by the forking "
+                          "thread, the child inherits the duty to unlock it (a warning)."),
+    "child-deadlock": ("error", "A forked child is about to block forever on a lock",
+                       "A forked child is taking a lock that was held at the fork by a thread the child "
+                       "does not have, or by itself in a way it cannot take again."),
+    "threads-at-fork": ("warning", "Other threads were running at a fork",
+                        "The child of a multithreaded process has only the forking thread: the work the "
+                        "others were doing and the locks they held are gone."),
+    "fds-at-fork": ("warning", "A file descriptor is inherited by a forked child",
+                    "The child shares the descriptor, and for files the offset, with its parent; "
+                    "without close-on-exec it also passes into exec'd programs."),
+    "fds-leaked-at-exec": ("warning", "A file descriptor passes into an exec'd program",
+                           "A descriptor without close-on-exec stays open in the new program."),
+    "rng-at-fork": ("warning", "A random generator was seeded before a fork",
+                    "Parent and child continue the same sequence and draw the same numbers."),
+    "rng-reused-in-child": ("warning", "A child drew from a random generator inherited from its parent",
+                            "The child drew without reseeding: the parent draws or drew the same number."),
+}
+# Modules that are not the program's own code, by the start of their file name.
+RUNTIME_MODULES = ("libc.so", "libc-", "ld-linux", "ld.so", "ld64.so", "libpthread", "libunwind",
+                   "libforkaudit", "linux-vdso")
+
+
+def is_runtime(frame):
+    """True when the frame is in libc, the dynamic loader, libpthread, libunwind or the
+    auditor itself."""
+    return os.path.basename(frame.get("module") or "").startswith(RUNTIME_MODULES)
+
+
+def _frame_json(frame, symbolizer):
+    """A record frame with the first source location added (file, line) and, when the
+    address is in inlined code, `inlined`: [{function, file, line}] innermost first."""
+    out = dict(frame)
+    entries = symbolizer.lines(frame) if symbolizer else []
+    if entries:
+        out["file"], out["line"] = entries[0][1], entries[0][2]
+        if len(entries) > 1:
+            out["inlined"] = [{"function": fn, "file": path, "line": line} for fn, path, line in entries]
+    return out
+
+
+def key_frames_json(finding, symbolizer):
+    """[{label, frames}]: the first frames of each key stack, with source lines."""
+    return [{"label": label, "frames": [_frame_json(f, symbolizer) for f in frames[:KEY_FRAMES]]}
+            for label, frames in records.key_sites(finding) if frames]
+
+
+def json_document(run):
+    """The merged view of `run` (see summary.render for its fields) as a dict."""
+    processes = []
+    for pid in sorted(run.processes):
+        p = run.processes[pid]
+        processes.append({"pid": pid, "parent": p.parent, "ppid": p.ppid, "program": p.name() or None,
+                          "executables": p.exes, "execs": p.execs, "forks": len(p.forks),
+                          "children": p.children, "records": p.nrecords})
+    doc = {
+        "command": run.command,
+        "exit_status": run.status,
+        "run_dir": run.run_dir,
+        "forks": sum(len(p.forks) for p in run.processes.values()),
+        "roots": run.roots,
+        "processes": processes,
+        "findings": [{"kind": f.kind, "severity": f.severity, "signature": f.signature, "count": f.count,
+                      "counts": f.unit + "s",
+                      "pids": sorted(f.pids), "description": records.describe(f),
+                      "key_frames": key_frames_json(f, run.symbolizer), "suppression": records.suggested_rule(f),
+                      "example": f.example} for f in run.findings],
+        "suppressions_used": run.suppressions,
+        "unreadable": run.problems,
+    }
+    return doc
+
+
+# --- SARIF ----------------------------------------------------------------------------------
+
+def _artifact(path, cwd):
+    """artifactLocation for a file path: relative to SRCROOT (the current directory) when
+    inside it, a file: URI when absolute elsewhere, the path as a relative URI otherwise."""
+    if os.path.isabs(path):
+        rel = os.path.relpath(path, cwd)
+        if not rel.startswith(".."):
+            return {"uri": urllib.parse.quote(rel), "uriBaseId": SRCROOT}
+        return {"uri": "file://" + urllib.parse.quote(path)}
+    return {"uri": urllib.parse.quote(os.path.normpath(path))}
+
+
+def _location(frame, symbolizer, cwd, message=None):
+    """SARIF location of a frame: the source file and line when addr2line knew them, else
+    the module; the function as logical location."""
+    entries = symbolizer.lines(frame) if symbolizer else []
+    phys = {}
+    if entries:
+        _, path, line = entries[0]
+        phys["artifactLocation"] = _artifact(path, cwd)
+        if line:
+            phys["region"] = {"startLine": line}
+    else:
+        phys["artifactLocation"] = _artifact(frame.get("module") or "unknown", cwd)
+    loc = {"physicalLocation": phys}
+    if frame.get("function"):
+        loc["logicalLocations"] = [{"name": frame["function"], "kind": "function"}]
+    if message:
+        loc["message"] = {"text": message}
+    return loc
+
+
+def primary_frame(finding, symbolizer):
+    """The frame a result points at: in the key stacks in order, the innermost frame of
+    the program's own code that has a source line; else the innermost own frame of the
+    first stack that has one; else the first frame at all (None without frames)."""
+    stacks = [frames for _, frames in records.key_sites(finding) if frames]
+    own = [[f for f in frames if not is_runtime(f)] for frames in stacks]
+    for frames in own:
+        for f in frames:
+            if symbolizer and symbolizer.lines(f):
+                return f
+    for frames in own:
+        if frames:
+            return frames[0]
+    return stacks[0][0] if stacks else None
+
+
+def _fingerprint(signature):
+    """A stable hash of a signature, for partialFingerprints."""
+    return hashlib.sha256(signature.encode("utf-8")).hexdigest()
+
+
+def sarif_document(run, cwd=None):
+    """The SARIF 2.1.0 log (a dict) for `run`."""
+    cwd = cwd or os.getcwd()
+    kinds = list(RULES) + sorted({f.kind for f in run.findings} - set(RULES))
+    rules = []
+    for kind in kinds:
+        level, short, full = RULES.get(kind, ("warning", kind, kind))
+        rules.append({"id": kind, "name": "".join(w.capitalize() for w in kind.split("-")),
+                      "shortDescription": {"text": short}, "fullDescription": {"text": full},
+                      "defaultConfiguration": {"level": level}, "helpUri": INFORMATION_URI})
+    results = []
+    for f in run.findings:
+        primary = primary_frame(f, run.symbolizer)
+        related, rid = [], 1
+        for label, frames in records.key_sites(f):
+            for i, frame in enumerate(frames[:KEY_FRAMES]):
+                if frame is primary:
+                    continue
+                text = "%s #%d %s" % (label, i, frame.get("function") or frame.get("pc", "?"))
+                loc = _location(frame, run.symbolizer, cwd, text)
+                loc["id"] = rid
+                rid += 1
+                related.append(loc)
+        result = {
+            "ruleId": f.kind,
+            "ruleIndex": kinds.index(f.kind),
+            "level": {"error": "error", "warning": "warning"}.get(f.severity, "note"),
+            "message": {"text": "%s (in %d %s%s; pid%s %s)" % (
+                records.describe(f), f.count, f.unit, "" if f.count == 1 else "s", "" if len(f.pids) == 1 else "s",
+                " ".join(str(p) for p in sorted(f.pids)[:20]) + (" ..." if len(f.pids) > 20 else ""))},
+            "partialFingerprints": {"forkauditSignature/v1": _fingerprint(f.signature)},
+            "properties": {"signature": f.signature, "count": f.count, "counts": f.unit + "s",
+                           "pids": sorted(f.pids)},
+        }
+        if primary is not None:
+            result["locations"] = [_location(primary, run.symbolizer, cwd)]
+        if related:
+            result["relatedLocations"] = related
+        rule = records.suggested_rule(f)
+        if rule:
+            result["properties"]["suppression"] = rule
+        results.append(result)
+    sarif_run = {
+        "tool": {"driver": {"name": "forkaudit", "informationUri": INFORMATION_URI, "rules": rules}},
+        "invocations": [{"executionSuccessful": True, "commandLine": " ".join(run.command),
+                         "workingDirectory": {"uri": "file://" + urllib.parse.quote(cwd.rstrip("/") + "/")}}],
+        "originalUriBaseIds": {SRCROOT: {"uri": "file://" + urllib.parse.quote(cwd.rstrip("/") + "/")}},
+        "results": results,
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [sarif_run]}
