@@ -76,7 +76,7 @@ comma := ,
 tests: $(LIB) $(UNIT_TESTS) $(INTEGRATION_TESTS) $(TEST_PROGS)
 
 check: tests
-	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS) "python3 tests/integration/test_launcher.py $(BUILD)"
 
 # The whole suite with the library, tests and test programs built with AddressSanitizer
 # and UndefinedBehaviorSanitizer; the ASan runtime is preloaded before the library.

@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Tests of the launcher, tools/forkaudit, run as a user runs it.
+
+Usage: python3 tests/integration/test_launcher.py [BUILD_DIR]   (default: build)
+
+Needs `make tests` first (the library and tests/progs). Prints cmocka-style lines
+("[ RUN      ]", "[  PASSED  ] N test(s).", ...) so that tests/run-tests.sh counts these
+tests with the C ones. Every launcher run has a deadline (its process group is killed);
+nothing sleeps: the programs synchronise with barriers and pipes.
+
+The SARIF file is validated with python3-jsonschema against
+tests/integration/sarif-2.1.0-subset.schema.json: a reduced schema written for these tests
+(the official OASIS schema could not be obtained from the Debian packages this project
+uses), covering the objects the launcher emits; without jsonschema that test is skipped
+with a message.
+"""
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
+LAUNCHER = os.path.join(ROOT, "tools", "forkaudit")
+LIBRARY = os.path.join(BUILD, "libforkaudit.so")
+SUBSET_SCHEMA = os.path.join(ROOT, "tests", "integration", "sarif-2.1.0-subset.schema.json")
+DEADLINE = 120  # seconds for one launcher run (200 audited forks take well under one)
+# The launcher's default run directories go here (TMPDIR), removed when the tests end.
+RUNS_TMPDIR = tempfile.mkdtemp(prefix="forkaudit-launcher-runs.")
+
+
+def prog(name):
+    """Absolute path of a test program built from tests/progs/NAME.c."""
+    return os.path.join(BUILD, "tests", "progs", name)
+
+
+class Run:
+    """The outcome of one launcher run: rc, out (stdout), err (stderr)."""
+
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+
+def launch(args, env_extra=None, cwd=ROOT):
+    """Runs tools/forkaudit ARGS in its own process group with only descriptors 0-2 and
+    stdin from /dev/null; kills the group and fails at the deadline."""
+    env = dict(os.environ, FORKAUDIT_LIB=LIBRARY, TMPDIR=RUNS_TMPDIR)
+    env.pop("FORKAUDIT_OPTIONS", None)
+    env.update(env_extra or {})
+    p = subprocess.Popen([LAUNCHER] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
+                         universal_newlines=True)
+    try:
+        out, err = p.communicate(timeout=DEADLINE)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        raise AssertionError("the launcher did not finish in %d s; stderr:\n%s" % (DEADLINE, err))
+    return Run(p.returncode, out, err)
+
+
+class ScriptRun(unittest.TestCase):
+    """A shell script that runs three audited programs, then exits 5: clean_single (one
+    fork, nothing to report), lock_held_by_worker (one fork with a worker's lock held) and
+    fork_many (200 forks with the same lock held)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="forkaudit-launcher-test.")
+        cls.script = os.path.join(cls.tmp, "three_programs.sh")
+        with open(cls.script, "w") as f:
+            f.write("#!/bin/sh\n%s\n%s\n%s\nexit 5\n" % (prog("clean_single"), prog("lock_held_by_worker"),
+                                                       prog("fork_many")))
+        os.chmod(cls.script, 0o755)
+        cls.json_path = os.path.join(cls.tmp, "findings.json")
+        cls.sarif_path = os.path.join(cls.tmp, "findings.sarif")
+        cls.run_dir = os.path.join(cls.tmp, "run")
+        cls.main = launch(["--run-dir", cls.run_dir, "--json", cls.json_path, "--sarif", cls.sarif_path,
+                           "--", cls.script])
+        with open(cls.json_path) as f:
+            cls.doc = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def process(self, name):
+        """The JSON process entry whose program is NAME."""
+        found = [p for p in self.doc["processes"] if p["program"] == name]
+        self.assertEqual(len(found), 1, "one process %s in %s" % (name, self.doc["processes"]))
+        return found[0]
+
+    def lock_findings(self):
+        """The lock-held-at-fork findings of the JSON file."""
+        return [f for f in self.doc["findings"] if f["kind"] == "lock-held-at-fork"]
+
+    def test_fail_on_error_exits_66_on_an_error(self):
+        self.assertEqual(self.main.rc, 66, self.main.err)
+        self.assertIn("exit status 66", self.main.err)
+        self.assertIn("exited with status 5", self.main.err)
+
+    def test_fail_on_warning_exits_66(self):
+        r = launch(["--fail-on", "warning", self.script])
+        self.assertEqual(r.rc, 66, r.err)
+
+    def test_fail_on_never_exits_with_the_scripts_status(self):
+        r = launch(["--fail-on", "never", "--", self.script])
+        self.assertEqual(r.rc, 5, r.err)
+
+    def test_exit_code_option(self):
+        r = launch(["--exit-code", "3", self.script])
+        self.assertEqual(r.rc, 3, r.err)
+
+    def test_the_command_keeps_its_stdout(self):
+        self.assertIn("forks=200", self.main.out)
+        self.assertIn("worker_tid=", self.main.out)
+
+    def test_summary_counts_forks_and_dedups_the_lock(self):
+        err = self.main.err
+        self.assertIn("fork_many (200 forks)", err)
+        self.assertIn("clean_single (1 fork)", err)
+        self.assertIn("lock_held_by_worker (1 fork)", err)
+        self.assertIn("200 children without records", err)
+        self.assertIn("ERROR lock-held-at-fork, in 200 forks", err)
+        self.assertIn("ERROR lock-held-at-fork, in 1 fork", err)
+        self.assertIn("worker_holds_table_lock", err)
+        self.assertIn("records in %s" % self.run_dir, err)
+        self.assertEqual(err.count("lock-held-at-fork, in"), 2, err)
+        for line in err.splitlines():
+            self.assertLessEqual(len(line), 100, "summary line over 100 columns: %r" % line)
+
+    def test_json_file(self):
+        doc = self.doc
+        self.assertEqual(doc["forks"], sum(p["forks"] for p in doc["processes"]))
+        self.assertGreaterEqual(doc["forks"], 202)
+        many, worker, clean = self.process("fork_many"), self.process("lock_held_by_worker"), \
+            self.process("clean_single")
+        self.assertEqual((many["forks"], worker["forks"], clean["forks"]), (200, 1, 1))
+        self.assertEqual(len(many["children"]), 200)
+        root = doc["roots"][0]
+        self.assertIn(many["pid"], [p["pid"] for p in doc["processes"] if p["parent"] == root])
+        locks = self.lock_findings()
+        self.assertEqual(sorted(f["count"] for f in locks), [1, 200])
+        big = next(f for f in locks if f["count"] == 200)
+        self.assertEqual(big["severity"], "error")
+        self.assertEqual(big["pids"], [many["pid"]])
+        self.assertIn("worker_holds_table_lock", big["signature"])
+        self.assertEqual(big["example"]["kind"], "lock-held-at-fork")
+        self.assertEqual(big["example"]["lock"]["acquired_at"][0]["function"], "worker_holds_table_lock")
+        self.assertEqual(big["key_frames"][0]["frames"][0]["function"], "worker_holds_table_lock")
+        for f in doc["findings"]:
+            self.assertNotIn(clean["pid"], f["pids"], "clean_single has nothing to report: %s" % f["signature"])
+        kinds = {f["kind"] for f in doc["findings"]}
+        self.assertEqual(kinds, {"lock-held-at-fork", "threads-at-fork", "fds-at-fork"})
+
+    def test_run_dir_holds_one_log_per_reporting_process(self):
+        logs = sorted(n for n in os.listdir(self.run_dir) if n.startswith("log."))
+        pids = {p["pid"] for p in self.doc["processes"] if p["records"]}
+        self.assertEqual(logs, sorted("log.%d" % pid for pid in pids))
+
+    def test_sarif_has_one_result_per_distinct_finding(self):
+        with open(self.sarif_path) as f:
+            sarif = json.load(f)
+        self.assertEqual(sarif["version"], "2.1.0")
+        run = sarif["runs"][0]
+        driver = run["tool"]["driver"]
+        self.assertEqual(driver["name"], "forkaudit")
+        rule_ids = [r["id"] for r in driver["rules"]]
+        for kind in ("lock-held-at-fork", "threads-at-fork", "fds-at-fork", "rng-at-fork", "child-deadlock",
+                     "rng-reused-in-child", "fds-leaked-at-exec"):
+            self.assertIn(kind, rule_ids)
+        results = run["results"]
+        self.assertEqual(len(results), len(self.doc["findings"]))
+        big = next(r for r in results if r["properties"]["count"] == 200 and r["ruleId"] == "lock-held-at-fork")
+        self.assertEqual(big["level"], "error")
+        self.assertEqual(rule_ids[big["ruleIndex"]], "lock-held-at-fork")
+        self.assertTrue(big["partialFingerprints"])
+        loc = big["locations"][0]["physicalLocation"]
+        # fork_many is built with -g: with addr2line the location is its source line.
+        if shutil.which("eu-addr2line") or shutil.which("addr2line"):
+            self.assertEqual(loc["artifactLocation"]["uri"], "tests/progs/fork_many.c")
+            self.assertEqual(loc["artifactLocation"]["uriBaseId"], "SRCROOT")
+            self.assertGreater(loc["region"]["startLine"], 0)
+        else:
+            self.assertTrue(loc["artifactLocation"]["uri"].endswith("/fork_many"))
+
+    def test_sarif_validates_against_the_schema(self):
+        try:
+            import jsonschema
+        except ImportError:
+            self.skipTest("python3-jsonschema is not installed: SARIF schema validation skipped")
+        with open(SUBSET_SCHEMA) as f:
+            schema = json.load(f)
+        with open(self.sarif_path) as f:
+            sarif = json.load(f)
+        validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+        errors = ["%s at %s" % (e.message, "/".join(map(str, e.path))) for e in validator.iter_errors(sarif)]
+        self.assertEqual(errors, [])
+
+
+class Outcomes(unittest.TestCase):
+    """Exit statuses and options on single programs."""
+
+    def test_clean_program_keeps_its_status(self):
+        r = launch(["--fail-on", "warning", prog("clean_single")])
+        self.assertEqual(r.rc, 0, r.err)
+        self.assertIn("1 fork; 0 distinct findings", r.err)
+
+    def test_killed_command_gives_128_plus_signal(self):
+        r = launch(["--fail-on", "never", "/bin/sh", "-c", "kill -TERM $$"])
+        self.assertEqual(r.rc, 128 + signal.SIGTERM, r.err)
+        self.assertIn("killed by signal %d" % signal.SIGTERM, r.err)
+
+    def test_interrupt_of_the_group_still_gives_a_summary(self):
+        # As Ctrl-C does: SIGINT to the whole process group, the launcher included.
+        r = launch(["--fail-on", "never", "/bin/sh", "-c", "kill -INT 0"])
+        self.assertEqual(r.rc, 128 + signal.SIGINT, r.err)
+        self.assertIn("killed by signal %d" % signal.SIGINT, r.err)
+        self.assertIn("exit status %d" % (128 + signal.SIGINT), r.err)
+
+    def test_sigterm_to_the_launcher_reaches_the_command(self):
+        # The command signals its parent (the launcher), which passes SIGTERM on to it; the
+        # sleep only bounds the wait, the deadline ends a run where nothing arrives.
+        r = launch(["--fail-on", "never", "/bin/sh", "-c", "kill -TERM $PPID; exec sleep 60"])
+        self.assertEqual(r.rc, 128 + signal.SIGTERM, r.err)
+
+    def test_suppressions_file_reaches_the_library(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".supp") as rules:
+            rules.write("lock-held-at-fork:worker_holds_table_lock\n")
+            rules.flush()
+            r = launch(["--suppressions", rules.name, prog("fork_many")])
+        self.assertNotIn("lock-held-at-fork", r.err.split("suppressions used")[0])
+        self.assertIn("suppressions used: lock-held-at-fork:worker_holds_table_lock (200)", r.err)
+        self.assertEqual(r.rc, 0, r.err)
+
+    def test_help_documents_options_and_exit_statuses(self):
+        r = launch(["--help"])
+        self.assertEqual(r.rc, 0)
+        for text in ("--run-dir", "--json", "--sarif", "--exit-code", "--fail-on", "--suppressions", "-o KEY=VALUE",
+                     "--no-lines", "exit status:", "FORKAUDIT_LIB"):
+            self.assertIn(text, r.out)
+
+    def test_library_options_pass_through(self):
+        r = launch(["-o", "on_child_deadlock=exit:3", "-o", "stack_depth=4", prog("clean_single")])
+        self.assertEqual(r.rc, 0, r.err)
+        self.assertNotIn("bad value", r.err)
+        self.assertNotIn("unknown option", r.err)
+
+    def test_launcher_options_cannot_be_overridden(self):
+        r = launch(["-o", "log_path=/tmp/x", "true"])
+        self.assertEqual(r.rc, 2)
+        self.assertIn("the launcher sets log_path", r.err)
+        r = launch(["--format", "text", "true"])
+        self.assertEqual(r.rc, 2)
+        self.assertIn("--format is gone", r.err)
+
+
+class Refusals(unittest.TestCase):
+    """Commands the library would not be loaded into are refused with status 2, and
+    nothing runs (no run directory is made)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="forkaudit-refusal-test.")
+        self.run_dir = os.path.join(self.tmp, "run")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def refused(self, args, text, env_extra=None):
+        """Runs the launcher and checks it refused with status 2 and `text`, running nothing."""
+        r = launch(["--run-dir", self.run_dir] + args, env_extra)
+        self.assertEqual(r.rc, 2, r.err)
+        self.assertIn("forkaudit: nothing was run: ", r.err)
+        self.assertIn(text, r.err)
+        self.assertFalse(os.path.exists(self.run_dir), "the run directory was made")
+        return r
+
+    def test_static_program(self):
+        src = os.path.join(self.tmp, "tiny.c")
+        exe = os.path.join(self.tmp, "tiny_static")
+        with open(src, "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("cc")
+        built = cc and subprocess.run([cc, "-static", src, "-o", exe], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, timeout=DEADLINE).returncode == 0
+        if not built:
+            self.skipTest("cc -static failed (is libc6-dev's libc.a installed?): static refusal not tested")
+        self.refused([exe], "is statically linked")
+
+    def test_setuid_program(self):
+        exe = os.path.join(self.tmp, "setuid_copy")
+        if os.getuid() == 0:
+            shutil.copy(prog("clean_single"), exe)
+            os.chown(exe, 65534, 65534)
+            os.chmod(exe, 0o4755)
+        else:
+            system = [p for p in ("/usr/bin/passwd", "/usr/bin/su", "/bin/su", "/usr/bin/mount")
+                      if os.path.exists(p) and os.stat(p).st_mode & stat.S_ISUID and os.stat(p).st_uid != os.getuid()]
+            if not system:
+                self.skipTest("not root and no set-user-ID program found: setuid refusal not tested")
+            exe = system[0]
+        self.refused([exe, "--version"], "is set-user-ID")
+
+    def test_missing_command(self):
+        self.refused(["--", "no-such-command-forkaudit-test"], "command not found in PATH: no-such-command")
+        self.refused([os.path.join(self.tmp, "absent")], "command not found: ")
+
+    def test_missing_library(self):
+        self.refused([prog("clean_single")], "FORKAUDIT_LIB",
+                     {"FORKAUDIT_LIB": os.path.join(self.tmp, "nowhere", "libforkaudit.so")})
+
+    def test_script_whose_interpreter_is_static(self):
+        static = os.path.join(self.tmp, "interp_static")
+        src = os.path.join(self.tmp, "interp.c")
+        with open(src, "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        cc = shutil.which("cc")
+        if not cc or subprocess.run([cc, "-static", src, "-o", static], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, timeout=DEADLINE).returncode != 0:
+            self.skipTest("cc -static failed: #! interpreter check not tested")
+        script = os.path.join(self.tmp, "script")
+        with open(script, "w") as f:
+            f.write("#!%s\n" % static)
+        os.chmod(script, 0o755)
+        self.refused([script], "interp_static is statically linked")
+
+
+class CmockaStyleResult(unittest.TextTestResult):
+    """Prints what cmocka prints, so tests/run-tests.sh counts these tests."""
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.stream.write("[ RUN      ] %s\n" % test.id())
+        self.stream.flush()
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.stream.write("[       OK ] %s\n" % test.id())
+
+    def _failed(self, test, err):
+        self.stream.write("%s\n[  FAILED  ] %s\n" % (self._exc_info_to_string(err, test), test.id()))
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._failed(test, err)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._failed(test, err)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.stream.write("%s\n[  SKIPPED ] %s\n" % (reason, test.id()))
+
+    # unittest's own progress output is replaced by the lines above.
+    def printErrors(self):
+        pass
+
+
+def main():
+    """Runs every test; returns 1 when one failed (or the build is missing), else 0."""
+    if not os.path.isfile(LIBRARY) or not os.path.isfile(prog("fork_many")):
+        print("%s or %s missing: run 'make tests' first" % (LIBRARY, prog("fork_many")))
+        print("[  FAILED  ] 1 test(s), listed below:")
+        shutil.rmtree(RUNS_TMPDIR, ignore_errors=True)
+        return 1
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    print("[==========] Running %d test(s)." % suite.countTestCases())
+    sys.stdout.flush()
+    result = CmockaStyleResult(sys.stdout, descriptions=False, verbosity=0)
+    try:
+        suite.run(result)
+    finally:
+        shutil.rmtree(RUNS_TMPDIR, ignore_errors=True)
+    failed = [t.id() for t, _ in result.failures + result.errors]
+    skipped = [t.id() for t, _ in result.skipped]
+    passed = result.testsRun - len(failed) - len(skipped)
+    print("[==========] %d test(s) run." % result.testsRun)
+    print("[  PASSED  ] %d test(s)." % passed)
+    if skipped:
+        print("[  SKIPPED ] %d test(s), listed below:" % len(skipped))
+        for name in skipped:
+            print("[  SKIPPED ] %s" % name)
+    if failed:
+        print("[  FAILED  ] %d test(s), listed below:" % len(failed))
+        for name in failed:
+            print("[  FAILED  ] %s" % name)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
