@@ -2,22 +2,29 @@
 # The README's main command (`make demo`): runs the bundled examples under the auditor.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-audit="$top/tools/forkaudit"
+lib="$top/build/libforkaudit.so"
+# audit OPTIONS CMD...: the library's own text reports, live on stderr. The launcher
+# (tools/forkaudit) keeps them in a run directory and prints a summary instead: shown last.
+audit() { local opts=$1; shift; LD_PRELOAD="$lib" FORKAUDIT_OPTIONS="$opts" "$@"; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 echo "### C: a logger thread holds its mutex while main forks a helper"
-"$audit" -- "$top/build/examples/logger_fork" "$out/app.log"
+audit "" "$top/build/examples/logger_fork" "$out/app.log"
 
 if command -v python3 >/dev/null; then
     # The interpreter itself, not a wrapper script (pyenv shims are shell scripts).
     py=$(python3 -c 'import sys; print(sys.executable)')
     echo
     echo "### Python: parent and a fork()ed multiprocessing.Process write one file"
-    "$audit" -o stack_depth=4 -- "$py" "$top/examples/python/shared_file.py" "$out"
+    audit stack_depth=4 "$py" "$top/examples/python/shared_file.py" "$out"
     echo
     echo "### Python: three worker threads are running when a fork()ed Process starts"
-    "$audit" -o stack_depth=4 -- "$py" "$top/examples/python/threads_at_fork.py"
+    audit stack_depth=4 "$py" "$top/examples/python/threads_at_fork.py"
 else
     echo "(python3 not installed: Python examples skipped)"
 fi
+
+echo
+echo "### The launcher: the C example again, summarised (tools/forkaudit)"
+"$top/tools/forkaudit" --run-dir "$out/run" --fail-on never -- "$top/build/examples/logger_fork" "$out/app2.log"
