@@ -41,8 +41,8 @@ static void installs_runs_and_uninstalls(void **state)
 
     /* the installed launcher, away from the source tree, finds the installed library */
     char cmd[1200], out[4096] = "";
-    snprintf(cmd, sizeof cmd, "cd / && FORKAUDIT_LIB= '%s/usr/local/bin/forkaudit' -- '%s' 2>&1", dest,
-             fa_build_path("tests/progs/lock_held_by_worker"));
+    snprintf(cmd, sizeof cmd, "cd / && FORKAUDIT_LIB= '%s/usr/local/bin/forkaudit' --run-dir '%s/run' -- '%s' 2>&1",
+             dest, dest, fa_build_path("tests/progs/lock_held_by_worker"));
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(out, 1, sizeof out - 1, p);
