@@ -143,18 +143,15 @@ static void add_thread(const char *name, int dirfd, void *ctx)
     }
 }
 
-static void add_fd(const char *name, int dirfd, void *ctx)
+int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd, long fdflags)
 {
-    struct fa_snapshot *s = ctx;
-    long fd = parse_num(name);
-    if (fd < 3 || fd == dirfd || fd == s->log_fd) return;
     struct stat st;
-    if (syscall(SYS_fstat, fd, &st) != 0) return; /* closed meanwhile */
+    if (syscall(SYS_fstat, fd, &st) != 0) return 0; /* closed meanwhile */
     const struct fa_fd_origin *o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
-    if (o && o->opened_by == fa_fd_auditor) return;
+    if (o && o->opened_by == fa_fd_auditor) return 0;
     if (s->nfds >= s->max_fds) {
         s->fds_dropped++;
-        return;
+        return 0;
     }
     struct fa_snap_fd *f = &s->fds[s->nfds];
     /* Remembered from an earlier fork while the file is neither renamed nor unlinked (its
@@ -166,7 +163,7 @@ static void add_fd(const char *name, int dirfd, void *ctx)
         f->flags = o->accmode;
     } else {
         long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
-        if (r < 0) return;
+        if (r < 0) return 0;
         f->target[r] = 0;
         long flflags = syscall(SYS_fcntl, fd, F_GETFL);
         f->flags = flflags < 0 ? 0 : (int)flflags & O_ACCMODE;
@@ -174,7 +171,7 @@ static void add_fd(const char *name, int dirfd, void *ctx)
         o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     }
     f->fd = (int)fd;
-    long fdflags = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
+    if (fdflags < 0) fdflags = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
     f->cloexec = fdflags >= 0 && (fdflags & FD_CLOEXEC);
     f->mode = st.st_mode;
     f->type = fa_fd_type(f->target, f->mode);
@@ -183,6 +180,15 @@ static void add_fd(const char *name, int dirfd, void *ctx)
     f->nframes = o && o->opened_by ? o->nframes : 0;
     if (f->nframes) memcpy(f->frames, o->frames, (size_t)f->nframes * sizeof f->frames[0]);
     s->nfds++;
+    return 1;
+}
+
+static void add_fd(const char *name, int dirfd, void *ctx)
+{
+    struct fa_snapshot *s = ctx;
+    long fd = parse_num(name);
+    if (fd < 3 || fd == dirfd || fd == s->log_fd) return;
+    fa_audit_add_fd(s, dirfd, name, fd, -1);
 }
 
 static void capture_rng(struct fa_snapshot *s)

@@ -11,6 +11,11 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site);
 /* In the parent after the fork: drops locks that atfork prepare handlers took on purpose,
  * writes the records, frees the snapshot. `child` <= 0 when unknown or failed. */
 void fa_audit_finish(struct fa_snapshot *s, pid_t child);
+/* Describes descriptor `fd` (entry `name` of the open /proc/self/fd directory `dirfd`) as
+ * the next entry of s->fds: target, type, access, close-on-exec (from `fdflags`, or read
+ * when it is -1), offset, opening site. Skips the auditor's own. Returns 1 when added. */
+int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd, long fdflags);
+
 /* The fork failed: frees the snapshot, and the fork does not count. */
 void fa_audit_cancel(struct fa_snapshot *s);
 /* Frees the snapshot without reporting. In a child it must not be called: the snapshot

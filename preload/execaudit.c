@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "backtrace.h"
 #include "fdtrack.h"
 #include "fmt.h"
@@ -183,34 +184,7 @@ static void add_leak(struct fa_snapshot *s, int dirfd, const char *name, const p
     if (fd < 3 || fd == dirfd) return;
     long fdflags = syscall(SYS_fcntl, fd, F_GETFD);
     if (fdflags < 0 || (fdflags & FD_CLOEXEC) || fa_spawn_actions_touch(actions, (int)fd)) return;
-    struct stat st;
-    if (syscall(SYS_fstat, fd, &st) != 0) return;
-    const struct fa_fd_origin *o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
-    if (o && o->opened_by == fa_fd_auditor) return;
-    if (s->nfds >= s->max_fds) {
-        s->fds_dropped++;
-        return;
-    }
-    struct fa_snap_fd *f = &s->fds[s->nfds];
-    const char *known = fa_fdtrack_target(o, &st);
-    if (known) {
-        memcpy(f->target, known, sizeof f->target);
-    } else {
-        long r = syscall(SYS_readlinkat, dirfd, name, f->target, sizeof f->target - 1);
-        if (r < 0) return;
-        f->target[r] = 0;
-    }
-    long flflags = syscall(SYS_fcntl, fd, F_GETFL);
-    f->fd = (int)fd;
-    f->cloexec = 0;
-    f->flags = flflags < 0 ? 0 : (int)flflags & O_ACCMODE;
-    f->mode = st.st_mode;
-    f->type = fa_fd_type(f->target, f->mode);
-    f->offset = S_ISREG(st.st_mode) ? syscall(SYS_lseek, fd, 0, SEEK_CUR) : -1;
-    f->opened_by = o ? o->opened_by : NULL;
-    f->nframes = o && o->opened_by ? o->nframes : 0;
-    if (f->nframes) memcpy(f->frames, o->frames, (size_t)f->nframes * sizeof f->frames[0]);
-    s->nfds++;
+    fa_audit_add_fd(s, dirfd, name, fd, fdflags);
 }
 
 static void collect_leaks(struct fa_snapshot *s, const posix_spawn_file_actions_t *actions)
