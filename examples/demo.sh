@@ -10,7 +10,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 echo "### C: a logger thread holds its mutex while main forks a helper"
-audit "" "$top/build/examples/logger_fork" "$out/app.log"
+audit stack_signal=61 "$top/build/examples/logger_fork" "$out/app.log"
 
 if command -v python3 >/dev/null; then
     # The interpreter itself, not a wrapper script (pyenv shims are shell scripts).

@@ -14,6 +14,7 @@
 #include "suppress.h"
 #include "real.h"
 #include "threads.h"
+#include "threadstacks.h"
 
 static int init_state; /* 0 not started, 1 running, 2 done */
 
@@ -37,6 +38,7 @@ void fa_init(void)
     fa_threads_init();
     fa_thread_current(); /* the main thread */
     fa_backtrace_init();
+    fa_thread_stacks_warm(); /* the main thread */
     fa_in_auditor--;
     fa_pid_refresh();
     fa_fork_register_handlers();

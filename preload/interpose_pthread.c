@@ -11,6 +11,7 @@
 #include "options.h"
 #include "process.h"
 #include "threads.h"
+#include "threadstacks.h"
 
 
 static inline unsigned mutex_kind(const pthread_mutex_t *m) { return (unsigned)m->__data.__kind & 0x7f; }
@@ -148,6 +149,7 @@ static void *thread_trampoline(void *p)
     void *(*start)(void *) = (void *(*)(void *))t->start_routine;
     void *arg = t->start_arg;
     fa_thread_bind(t);
+    fa_thread_stacks_warm();
     return start(arg);
 }
 

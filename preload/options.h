@@ -33,7 +33,7 @@ typedef void (*fa_diag_fn)(const char *line, void *ctx);
 #define FA_OPTIONS_INITIALIZER                                                              \
     {                                                                                       \
         .log_path = "stderr", .format = FA_FORMAT_TEXT, .verbosity = 0, .stack_depth = 16,  \
-        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .stack_signal = 61, .help = 0, \
+        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .stack_signal = 0, .help = 0, \
         .on_child_deadlock = FA_ACTION_REPORT, .child_deadlock_exit = 0                        \
     }
 

@@ -161,8 +161,9 @@ void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder
 static const char *stack_missing(int state)
 {
     switch (state) {
-    case FA_STACK_NO_ANSWER: return "no answer within 100 ms (signal blocked, thread stopped or too slow)";
-    case FA_STACK_BUSY: return "the thread was inside forkaudit itself";
+    case FA_STACK_NO_ANSWER: return "no answer within 100 ms (thread stopped or too slow)";
+    case FA_STACK_BUSY: return "not safe to unwind (inside forkaudit, on an alternate signal stack, or not started by pthread_create)";
+    case FA_STACK_BLOCKED: return "the thread blocks stack_signal";
     case FA_STACK_UNAVAILABLE: return "stack_signal is the program's, or another fork was collecting";
     default: return NULL;
     }

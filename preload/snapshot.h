@@ -24,8 +24,10 @@ enum fa_stack_state {
     FA_STACK_NONE = 0,     /* not asked (stack_signal=0, or a child of a threaded parent) */
     FA_STACK_OK = 1,
     FA_STACK_NO_ANSWER = 2, /* signal blocked, thread stopped, or too slow */
-    FA_STACK_BUSY = 3,     /* the thread was inside the auditor: not unwound */
+    FA_STACK_BUSY = 3,     /* not safe to unwind: inside the auditor, on an alternate signal
+                              stack, or not started by pthread_create */
     FA_STACK_UNAVAILABLE = 4, /* the signal is the program's, or another fork was collecting */
+    FA_STACK_BLOCKED = 5,  /* the thread blocks stack_signal: not sent it */
 };
 
 struct fa_snap_lock {

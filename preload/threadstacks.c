@@ -4,7 +4,12 @@
  * forking thread stopped waiting, writes into memory that is still there. Each request
  * carries the collection's generation in its state word; a handler takes its request with
  * a compare-and-swap (PENDING -> WORKING) and the collector closes unanswered ones the
- * same way (PENDING -> LATE), so a late handler never writes into a newer request. */
+ * same way (PENDING -> LATE), so a late handler never writes into a newer request.
+ *
+ * The handler interrupts arbitrary code, perhaps inside malloc. It unwinds only on a thread
+ * whose libunwind state was set up beforehand (fa_thread_stacks_warm: libunwind's first
+ * unwind on a thread may call calloc) and only on the thread's own stack (an alternate
+ * signal stack may be 8 KiB; an unwind needs about 12 KiB). */
 #include "threadstacks.h"
 
 #include <errno.h>
@@ -16,8 +21,10 @@
 #include <unistd.h>
 
 #include "backtrace.h"
+#include "fa.h"
 #include "options.h"
 #include "process.h"
+#include "procfs.h"
 #include "threads.h"
 
 #define REQ_MAX 1024
@@ -32,8 +39,14 @@ struct request {
 };
 
 static struct request requests[REQ_MAX];
+#define GEN_MASK 0xfffffff
 static int nrequests, generation, answered;
-static int collecting;   /* one collection at a time (forks from several threads) */
+/* One collection at a time (forks from several threads). CLOSED_STUCK: the collector gave
+ * up on a handler still unwinding; the last handler out reopens the table. */
+enum { IDLE = 0, COLLECTING = 1, CLOSED_STUCK = 2 };
+static int collecting;
+static int handlers_inside;
+static FA_TLS int unwind_warm; /* this thread's libunwind state exists */
 static int installed;    /* 1: our handler is installed, -1: the signal is the program's */
 static uintptr_t restorer; /* the signal-return trampoline: not a frame of the thread */
 
@@ -44,8 +57,9 @@ static void on_stack_signal(int sig, siginfo_t *info, void *uc)
     int saved = errno;
     /* Only our own requests: sent by this process with tgkill. */
     if (info->si_code != SI_TKILL || info->si_pid != fa_getpid()) goto out;
+    __atomic_add_fetch(&handlers_inside, 1, __ATOMIC_ACQ_REL);
     pid_t tid = (pid_t)syscall(SYS_gettid);
-    int gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE), n = __atomic_load_n(&nrequests, __ATOMIC_ACQUIRE);
+    int gen = __atomic_load_n(&generation, __ATOMIC_ACQUIRE) & GEN_MASK, n = __atomic_load_n(&nrequests, __ATOMIC_ACQUIRE);
     for (int i = 0; i < n; i++) {
         struct request *r = &requests[i];
         int expect = STATE(gen, PENDING);
@@ -53,7 +67,9 @@ static void on_stack_signal(int sig, siginfo_t *info, void *uc)
                                                           __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
         /* Inside the auditor (perhaps inside libunwind): unwinding again could deadlock. */
-        int busy = fa_in_auditor > 0;
+        stack_t alt;
+        int busy = fa_in_auditor > 0 || !unwind_warm ||
+                   (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK));
         r->n = busy ? 0 : fa_backtrace(r->pc, fa_opts.stack_depth, NULL);
         if (r->n > 0 && r->pc[0] == restorer) { /* start at the interrupted code */
             memmove(r->pc, r->pc + 1, (size_t)(r->n - 1) * sizeof r->pc[0]);
@@ -64,23 +80,42 @@ static void on_stack_signal(int sig, siginfo_t *info, void *uc)
         syscall(SYS_futex, &answered, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
         break;
     }
+    if (__atomic_sub_fetch(&handlers_inside, 1, __ATOMIC_ACQ_REL) == 0) {
+        int stuck = CLOSED_STUCK;
+        __atomic_compare_exchange_n(&collecting, &stuck, IDLE, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    }
 out:
     errno = saved;
 }
 
-/* Installs the handler unless the program has a disposition of its own for the signal. */
+void fa_thread_stacks_warm(void)
+{
+    if (fa_opts.stack_signal == 0 || fa_proc.no_unwind || unwind_warm) return;
+    uintptr_t pc[2];
+    fa_backtrace(pc, 2, NULL);
+    unwind_warm = 1;
+}
+
+/* Installs the handler unless the program has a disposition of its own for the signal
+ * (SIG_IGN included: exec'd children inherit it). Once installed, checks at every
+ * collection that the handler is still ours: the program may have taken the signal. */
 static int install(int sig)
 {
-    if (installed) return installed > 0;
     struct sigaction old, sa;
+    if (installed > 0) {
+        if (sigaction(sig, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_stack_signal)
+            return 1;
+        installed = -1;
+    }
+    if (installed) return 0;
     memset(&sa, 0, sizeof sa);
-    if (sig < SIGRTMIN || sig > SIGRTMAX || sigaction(sig, NULL, &old) != 0 ||
-        (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) || (old.sa_flags & SA_SIGINFO)) {
+    if (sig < SIGRTMIN || sig > SIGRTMAX || sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+        (old.sa_flags & SA_SIGINFO)) {
         installed = -1;
         return 0;
     }
     sa.sa_sigaction = on_stack_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART; /* not SA_ONSTACK: see the top of this file */
     sigfillset(&sa.sa_mask);
     installed = sigaction(sig, &sa, NULL) == 0 ? 1 : -1;
     struct sigaction now;
@@ -90,8 +125,9 @@ static int install(int sig)
 
 void fa_thread_stacks_after_fork_child(void)
 {
-    if (collecting) collecting = 0; /* another thread of the parent was collecting */
+    if (collecting) collecting = IDLE; /* another thread of the parent was collecting */
     if (nrequests) nrequests = 0;
+    if (handlers_inside) handlers_inside = 0;
 }
 
 static long elapsed_ns(const struct timespec *t0)
@@ -106,18 +142,53 @@ static void mark_all(struct fa_snapshot *s, int state)
     for (int i = 0; i < s->nthreads; i++) s->threads[i].stack_state = state;
 }
 
+/* 1 if thread `tid` blocks signal `sig` (SigBlk in /proc/PID/task/TID/status, proc(5)):
+ * a signal sent to it would stay queued, and count against the user's RLIMIT_SIGPENDING. */
+static int blocks_signal(pid_t pid, pid_t tid, int sig)
+{
+    char path[64];
+    struct fa_buf b;
+    fa_buf_fixed(&b, path, sizeof path);
+    fa_puts(&b, "/proc/");
+    fa_put_dec(&b, pid);
+    fa_puts(&b, "/task/");
+    fa_put_dec(&b, tid);
+    fa_puts(&b, "/status");
+    fa_buf_terminate(&b);
+    if (b.truncated) return 0;
+    struct fa_buf st;
+    if (fa_proc_read(path, &st) != 0) return 0;
+    int blocked = 0;
+    const char *p = strstr(st.p, "\nSigBlk:");
+    if (p) {
+        p += 8;
+        while (*p == ' ' || *p == '\t') p++;
+        const char *end = p;
+        while ((*end >= '0' && *end <= '9') || (*end >= 'a' && *end <= 'f')) end++;
+        /* the mask is hexadecimal, most significant digit first; bit sig-1 */
+        int digit = (sig - 1) / 4;
+        const char *d = end - 1 - digit;
+        if (d >= p) {
+            int v = *d <= '9' ? *d - '0' : *d - 'a' + 10;
+            blocked = (v >> ((sig - 1) % 4)) & 1;
+        }
+    }
+    fa_buf_release(&st);
+    return blocked;
+}
+
 void fa_thread_stacks_collect(struct fa_snapshot *s)
 {
     int sig = fa_opts.stack_signal;
     if (sig == 0 || s->nthreads == 0 || fa_proc.no_unwind) return;
-    int expect = 0;
+    int expect = IDLE;
     if (!install(sig) ||
-        !__atomic_compare_exchange_n(&collecting, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        !__atomic_compare_exchange_n(&collecting, &expect, COLLECTING, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
         mark_all(s, FA_STACK_UNAVAILABLE);
         return;
     }
     int n = s->nthreads < REQ_MAX ? s->nthreads : REQ_MAX;
-    int gen = __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL) & 0xfffffff;
+    int gen = __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL) & GEN_MASK;
     __atomic_store_n(&answered, 0, __ATOMIC_RELEASE);
     for (int i = 0; i < n; i++) {
         requests[i].tid = s->threads[i].tid;
@@ -126,8 +197,16 @@ void fa_thread_stacks_collect(struct fa_snapshot *s)
     }
     __atomic_store_n(&nrequests, n, __ATOMIC_RELEASE);
     int sent = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        if (blocks_signal(s->pid, requests[i].tid, sig)) {
+            int pending = STATE(gen, PENDING);
+            if (__atomic_compare_exchange_n(&requests[i].state, &pending, STATE(gen, LATE), 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE))
+                s->threads[i].stack_state = FA_STACK_BLOCKED;
+            continue;
+        }
         if (syscall(SYS_tgkill, s->pid, requests[i].tid, sig) == 0) sent++;
+    }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
@@ -147,6 +226,7 @@ void fa_thread_stacks_collect(struct fa_snapshot *s)
             continue;
         }
         int st = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+        if (st == STATE(gen, LATE)) continue; /* blocks the signal: never asked */
         if (st == STATE(gen, WORKING)) { /* still unwinding: give up on it, keep its entry */
             t->stack_state = FA_STACK_NO_ANSWER;
             stuck = 1;
@@ -159,6 +239,14 @@ void fa_thread_stacks_collect(struct fa_snapshot *s)
         }
     }
     __atomic_store_n(&nrequests, 0, __ATOMIC_RELEASE);
-    /* A handler still unwinding owns its entry: no new collection may reuse the table. */
-    if (!stuck) __atomic_store_n(&collecting, 0, __ATOMIC_RELEASE);
+    /* A handler still unwinding owns its entry: no new collection may reuse the table until
+     * the last handler leaves (it reopens a CLOSED_STUCK table). */
+    if (!stuck) {
+        __atomic_store_n(&collecting, IDLE, __ATOMIC_RELEASE);
+    } else {
+        __atomic_store_n(&collecting, CLOSED_STUCK, __ATOMIC_RELEASE);
+        int closed = CLOSED_STUCK;
+        if (__atomic_load_n(&handlers_inside, __ATOMIC_ACQUIRE) == 0)
+            __atomic_compare_exchange_n(&collecting, &closed, IDLE, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    }
 }

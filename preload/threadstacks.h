@@ -1,8 +1,9 @@
 /* threadstacks.h: what every other thread was doing at the fork. The forking thread sends
  * each one a signal (option stack_signal, a real-time signal the program does not use);
  * the handler unwinds the interrupted thread; the forking thread waits for the answers at
- * most FA_STACKS_WAIT_MS, never longer: a thread that blocks the signal or is stopped is
- * reported as not answering. */
+ * most FA_STACKS_WAIT_MS, never longer. A thread that blocks the signal is not sent it; one
+ * that is stopped is reported as not answering. Off by default (stack_signal=0): the
+ * signal interrupts the other threads' blocking calls (EINTR) and sigwait()ers see it. */
 #ifndef FA_THREADSTACKS_H
 #define FA_THREADSTACKS_H
 
@@ -10,6 +11,9 @@
 
 #define FA_STACKS_WAIT_MS 100
 
+/* Prepares the calling thread to be unwound in the signal handler (libunwind's first
+ * unwind on a thread allocates). Called where a thread starts, with no lock held. */
+void fa_thread_stacks_warm(void);
 /* Fills stack_state/nstack/stack of every entry of s->threads. */
 void fa_thread_stacks_collect(struct fa_snapshot *s);
 /* In a forked child: a collection the parent had in progress is not the child's. */

@@ -55,7 +55,7 @@ static void redis_bgsave_fork_lists_background_threads(void **state)
                           "--logfile", "", "--dir", dir, "--enable-debug-command", "local", NULL};
     struct fa_run r;
     int out;
-    pid_t pid = fa_spawn_audited(&r, argv, NULL, &out);
+    pid_t pid = fa_spawn_audited(&r, argv, "stack_signal=61", &out);
     assert_int_equal(fa_wait_for_line(out, "Ready to accept connections", 20), 0);
     assert_int_equal(redis_cli(port, "debug populate 1000", "OK"), 0);
     /* The reply comes after fork() returned in the server, so the records are written. */

@@ -1,11 +1,14 @@
 /* Four other threads at fork: two named pthreads, one that blocks every signal, and one
  * made with a raw clone(), not through pthread_create. Expected: threads-at-fork listing
  * all four; the pthreads with start routine and creation site, the raw one without; the
- * named ones with their stack at the fork, the one blocking signals without (no answer). */
+ * named ones with their stack at the fork (with stack_signal set), the one blocking signals
+ * without. worker-b has an 8 KiB alternate signal stack (as Rust threads do) bounded by a
+ * guard page: the stack handler must not run on it. */
 #include "progs.h"
 
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 
 static pthread_barrier_t started;
@@ -24,8 +27,20 @@ static void *deaf_worker(void *arg)
     return NULL;
 }
 
+/* An 8 KiB alternate signal stack right above an inaccessible page. */
+static void small_altstack(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *m = mmap(NULL, (size_t)page + 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return;
+    mprotect(m, (size_t)page, PROT_NONE);
+    stack_t ss = {.ss_sp = m + page, .ss_size = 8192, .ss_flags = 0};
+    sigaltstack(&ss, NULL);
+}
+
 static void *named_worker(void *name)
 {
+    if (strcmp(name, "worker-b") == 0) small_altstack();
     pthread_setname_np(pthread_self(), name);
     print_value(name, my_tid());
     pthread_barrier_wait(&started);
