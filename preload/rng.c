@@ -73,8 +73,9 @@ static int replay_drand48(const struct fa_rng_state *s, unsigned long long k, co
     if (s->seeded && strcmp(s->seeded_by, "srand48") == 0) {
         srand48_r((long)s->seed, &d);
     } else {
-        /* seed48's value, or the default state X0 = 0x1234abcd330e when never seeded */
-        unsigned long long x = s->seeded ? s->seed : 0x1234abcd330eULL;
+        /* seed48's value, or X0 = 0 when never seeded: glibc's state starts zeroed and its
+         * first call only sets a and c (drand48-iter.c), whatever srand48's 0x330e suggests */
+        unsigned long long x = s->seeded ? s->seed : 0;
         if (s->seeded && strcmp(s->seeded_by, "seed48") != 0) return 0; /* lcong48: other a, c */
         unsigned short v[3] = {(unsigned short)x, (unsigned short)(x >> 16), (unsigned short)(x >> 32)};
         seed48_r(v, &d);

@@ -504,6 +504,24 @@ static void children_replaying_the_parents_numbers_are_told(void **state)
     fa_run_free(&r);
 }
 
+/* An unseeded drand48 family is replayed from glibc's real start (X0 = 0). */
+static void unseeded_lrand48_is_replayed_from_zero(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/rng_unseeded48", NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fa_out_value(&r, "child_drew"), fa_out_value(&r, "parent_drew"));
+    json_t *rec = fa_find_kind(r.records, "rng-reused-in-child", 0);
+    assert_non_null(rec);
+    json_t *rng = json_object_get(rec, "rng");
+    assert_string_equal(fa_str(rng, "family"), "drand48");
+    assert_int_equal(fa_int(rng, "value"), fa_out_value(&r, "child_drew"));
+    assert_int_equal(fa_int(rng, "parent_value"), fa_out_value(&r, "parent_drew"));
+    assert_true(json_is_true(json_object_get(rng, "same")));
+    fa_run_free(&r);
+}
+
 static void wrappers_keep_errno_and_results(void **state)
 {
     (void)state;
@@ -646,6 +664,7 @@ int main(void)
         cmocka_unit_test(thread_in_cond_wait_holds_nothing),
         cmocka_unit_test(failed_trylock_holds_nothing),
         cmocka_unit_test(every_other_thread_is_listed),
+        cmocka_unit_test(unseeded_lrand48_is_replayed_from_zero),
         cmocka_unit_test(thread_stacks_are_opt_in),
         cmocka_unit_test(inherited_fds_are_listed_with_origin),
         cmocka_unit_test(renamed_and_unlinked_files_are_named_as_they_are),
