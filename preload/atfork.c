@@ -3,3 +3,4 @@
 
 void (*fa_foreign_prepare[FA_TRAMPOLINES])(void);
 void *fa_foreign_dso[FA_TRAMPOLINES];
+int fa_foreign_claimed[FA_TRAMPOLINES];

@@ -6,9 +6,12 @@
 
 #define FA_TRAMPOLINES 64
 
-/* Slot k is free while fa_foreign_prepare[k] is NULL; fa_foreign_dso[k] is the registering
- * object, whose unloading (glibc then unregisters its handlers) frees the slot. */
+/* Slot k is free while fa_foreign_claimed[k] is 0. A registration claims it, writes
+ * fa_foreign_dso[k] (the registering object), then publishes fa_foreign_prepare[k]; the
+ * unloading of that object (glibc then unregisters its handlers) clears them in the
+ * reverse order, so a slot is never reused before it is whole again. */
 extern void (*fa_foreign_prepare[FA_TRAMPOLINES])(void);
 extern void *fa_foreign_dso[FA_TRAMPOLINES];
+extern int fa_foreign_claimed[FA_TRAMPOLINES];
 
 #endif

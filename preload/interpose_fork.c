@@ -135,6 +135,7 @@ void fa_fork_register_handlers(void)
 #define TRAMPOLINES FA_TRAMPOLINES
 #define foreign_prepare fa_foreign_prepare
 #define foreign_dso fa_foreign_dso
+#define foreign_claimed fa_foreign_claimed
 
 
 static void run_prepare(int k)
@@ -168,12 +169,13 @@ FA_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void), voi
     if (prepare && dso != &__dso_handle) {
         int k = 0;
         for (; k < TRAMPOLINES; k++) {
-            void (*expect)(void) = NULL;
-            if (__atomic_compare_exchange_n(&foreign_prepare[k], &expect, prepare, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            int expect = 0;
+            if (__atomic_compare_exchange_n(&foreign_claimed[k], &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
                 break;
         }
         if (k < TRAMPOLINES) {
-            foreign_dso[k] = dso;
+            foreign_dso[k] = dso; /* before the handler is visible: dlclose reads them in that order */
+            __atomic_store_n(&foreign_prepare[k], prepare, __ATOMIC_RELEASE);
             prepare = trampolines[k];
         } else {
             __atomic_add_fetch(&fa_prepare_unwrapped, 1, __ATOMIC_RELAXED);
@@ -191,8 +193,13 @@ FA_EXPORT int dlclose(void *handle)
     fa_symbolize_invalidate();
     for (int k = 0; k < TRAMPOLINES; k++) {
         Dl_info info;
-        if (__atomic_load_n(&foreign_prepare[k], __ATOMIC_ACQUIRE) && foreign_dso[k] && !dladdr(foreign_dso[k], &info))
-            __atomic_store_n(&foreign_prepare[k], NULL, __ATOMIC_RELEASE);
+        void (*prepare)(void) = __atomic_load_n(&foreign_prepare[k], __ATOMIC_ACQUIRE);
+        if (!prepare || !foreign_dso[k] || dladdr(foreign_dso[k], &info)) continue;
+        /* Only the entry just read: a concurrent dlclose may have freed it already. */
+        if (__atomic_compare_exchange_n(&foreign_prepare[k], &prepare, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            foreign_dso[k] = NULL;
+            __atomic_store_n(&foreign_claimed[k], 0, __ATOMIC_RELEASE);
+        }
     }
     errno = saved;
     return rc;
