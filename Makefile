@@ -19,7 +19,7 @@ TEST_LIBS     = $(shell pkg-config --libs cmocka jansson)
 
 # --- the library ------------------------------------------------------------------------
 # core: plain C, unit-tested without preloading; interposers + init make the preload.
-CORE_SRCS := options fmt procfs heldlocks threads lockhooks backtrace symbolize log fdtrack rng audit report \
+CORE_SRCS := options fmt procfs heldlocks threads lockhooks backtrace symbolize log fdtrack rng audit report watchdog \
              childdeadlock atfork threadstacks suppress execaudit
 PRELOAD_SRCS := real interpose_pthread interpose_locks interpose_fd interpose_rng interpose_fork init interpose_exec
 CORE_OBJS := $(CORE_SRCS:%=$(BUILD)/obj/%.o)
@@ -73,7 +73,16 @@ $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/progs.h $(TEST_LIBS_SO)
 
 comma := ,
 
-tests: $(LIB) $(UNIT_TESTS) $(INTEGRATION_TESTS) $(TEST_PROGS)
+# Test programs of third-party libraries, built only when the library is installed (the
+# tests that run them skip with a message otherwise).
+GLIB_CFLAGS := $(shell pkg-config --cflags glib-2.0 2>/dev/null)
+GLIB_LIBS := $(shell pkg-config --libs glib-2.0 2>/dev/null)
+GLIB_PROGS := $(if $(GLIB_LIBS),$(patsubst tests/progs-glib/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs-glib/*.c)))
+$(BUILD)/tests/progs/%: tests/progs-glib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O0 -fno-omit-frame-pointer $(GLIB_CFLAGS) $< -o $@ $(GLIB_LIBS)
+
+tests: $(LIB) $(UNIT_TESTS) $(INTEGRATION_TESTS) $(TEST_PROGS) $(GLIB_PROGS)
 
 check: tests
 	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS) "python3 tests/integration/test_launcher.py $(BUILD)"

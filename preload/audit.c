@@ -21,6 +21,7 @@
 #include "report.h"
 #include "threads.h"
 #include "threadstacks.h"
+#include "watchdog.h"
 
 
 /* getdents64 buffer */
@@ -284,6 +285,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
      * calls it): while it is set, the listing would only find the forking thread. */
     if (!__libc_single_threaded || fa_threads_used > 1) for_each_dirent(s, "/proc/self/task", add_thread);
     fa_thread_stacks_collect(s);
+    fa_watchdog_remember(s);
     s->threads_untracked = fa_threads_untracked;
     s->prepare_unwrapped = fa_prepare_unwrapped;
     for_each_dirent(s, "/proc/self/fd", add_fd);

@@ -50,15 +50,24 @@ static int call_site_only(uintptr_t *pc, int max, const void *call_site)
     return 1;
 }
 
+int fa_unwinders;
+
 int fa_backtrace(uintptr_t *pc, int max, const void *call_site)
 {
     if (fa_proc.no_unwind) return call_site_only(pc, max, call_site);
+    return fa_backtrace_unchecked(pc, max, call_site);
+}
+
+int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
+{
     void *raw[FA_MAX_FRAMES + 16];
     int saved = errno;
     /* libunwind may take locks of its own: the wrappers must not record them. */
     fa_in_auditor++;
     int want = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0]) : max + 16;
+    __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int n = unw_backtrace(raw, want);
+    __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int out = 0;
     for (int i = 0; i < n && out < max; i++) {
         uintptr_t p = (uintptr_t)raw[i];

@@ -13,6 +13,11 @@ void fa_backtrace_init(void);
  * allowed: in a forked child of a multithreaded process, before exec, libunwind (locks,
  * mmap, dl_iterate_phdr) is not async-signal-safe and is not used. */
 int fa_backtrace(uintptr_t *pc, int max, const void *call_site);
+/* fa_backtrace even in a child where unwinding is forbidden: for a caller that knows
+ * libunwind's state is whole (no thread was unwinding at the fork, see fa_unwinders). */
+int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site);
+/* Threads inside libunwind right now, process-wide. */
+extern int fa_unwinders;
 /* From now on in this process, only call sites: see fa_backtrace. Async-signal-safe. */
 void fa_backtrace_forbid_unwinding(void);
 /* 1 when `pc` lies in the auditor's own code. */

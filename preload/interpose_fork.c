@@ -19,6 +19,7 @@
 #include "process.h"
 #include "rng.h"
 #include "threadstacks.h"
+#include "watchdog.h"
 #include "log.h"
 #include "symbolize.h"
 #include "threads.h"
@@ -50,6 +51,7 @@ static void reset_in_child(void)
     fa_proc.born_tid = fa_self ? fa_self->tid : 0;
     fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
+    fa_watchdog_arm_in_child(forking_with_threads);
     fa_init_after_fork_child(); /* the pid first: the thread table uses it */
     fa_rng_after_fork_child();
     fa_thread_stacks_after_fork_child();

@@ -6,7 +6,7 @@
 #include "fa.h"
 #include "fmt.h"
 
-enum opt_kind { OPT_INT, OPT_PATH, OPT_FORMAT, OPT_ACTION };
+enum opt_kind { OPT_INT, OPT_PATH, OPT_FORMAT, OPT_ACTION, OPT_STUCK };
 
 struct opt_desc {
     const char *key;
@@ -38,10 +38,18 @@ static const struct opt_desc opts[] = {
      "exit status of a process that reported an error, at its exit (0: the program's own)"},
     {"on_child_deadlock", OPT_ACTION, OFF(on_child_deadlock), 0, 255,
      "report (then block as asked), abort (SIGABRT: a crash with a report, not a hung job) or exit:N"},
+    {"child_watchdog", OPT_INT, OFF(child_watchdog), 0, 86400,
+     "seconds after which a forked child of a threaded parent still blocked in a futex wait is reported as child-stuck (0: off)"},
+    {"on_child_stuck", OPT_STUCK, OFF(on_child_stuck), 0, 0, "report (and keep waiting) or abort (SIGABRT)"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
 static const struct fa_options defaults = FA_OPTIONS_INITIALIZER;
+
+int fa_stacks_signal(const struct fa_options *o)
+{
+    return o->stack_signal ? o->stack_signal : o->child_watchdog ? FA_WATCHDOG_SIGNAL : 0;
+}
 struct fa_options fa_opts = FA_OPTIONS_INITIALIZER;
 
 /* The value of option `d` in `o` as text. */
@@ -59,6 +67,7 @@ static void put_value(struct fa_buf *b, const struct fa_options *o, const struct
             fa_put_dec(b, o->child_deadlock_exit);
         } else fa_puts(b, "report");
         break;
+    case OPT_STUCK: fa_puts(b, o->on_child_stuck == FA_ACTION_ABORT ? "abort" : "report"); break;
     }
 }
 
@@ -149,6 +158,15 @@ static int apply(struct fa_options *o, const struct opt_desc *d, const char *val
         }
         return 0;
     }
+    case OPT_STUCK:
+        if (n == 6 && memcmp(val, "report", 6) == 0) o->on_child_stuck = FA_ACTION_REPORT;
+        else if (n == 5 && memcmp(val, "abort", 5) == 0) o->on_child_stuck = FA_ACTION_ABORT;
+        else {
+            diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
+                      "': expected report or abort; using the default report");
+            return 1;
+        }
+        return 0;
     case OPT_PATH: /* log_path and suppressions: char[1024] both */
         if (n == 0 || n >= sizeof o->log_path) {
             diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,

@@ -21,6 +21,8 @@ struct fa_options {
     char suppressions[1024]; /* file of kind:pattern rules, "" for none */
     int exitcode;          /* exit status of a process that reported an error; 0: unchanged */
     int child_deadlock_exit; /* exit status for FA_ACTION_EXIT */
+    int child_watchdog;    /* seconds after which a blocked child of a threaded parent is checked; 0: off */
+    int on_child_stuck;    /* FA_ACTION_REPORT or FA_ACTION_ABORT: what a child-stuck child does */
 };
 
 enum fa_action { FA_ACTION_REPORT = 0, FA_ACTION_ABORT = 1, FA_ACTION_EXIT = 2 };
@@ -34,8 +36,14 @@ typedef void (*fa_diag_fn)(const char *line, void *ctx);
     {                                                                                       \
         .log_path = "stderr", .format = FA_FORMAT_TEXT, .verbosity = 0, .stack_depth = 16,  \
         .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .stack_signal = 0, .help = 0, \
-        .on_child_deadlock = FA_ACTION_REPORT, .child_deadlock_exit = 0                        \
+        .on_child_deadlock = FA_ACTION_REPORT, .child_deadlock_exit = 0, .child_watchdog = 0,  \
+        .on_child_stuck = FA_ACTION_REPORT                                                  \
     }
+
+/* The signal the other threads' stacks are collected with (and the child watchdog's timer
+ * signals): stack_signal, or FA_WATCHDOG_SIGNAL when only child_watchdog asks for it. */
+#define FA_WATCHDOG_SIGNAL 61
+int fa_stacks_signal(const struct fa_options *o);
 
 /* The options in force in this process. */
 extern struct fa_options fa_opts;

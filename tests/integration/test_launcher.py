@@ -239,10 +239,18 @@ class Outcomes(unittest.TestCase):
         self.assertIn("suppressions used: lock-held-at-fork:worker_holds_table_lock (200)", r.err)
         self.assertEqual(r.rc, 0, r.err)
 
+    def test_child_watchdog_reports_a_stuck_child(self):
+        # The child blocks on a raw futex lock its parent's worker held at the fork.
+        r = launch(["--child-watchdog", "1", "-o", "on_child_stuck=abort", prog("watchdog_children"), "futex"])
+        self.assertEqual(r.rc, 66, r.err)
+        self.assertIn("ERROR child-stuck, in 1 fork", r.err)
+        self.assertIn("likely culprit: the parent's thread", " ".join(r.err.split()))  # wrapped lines
+        self.assertIn("child_signal=6", r.out)
+
     def test_help_documents_options_and_exit_statuses(self):
         r = launch(["--help"])
         self.assertEqual(r.rc, 0)
-        for text in ("--run-dir", "--json", "--sarif", "--exit-code", "--fail-on", "--suppressions", "-o KEY=VALUE",
+        for text in ("--run-dir", "--json", "--sarif", "--exit-code", "--fail-on", "--suppressions", "--child-watchdog", "-o KEY=VALUE",
                      "--no-lines", "exit status:", "FORKAUDIT_LIB"):
             self.assertIn(text, r.out)
 

@@ -223,6 +223,7 @@ def signature_parts(rec):
 
     lock-held-at-fork  lock type + the frames where the lock was acquired
     child-deadlock     lock type + where it was acquired + the child's stack
+    child-stuck        the child's stack (the record's stack, as other kinds)
     threads-at-fork    the set of the threads' start routines with their creation sites
     fds-at-fork, fds-leaked-at-exec   per descriptor: type + opening site
     rng-at-fork, rng-reused-in-child  generator family + seeding site
@@ -348,6 +349,12 @@ def describe(finding):
         return "%s held by %s at the fork: the child inherits it locked" % (what, who)
     if kind == "child-deadlock":
         return "a forked child is about to wait forever for a %s held at the fork" % lock.get("type", "lock")
+    if kind == "child-stuck":
+        text = "a forked child is blocked in a futex wait %ss after the fork (a lock no wrapper saw)" % (
+            rec.get("stuck_for_s", "?"))
+        if rec.get("suspect_tid"):
+            text += "; likely culprit: the parent's thread %s (%s)" % (rec["suspect_tid"], rec.get("suspect_evidence", ""))
+        return text
     if kind == "threads-at-fork":
         threads = rec.get("threads") or []
         routines = sorted({t.get("start_routine") or t.get("name") or "?" for t in threads})
@@ -381,6 +388,10 @@ def key_sites(finding):
         return [("acquired at", lock.get("acquired_at") or []), ("fork at", stack)]
     if kind == "child-deadlock":
         return [("the child blocks at", stack), ("acquired at", lock.get("acquired_at") or [])]
+    if kind == "child-stuck":
+        suspect = [t for t in rec.get("parent_threads") or [] if t.get("tid") == rec.get("suspect_tid")]
+        return [("the child blocks at", stack)] + [
+            ("the suspect thread %s was at the fork" % t["tid"], t.get("stack_at_fork") or []) for t in suspect]
     if kind == "threads-at-fork":
         sites = [("thread %s created at" % (t.get("start_routine") or t.get("name") or "?"), t.get("created_at") or [])
                  for t in rec.get("threads") or []]
