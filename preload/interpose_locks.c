@@ -136,17 +136,27 @@ static int is_binary(const sem_t *s)
 
 static void set_binary(const sem_t *s, int on)
 {
-    for (unsigned i = slot_of(s), k = 0; k < BINARY_MAX; k++, i = (i + 1) % BINARY_MAX) {
-        const void *v = __atomic_load_n(&binary[i], __ATOMIC_ACQUIRE);
-        if (v == s) {
-            if (!on) __atomic_store_n(&binary[i], TOMBSTONE, __ATOMIC_RELEASE);
-            return;
+    for (;;) {
+        /* A destroyed semaphore leaves a tombstone (lookups must probe past it); a new one
+         * reuses the first tombstone on its path once it is known absent, or the table
+         * would fill with them. */
+        const void **free_slot = NULL, *seen = NULL;
+        for (unsigned i = slot_of(s), k = 0; k < BINARY_MAX; k++, i = (i + 1) % BINARY_MAX) {
+            const void *v = __atomic_load_n(&binary[i], __ATOMIC_ACQUIRE);
+            if (v == s) {
+                if (!on) __atomic_store_n(&binary[i], TOMBSTONE, __ATOMIC_RELEASE);
+                return;
+            }
+            if ((v == TOMBSTONE || !v) && !free_slot) {
+                free_slot = &binary[i];
+                seen = v;
+            }
+            if (!v) break;
         }
-        if (!v) {
-            if (on && !__atomic_compare_exchange_n(&binary[i], &v, (const void *)s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                continue; /* another thread took this slot: look on */
+        if (!on || !free_slot) return; /* absent; or the table is full: not tracked */
+        if (__atomic_compare_exchange_n(free_slot, &seen, (const void *)s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             return;
-        }
+        /* another thread took that slot: look again */
     }
 }
 
