@@ -37,13 +37,13 @@ static inline void on_acquired(pthread_mutex_t *m, void *call_site)
 
 /* In a forked child, before a blocking lock: would it wait forever? Out of line, so the
  * hot path pays one compare for it. */
-static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, void *call_site)
+static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, unsigned how, void *call_site)
 {
-    fa_child_deadlock_check(m, FA_LOCK_MUTEX, mutex_kind(m), 1, -1, call_site);
+    fa_child_deadlock_check(m, FA_LOCK_MUTEX, mutex_kind(m), how, -1, call_site);
 }
-#define CHECK(m)                                                                         \
-    do {                                                                                 \
-        if (FA_UNLIKELY(fa_proc.forked_child)) check_in_child((m), __builtin_return_address(0)); \
+#define CHECK(m, how)                                                                          \
+    do {                                                                                       \
+        if (FA_UNLIKELY(fa_proc.forked_child)) check_in_child((m), (how), __builtin_return_address(0)); \
     } while (0)
 
 /* EOWNERDEAD: a robust mutex was acquired after its owner died; the caller holds it. */
@@ -55,7 +55,7 @@ static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, v
 
 FA_EXPORT HOT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    CHECK(m);
+    CHECK(m, FA_WAIT_WRITE);
     int rc = FA_REAL(pthread_mutex_lock)(m);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
@@ -70,7 +70,7 @@ FA_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 
 FA_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
-    CHECK(m);
+    CHECK(m, FA_WAIT_WRITE | FA_WAIT_TIMED);
     int rc = FA_REAL(pthread_mutex_timedlock)(m, abstime);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
@@ -78,7 +78,7 @@ FA_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 
 FA_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
-    CHECK(m);
+    CHECK(m, FA_WAIT_WRITE | FA_WAIT_TIMED);
     int rc = FA_REAL(pthread_mutex_clocklock)(m, clock, abstime);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
