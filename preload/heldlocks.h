@@ -26,11 +26,13 @@ const char *fa_lock_type_name(unsigned type);
 #define FA_HELD_INHERITED 8u    /* in a forked child: held by the forking thread before the fork */
 
 /* Whether glibc checks the owner's tid to unlock or relock this lock (recursive,
- * error-checking and robust mutexes): a forked child, whose thread has another tid, can
- * then neither unlock nor take again what the forking thread held. */
+ * error-checking, robust and priority-inheritance mutexes, whose lock word holds the
+ * owner's tid for the kernel): a forked child, whose thread has another tid, can then
+ * neither unlock nor take again what the forking thread held. */
 static inline int fa_held_owner_checked(unsigned type, unsigned kind)
 {
-    return (type == FA_LOCK_MUTEX || type == FA_LOCK_MTX) && ((kind & 3) == 1 || (kind & 3) == 2 || (kind & 0x10));
+    return (type == FA_LOCK_MUTEX || type == FA_LOCK_MTX) &&
+           ((kind & 3) == 1 || (kind & 3) == 2 || (kind & 0x10) || (kind & 0x20));
 }
 
 /* Held entries per thread before overflow is counted instead. */
@@ -42,7 +44,7 @@ struct fa_held {
     const void *addr;
     uint32_t depth;     /* recursion depth; 0 never stays in the set */
     uint8_t type;       /* enum fa_lock_type */
-    uint8_t kind;       /* for mutexes: PTHREAD_MUTEX_* type, bit 0x10 set when robust */
+    uint8_t kind;       /* for mutexes: PTHREAD_MUTEX_* type, bit 0x10 robust, 0x20 priority-inheritance */
     uint8_t flags;
     uint8_t nframes;
     uintptr_t frames[FA_MAX_LOCK_FRAMES]; /* acquisition site, innermost first */

@@ -238,6 +238,12 @@ FA_EXPORT int mtx_trylock(mtx_t *m)
 
 FA_EXPORT int mtx_unlock(mtx_t *m)
 {
-    fa_lock_released(m, 0);
+    /* As pthread_mutex_unlock: glibc refuses to unlock an owner-checked mutex the caller
+     * does not own (the forking thread's copy in a child, a thread the child lacks), so
+     * that one stays recorded. */
+    struct fa_thread *self = fa_self;
+    struct fa_held *h = self ? fa_held_find(&self->held, m) : NULL;
+    if (!fa_held_owner_checked(FA_LOCK_MTX, mtx_kind(m)) || (h && !(h->flags & FA_HELD_INHERITED)))
+        fa_lock_released(m, 0);
     return FA_REAL(mtx_unlock)(m);
 }

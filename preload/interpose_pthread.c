@@ -95,8 +95,10 @@ FA_EXPORT HOT int pthread_mutex_unlock(pthread_mutex_t *m)
         if (FA_UNLIKELY(h->flags & FA_HELD_INHERITED) && fa_held_owner_checked(h->type, h->kind))
             return FA_REAL(pthread_mutex_unlock)(m);
         if (--h->depth == 0) fa_held_remove(&self->held, h);
-    } else if (FA_UNLIKELY(fa_threads_gone)) {
-        fa_lock_released_elsewhere(m, 0); /* inherited from a thread the child lacks */
+    } else if (FA_UNLIKELY(fa_threads_gone) && !fa_held_owner_checked(FA_LOCK_MUTEX, mutex_kind(m))) {
+        /* inherited from a thread the child lacks (an owner-checked one glibc refuses to
+         * unlock: it stays recorded) */
+        fa_lock_released_elsewhere(m, 0);
     }
     return FA_REAL(pthread_mutex_unlock)(m);
 }

@@ -220,6 +220,35 @@ static void semaphores_other_threads_can_post_are_left_alone(void **state)
     }
 }
 
+/* glibc refuses (EPERM) the child's unlock of an owner-checked mutex held at the fork
+ * (priority-inheritance, recursive, by the forking thread or a vanished one; pthread and
+ * C11): it stays held, so the relock is reported, and the parent's record is an error. */
+static void refused_unlocks_keep_the_lock_recorded(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *mode, *type, *mutex_type;
+        int gone, pi;
+    } cases[] = {
+        {"pi-self", "pthread_mutex", "normal", 0, 1},
+        {"recursive-gone", "pthread_mutex", "recursive", 1, 0},
+        {"mtx-rec-self", "mtx", "recursive", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fa_run r;
+        run_mode(&r, cases[i].mode, NULL);
+        assert_true(fa_out_value(&r, "unlock") != 0);
+        json_t *lock = json_object_get(deadlock_record(&r, cases[i].type, cases[i].gone), "lock");
+        assert_string_equal(fa_str(lock, "mutex_type"), cases[i].mutex_type);
+        assert_int_equal(json_is_true(json_object_get(lock, "priority_inheritance")), cases[i].pi);
+        json_t *held = fa_find_kind(r.records, "lock-held-at-fork", 0);
+        assert_string_equal(fa_str(held, "severity"), "error");
+        assert_int_equal(json_is_true(json_object_get(json_object_get(held, "lock"), "priority_inheritance")),
+                         cases[i].pi);
+        fa_run_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +263,7 @@ int main(void)
         cmocka_unit_test(exit_n_ends_the_child_with_that_status),
         cmocka_unit_test(timed_waits_are_reported_but_never_ended),
         cmocka_unit_test(semaphores_other_threads_can_post_are_left_alone),
+        cmocka_unit_test(refused_unlocks_keep_the_lock_recorded),
     };
     return cmocka_run_group_tests_name("child deadlocks and lock kinds", tests, NULL, NULL);
 }

@@ -11,6 +11,11 @@
  *   errorcheck-self the forking thread held an error-checking mutex: glibc checks the
  *                  owner's tid, and the child's thread has another, so the relock blocks
  *   robust-gone    a worker held a robust mutex
+ *   pi-self        the forking thread held a priority-inheritance mutex; the child's
+ *                  unlock fails (EPERM: the kernel checks the owner), then it relocks
+ *   recursive-gone a worker held a recursive mutex; the child's unlock fails, it relocks
+ *   mtx-rec-self   the forking thread held a recursive mtx_t; the child's mtx_unlock
+ *                  fails, it relocks
  *   sem-event      no report: the child takes a semaphore of its own, then waits on it
  *                  again until a thread it started posts it (Python's Event.wait)
  *   sem-posted     no report: a worker took a semaphore and posted it behind the
@@ -85,12 +90,13 @@ static int wait_for_event(void)
     return rc;
 }
 
-static void init_mutex(int type, int robust)
+static void init_mutex(int type, int robust, int prio_inherit)
 {
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     pthread_mutexattr_settype(&a, type);
     if (robust) pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    if (prio_inherit) pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
     pthread_mutex_init(&mutex, &a);
 }
 
@@ -129,6 +135,14 @@ static int child_takes_it(int untimed)
         return 99;
     }
     struct timespec t = soon();
+    if (is("pi-self") || is("recursive-gone")) {
+        print_value("unlock", pthread_mutex_unlock(&mutex));
+        return pthread_mutex_timedlock(&mutex, &t);
+    }
+    if (is("mtx-rec-self")) {
+        print_value("unlock", mtx_unlock(&mtx));
+        return mtx_timedlock(&mtx, &t);
+    }
     if (is("mutex-reinit")) pthread_mutex_init(&mutex, NULL);
     if (is("mutex-unlocked")) pthread_mutex_unlock(&mutex);
     if (strncmp(mode, "mutex", 5) == 0 || is("errorcheck-self") || is("robust-gone"))
@@ -145,11 +159,13 @@ int main(int argc, char **argv)
     if (argc < 2) return 2;
     mode = argv[1];
     int untimed = argc > 2 && strcmp(argv[2], "untimed") == 0;
-    if (is("errorcheck-self")) init_mutex(PTHREAD_MUTEX_ERRORCHECK, 0);
-    if (is("robust-gone")) init_mutex(PTHREAD_MUTEX_NORMAL, 1);
+    if (is("errorcheck-self")) init_mutex(PTHREAD_MUTEX_ERRORCHECK, 0, 0);
+    if (is("robust-gone")) init_mutex(PTHREAD_MUTEX_NORMAL, 1, 0);
+    if (is("pi-self")) init_mutex(PTHREAD_MUTEX_NORMAL, 0, 1);
+    if (is("recursive-gone")) init_mutex(PTHREAD_MUTEX_RECURSIVE, 0, 0);
     pthread_spin_init(&spin, 0);
     sem_init(&sem, 0, 1);
-    mtx_init(&mtx, mtx_plain);
+    mtx_init(&mtx, is("mtx-rec-self") ? mtx_timed | mtx_recursive : mtx_timed);
     pthread_t t;
     int gone = strstr(mode, "self") == NULL && !is("mutex-unlocked") && !is("sem-event");
     if (gone) {
@@ -159,6 +175,8 @@ int main(int argc, char **argv)
         pthread_barrier_wait(&held);
     } else if (is("sem-self")) {
         sem_wait(&sem);
+    } else if (is("mtx-rec-self")) {
+        mtx_lock(&mtx);
     } else if (!is("sem-event")) {
         pthread_mutex_lock(&mutex);
     }
