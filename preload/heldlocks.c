@@ -13,10 +13,24 @@ const char *fa_lock_type_name(unsigned type)
     }
 }
 
+int fa_held_clear(struct fa_heldset *h, const void *addr)
+{
+    int n = __atomic_load_n(&h->n, __ATOMIC_ACQUIRE);
+    for (int k = n - 1; k >= 0 && k < FA_HELD_MAX; k--) {
+        const void *expect = addr;
+        /* Acquire on failure too: a slot emptied by the owner's fa_held_remove makes its
+         * copy further down visible. */
+        if (__atomic_compare_exchange_n(&h->e[k].addr, &expect, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return 1;
+    }
+    return 0;
+}
+
 int fa_held_compact(struct fa_heldset *h)
 {
+    /* `while`: the entry moved into slot i may have been cleared too. */
     for (int i = fa_held_count(h) - 1; i >= 0; i--)
-        if (!__atomic_load_n(&h->e[i].addr, __ATOMIC_ACQUIRE)) fa_held_remove(h, &h->e[i]);
+        while (i < fa_held_count(h) && !__atomic_load_n(&h->e[i].addr, __ATOMIC_ACQUIRE)) fa_held_remove(h, &h->e[i]);
     return fa_held_count(h);
 }
 

@@ -26,11 +26,13 @@ const char *fa_lock_type_name(unsigned type);
 #define FA_HELD_INHERITED 8u    /* in a forked child: held by the forking thread before the fork */
 
 /* Whether glibc checks the owner's tid to unlock or relock this lock (recursive,
- * error-checking and robust mutexes): a forked child, whose thread has another tid, can
- * then neither unlock nor take again what the forking thread held. */
+ * error-checking, robust and priority-inheritance mutexes, whose lock word holds the
+ * owner's tid for the kernel): a forked child, whose thread has another tid, can then
+ * neither unlock nor take again what the forking thread held. */
 static inline int fa_held_owner_checked(unsigned type, unsigned kind)
 {
-    return (type == FA_LOCK_MUTEX || type == FA_LOCK_MTX) && ((kind & 3) == 1 || (kind & 3) == 2 || (kind & 0x10));
+    return (type == FA_LOCK_MUTEX || type == FA_LOCK_MTX) &&
+           ((kind & 3) == 1 || (kind & 3) == 2 || (kind & 0x10) || (kind & 0x20));
 }
 
 /* Held entries per thread before overflow is counted instead. */
@@ -42,7 +44,7 @@ struct fa_held {
     const void *addr;
     uint32_t depth;     /* recursion depth; 0 never stays in the set */
     uint8_t type;       /* enum fa_lock_type */
-    uint8_t kind;       /* for mutexes: PTHREAD_MUTEX_* type, bit 0x10 set when robust */
+    uint8_t kind;       /* for mutexes: PTHREAD_MUTEX_* type, bit 0x10 robust, 0x20 priority-inheritance */
     uint8_t flags;
     uint8_t nframes;
     uintptr_t frames[FA_MAX_LOCK_FRAMES]; /* acquisition site, innermost first */
@@ -57,6 +59,10 @@ struct fa_heldset {
     struct fa_held e[FA_HELD_MAX];
 } __attribute__((aligned(64)));
 
+/* Another thread (or a thread of an ancestor process) holds `addr`: its entry is cleared
+ * in place (addr NULL), never moved, since the owner may be using its set; returns 1 when
+ * one was cleared. Any thread. */
+int fa_held_clear(struct fa_heldset *h, const void *addr);
 /* Removes entries other threads cleared (addr NULL: a semaphore posted by another
  * thread); returns the new count. Owner only. */
 int fa_held_compact(struct fa_heldset *h);
@@ -105,11 +111,21 @@ static inline void fa_held_acquire(struct fa_heldset *h, const void *addr, unsig
     __atomic_store_n(&h->n, n + 1, __ATOMIC_RELEASE);
 }
 
+/* Other threads may clear an entry's addr at any moment (a semaphore posted elsewhere:
+ * fa_held_clear, which scans from the top down). So the last entry is copied down into
+ * the freed slot before it is taken out of its own: a scan always finds the address in
+ * one of the two, and a clear that hit the old slot meanwhile is applied to the copy. */
 static inline void fa_held_remove(struct fa_heldset *h, struct fa_held *e)
 {
     int n = fa_held_count(h);
     struct fa_held *last = &h->e[n - 1];
-    if (e != last) *e = *last;
+    if (e != last) {
+        const void *addr = __atomic_load_n(&last->addr, __ATOMIC_RELAXED);
+        __builtin_memcpy(&e->depth, &last->depth, sizeof *e - __builtin_offsetof(struct fa_held, depth));
+        __atomic_store_n(&e->addr, addr, __ATOMIC_RELEASE);
+        if (addr && !__atomic_exchange_n(&last->addr, NULL, __ATOMIC_ACQ_REL))
+            __atomic_compare_exchange_n(&e->addr, &addr, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    }
     __atomic_store_n(&h->n, n - 1, __ATOMIC_RELEASE);
 }
 

@@ -11,29 +11,29 @@
 
 /* ------------------------------------------------------------------ read-write locks */
 
-#define RW_ACQUIRE(call, for_write)                                                        \
-    fa_lock_check(rw, FA_LOCK_RWLOCK, 0, for_write, -1, SITE);                              \
+#define RW_ACQUIRE(call, for_write, timed)                                                 \
+    fa_lock_check(rw, FA_LOCK_RWLOCK, 0, ((for_write) ? FA_WAIT_WRITE : 0) | (timed), -1, SITE); \
     int rc = call;                                                                          \
     if (rc == 0) fa_lock_acquired(rw, FA_LOCK_RWLOCK, 0, (for_write) ? 0 : FA_HELD_READ, SITE); \
     return rc;
 
-FA_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw) { RW_ACQUIRE(FA_REAL(pthread_rwlock_rdlock)(rw), 0) }
-FA_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw) { RW_ACQUIRE(FA_REAL(pthread_rwlock_wrlock)(rw), 1) }
+FA_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw) { RW_ACQUIRE(FA_REAL(pthread_rwlock_rdlock)(rw), 0, 0) }
+FA_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw) { RW_ACQUIRE(FA_REAL(pthread_rwlock_wrlock)(rw), 1, 0) }
 FA_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *t)
 {
-    RW_ACQUIRE(FA_REAL(pthread_rwlock_timedrdlock)(rw, t), 0)
+    RW_ACQUIRE(FA_REAL(pthread_rwlock_timedrdlock)(rw, t), 0, FA_WAIT_TIMED)
 }
 FA_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *t)
 {
-    RW_ACQUIRE(FA_REAL(pthread_rwlock_timedwrlock)(rw, t), 1)
+    RW_ACQUIRE(FA_REAL(pthread_rwlock_timedwrlock)(rw, t), 1, FA_WAIT_TIMED)
 }
 FA_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t c, const struct timespec *t)
 {
-    RW_ACQUIRE(FA_REAL(pthread_rwlock_clockrdlock)(rw, c, t), 0)
+    RW_ACQUIRE(FA_REAL(pthread_rwlock_clockrdlock)(rw, c, t), 0, FA_WAIT_TIMED)
 }
 FA_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t c, const struct timespec *t)
 {
-    RW_ACQUIRE(FA_REAL(pthread_rwlock_clockwrlock)(rw, c, t), 1)
+    RW_ACQUIRE(FA_REAL(pthread_rwlock_clockwrlock)(rw, c, t), 1, FA_WAIT_TIMED)
 }
 
 /* try-variants never block: nothing to check first */
@@ -81,7 +81,7 @@ FA_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 
 FA_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 {
-    fa_lock_check((const void *)s, FA_LOCK_SPIN, 0, 1, -1, SITE);
+    fa_lock_check((const void *)s, FA_LOCK_SPIN, 0, FA_WAIT_WRITE, -1, SITE);
     int rc = FA_REAL(pthread_spin_lock)(s);
     if (rc == 0) fa_lock_acquired((const void *)s, FA_LOCK_SPIN, 0, 0, SITE);
     return rc;
@@ -136,17 +136,27 @@ static int is_binary(const sem_t *s)
 
 static void set_binary(const sem_t *s, int on)
 {
-    for (unsigned i = slot_of(s), k = 0; k < BINARY_MAX; k++, i = (i + 1) % BINARY_MAX) {
-        const void *v = __atomic_load_n(&binary[i], __ATOMIC_ACQUIRE);
-        if (v == s) {
-            if (!on) __atomic_store_n(&binary[i], TOMBSTONE, __ATOMIC_RELEASE);
-            return;
+    for (;;) {
+        /* A destroyed semaphore leaves a tombstone (lookups must probe past it); a new one
+         * reuses the first tombstone on its path once it is known absent, or the table
+         * would fill with them. */
+        const void **free_slot = NULL, *seen = NULL;
+        for (unsigned i = slot_of(s), k = 0; k < BINARY_MAX; k++, i = (i + 1) % BINARY_MAX) {
+            const void *v = __atomic_load_n(&binary[i], __ATOMIC_ACQUIRE);
+            if (v == s) {
+                if (!on) __atomic_store_n(&binary[i], TOMBSTONE, __ATOMIC_RELEASE);
+                return;
+            }
+            if ((v == TOMBSTONE || !v) && !free_slot) {
+                free_slot = &binary[i];
+                seen = v;
+            }
+            if (!v) break;
         }
-        if (!v) {
-            if (on && !__atomic_compare_exchange_n(&binary[i], &v, (const void *)s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-                continue; /* another thread took this slot: look on */
+        if (!on || !free_slot) return; /* absent; or the table is full: not tracked */
+        if (__atomic_compare_exchange_n(free_slot, &seen, (const void *)s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             return;
-        }
+        /* another thread took that slot: look again */
     }
 }
 
@@ -174,20 +184,21 @@ static int sem_value(sem_t *s)
     return v;
 }
 
-#define SEM_WAIT(call, blocking)                                                          \
+/* `how`: -1 for sem_trywait, which never blocks. */
+#define SEM_WAIT(call, how)                                                               \
     int tracked = is_binary(s);                                                           \
-    if (tracked && (blocking) && FA_UNLIKELY(fa_proc.forked_child))                        \
-        fa_lock_check(s, FA_LOCK_SEM, 0, 1, sem_value(s), SITE);                          \
+    if (tracked && (how) >= 0 && FA_UNLIKELY(fa_proc.forked_child))                        \
+        fa_lock_check(s, FA_LOCK_SEM, 0, (unsigned)(how), sem_value(s), SITE);             \
     int rc = call;                                                                        \
     if (rc == 0 && tracked) fa_lock_acquired(s, FA_LOCK_SEM, 0, 0, SITE);                 \
     return rc;
 
-FA_EXPORT int sem_wait(sem_t *s) { SEM_WAIT(FA_REAL(sem_wait)(s), 1) }
-FA_EXPORT int sem_trywait(sem_t *s) { SEM_WAIT(FA_REAL(sem_trywait)(s), 0) }
-FA_EXPORT int sem_timedwait(sem_t *s, const struct timespec *t) { SEM_WAIT(FA_REAL(sem_timedwait)(s, t), 1) }
+FA_EXPORT int sem_wait(sem_t *s) { SEM_WAIT(FA_REAL(sem_wait)(s), FA_WAIT_WRITE) }
+FA_EXPORT int sem_trywait(sem_t *s) { SEM_WAIT(FA_REAL(sem_trywait)(s), -1) }
+FA_EXPORT int sem_timedwait(sem_t *s, const struct timespec *t) { SEM_WAIT(FA_REAL(sem_timedwait)(s, t), FA_WAIT_WRITE | FA_WAIT_TIMED) }
 FA_EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
 {
-    SEM_WAIT(FA_REAL(sem_clockwait)(s, c, t), 1)
+    SEM_WAIT(FA_REAL(sem_clockwait)(s, c, t), FA_WAIT_WRITE | FA_WAIT_TIMED)
 }
 
 FA_EXPORT int sem_post(sem_t *s)
@@ -204,7 +215,7 @@ static unsigned mtx_kind(mtx_t *m) { return (unsigned)((pthread_mutex_t *)(void 
 
 FA_EXPORT int mtx_lock(mtx_t *m)
 {
-    fa_lock_check(m, FA_LOCK_MTX, mtx_kind(m), 1, -1, SITE);
+    fa_lock_check(m, FA_LOCK_MTX, mtx_kind(m), FA_WAIT_WRITE, -1, SITE);
     int rc = FA_REAL(mtx_lock)(m);
     if (rc == thrd_success) fa_lock_acquired(m, FA_LOCK_MTX, mtx_kind(m), 0, SITE);
     return rc;
@@ -212,7 +223,7 @@ FA_EXPORT int mtx_lock(mtx_t *m)
 
 FA_EXPORT int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict t)
 {
-    fa_lock_check(m, FA_LOCK_MTX, mtx_kind(m), 1, -1, SITE);
+    fa_lock_check(m, FA_LOCK_MTX, mtx_kind(m), FA_WAIT_WRITE | FA_WAIT_TIMED, -1, SITE);
     int rc = FA_REAL(mtx_timedlock)(m, t);
     if (rc == thrd_success) fa_lock_acquired(m, FA_LOCK_MTX, mtx_kind(m), 0, SITE);
     return rc;
@@ -227,6 +238,12 @@ FA_EXPORT int mtx_trylock(mtx_t *m)
 
 FA_EXPORT int mtx_unlock(mtx_t *m)
 {
-    fa_lock_released(m, 0);
+    /* As pthread_mutex_unlock: glibc refuses to unlock an owner-checked mutex the caller
+     * does not own (the forking thread's copy in a child, a thread the child lacks), so
+     * that one stays recorded. */
+    struct fa_thread *self = fa_self;
+    struct fa_held *h = self ? fa_held_find(&self->held, m) : NULL;
+    if (!fa_held_owner_checked(FA_LOCK_MTX, mtx_kind(m)) || (h && !(h->flags & FA_HELD_INHERITED)))
+        fa_lock_released(m, 0);
     return FA_REAL(mtx_unlock)(m);
 }

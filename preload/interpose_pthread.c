@@ -38,13 +38,13 @@ static inline void on_acquired(pthread_mutex_t *m, void *call_site)
 
 /* In a forked child, before a blocking lock: would it wait forever? Out of line, so the
  * hot path pays one compare for it. */
-static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, void *call_site)
+static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, unsigned how, void *call_site)
 {
-    fa_child_deadlock_check(m, FA_LOCK_MUTEX, mutex_kind(m), 1, -1, call_site);
+    fa_child_deadlock_check(m, FA_LOCK_MUTEX, mutex_kind(m), how, -1, call_site);
 }
-#define CHECK(m)                                                                         \
-    do {                                                                                 \
-        if (FA_UNLIKELY(fa_proc.forked_child)) check_in_child((m), __builtin_return_address(0)); \
+#define CHECK(m, how)                                                                          \
+    do {                                                                                       \
+        if (FA_UNLIKELY(fa_proc.forked_child)) check_in_child((m), (how), __builtin_return_address(0)); \
     } while (0)
 
 /* EOWNERDEAD: a robust mutex was acquired after its owner died; the caller holds it. */
@@ -56,7 +56,7 @@ static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, v
 
 FA_EXPORT HOT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    CHECK(m);
+    CHECK(m, FA_WAIT_WRITE);
     int rc = FA_REAL(pthread_mutex_lock)(m);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
@@ -71,7 +71,7 @@ FA_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 
 FA_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
-    CHECK(m);
+    CHECK(m, FA_WAIT_WRITE | FA_WAIT_TIMED);
     int rc = FA_REAL(pthread_mutex_timedlock)(m, abstime);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
@@ -79,7 +79,7 @@ FA_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
 
 FA_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
-    CHECK(m);
+    CHECK(m, FA_WAIT_WRITE | FA_WAIT_TIMED);
     int rc = FA_REAL(pthread_mutex_clocklock)(m, clock, abstime);
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
@@ -96,8 +96,10 @@ FA_EXPORT HOT int pthread_mutex_unlock(pthread_mutex_t *m)
         if (FA_UNLIKELY(h->flags & FA_HELD_INHERITED) && fa_held_owner_checked(h->type, h->kind))
             return FA_REAL(pthread_mutex_unlock)(m);
         if (--h->depth == 0) fa_held_remove(&self->held, h);
-    } else if (FA_UNLIKELY(fa_threads_gone)) {
-        fa_lock_released_elsewhere(m, 0); /* inherited from a thread the child lacks */
+    } else if (FA_UNLIKELY(fa_threads_gone) && !fa_held_owner_checked(FA_LOCK_MUTEX, mutex_kind(m))) {
+        /* inherited from a thread the child lacks (an owner-checked one glibc refuses to
+         * unlock: it stays recorded) */
+        fa_lock_released_elsewhere(m, 0);
     }
     return FA_REAL(pthread_mutex_unlock)(m);
 }

@@ -21,20 +21,6 @@ void fa_lock_acquired_slow(const void *addr, unsigned type, unsigned kind, unsig
     fa_held_acquire(&self->held, addr, type, kind, flags, frames, n);
 }
 
-/* Another thread (or a thread of an ancestor process) holds the entry: it is cleared in
- * place with a compare-and-swap, never moved, since its owner may be using its set; the
- * owner drops the hole later (fa_held_compact). */
-static int clear_in(struct fa_thread *t, const void *addr)
-{
-    int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
-    for (int k = n - 1; k >= 0 && k < FA_HELD_MAX; k--) {
-        const void *expect = addr;
-        if (__atomic_compare_exchange_n(&t->held.e[k].addr, &expect, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-            return 1;
-    }
-    return 0;
-}
-
 void fa_lock_forget_inherited(const void *addr)
 {
     if (!fa_threads_gone) return;
@@ -42,7 +28,7 @@ void fa_lock_forget_inherited(const void *addr)
     for (int i = 0; i < used; i++) {
         struct fa_thread *t = &fa_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
-        while (clear_in(t, addr)) {
+        while (fa_held_clear(&t->held, addr)) {
         }
     }
 }
@@ -54,6 +40,6 @@ void fa_lock_released_elsewhere(const void *addr, int any_thread)
         struct fa_thread *t = &fa_threads[i];
         int state = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
         if (t == fa_self || state == FA_SLOT_FREE || (state == FA_SLOT_LIVE && !any_thread)) continue;
-        if (clear_in(t, addr)) return;
+        if (fa_held_clear(&t->held, addr)) return;
     }
 }

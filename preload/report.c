@@ -143,6 +143,7 @@ void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder
         fa_puts(b, ",\"mutex_type\":\"");
         fa_puts(b, fa_mutex_kind_name(h->kind));
         fa_puts(b, h->kind & 0x10 ? "\",\"robust\":true" : "\",\"robust\":false");
+        fa_puts(b, h->kind & 0x20 ? ",\"priority_inheritance\":true" : ",\"priority_inheritance\":false");
     }
     if (h->type == FA_LOCK_RWLOCK) fa_puts(b, h->flags & FA_HELD_READ ? ",\"mode\":\"read\"" : ",\"mode\":\"write\"");
     json_key_int(b, "depth", h->depth);
@@ -586,6 +587,7 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             fa_puts(b, " (");
             fa_puts(b, fa_mutex_kind_name(l->held.kind));
             if (l->held.kind & 0x10) fa_puts(b, ", robust");
+            if (l->held.kind & 0x20) fa_puts(b, ", priority-inheritance");
             fa_putc(b, ')');
         }
         if (l->holder_is_forking_thread) {

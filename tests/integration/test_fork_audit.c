@@ -655,6 +655,22 @@ static void bad_options_are_named_and_ignored(void **state)
     fa_run_free(&r);
 }
 
+static void semaphores_destroyed_by_the_thousand_do_not_hide_a_held_one(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/sem_churn", NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 1);
+    json_t *lock = json_object_get(fa_find_kind(r.records, "lock-held-at-fork", 0), "lock");
+    assert_string_equal(fa_str(lock, "type"), "semaphore");
+    assert_int_equal(fa_int(lock, "holder_tid"), fa_out_value(&r, "worker_tid"));
+    char addr[32];
+    snprintf(addr, sizeof addr, "0x%lx", fa_out_value(&r, "sem_addr"));
+    assert_string_equal(fa_str(lock, "addr"), addr);
+    fa_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +696,7 @@ int main(void)
         cmocka_unit_test(locks_taken_by_atfork_handlers_are_not_hazards),
         cmocka_unit_test(text_format_reads_like_a_sanitizer_report),
         cmocka_unit_test(bad_options_are_named_and_ignored),
+        cmocka_unit_test(semaphores_destroyed_by_the_thousand_do_not_hide_a_held_one),
     };
     return cmocka_run_group_tests_name("fork audit (integration)", tests, NULL, NULL);
 }

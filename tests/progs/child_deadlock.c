@@ -11,10 +11,22 @@
  *   errorcheck-self the forking thread held an error-checking mutex: glibc checks the
  *                  owner's tid, and the child's thread has another, so the relock blocks
  *   robust-gone    a worker held a robust mutex
- * Timed waits (100 ms) let the child come back under on_child_deadlock=report; the
- * parent prints "child_status=N" (exit status) or "child_signal=N". */
+ *   pi-self        the forking thread held a priority-inheritance mutex; the child's
+ *                  unlock fails (EPERM: the kernel checks the owner), then it relocks
+ *   recursive-gone a worker held a recursive mutex; the child's unlock fails, it relocks
+ *   mtx-rec-self   the forking thread held a recursive mtx_t; the child's mtx_unlock
+ *                  fails, it relocks
+ *   sem-event      no report: the child takes a semaphore of its own, then waits on it
+ *                  again until a thread it started posts it (Python's Event.wait)
+ *   sem-posted     no report: a worker took a semaphore and posted it behind the
+ *                  auditor's back (libc's own sem_post), so the record is stale but the
+ *                  value (1) shows it free
+ * Timed waits (100 ms) let the child come back under on_child_deadlock=report; with
+ * argv[2] "untimed" the child waits without a timeout instead. The parent prints
+ * "child_status=N" (exit status) or "child_signal=N". */
 #include "progs.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <semaphore.h>
 #include <string.h>
@@ -44,12 +56,47 @@ static struct timespec soon(void)
 
 static int is(const char *m) { return strcmp(mode, m) == 0; }
 
-static void init_mutex(int type, int robust)
+/* sem-event: posts once the child's main thread sleeps (in its second sem_wait). */
+static sem_t event;
+static long waiter_tid;
+
+static void *event_setter(void *arg)
+{
+    (void)arg;
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", waiter_tid);
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+        if (f) fclose(f);
+        stat[n] = 0;
+        char *state = strrchr(stat, ')');
+        if (state && state[1] == ' ' && state[2] == 'S') break;
+        sched_yield();
+    }
+    sem_post(&event);
+    return NULL;
+}
+
+static int wait_for_event(void)
+{
+    sem_init(&event, 0, 1);
+    if (sem_trywait(&event) != 0) return 98; /* "acquired": the waiter lock is now held */
+    waiter_tid = my_tid();
+    pthread_t t;
+    pthread_create(&t, NULL, event_setter, NULL);
+    int rc = sem_wait(&event); /* value 0: blocks until event_setter posts */
+    pthread_join(t, NULL);
+    return rc;
+}
+
+static void init_mutex(int type, int robust, int prio_inherit)
 {
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
     pthread_mutexattr_settype(&a, type);
     if (robust) pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    if (prio_inherit) pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
     pthread_mutex_init(&mutex, &a);
 }
 
@@ -59,7 +106,12 @@ static void take_in_worker(void)
     else if (is("rwlock-read")) pthread_rwlock_rdlock(&rwlock);
     else if (is("spin-gone")) pthread_spin_lock(&spin);
     else if (is("mtx-gone")) mtx_lock(&mtx);
-    else pthread_mutex_lock(&mutex);
+    else if (is("sem-posted")) {
+        sem_wait(&sem);
+        void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        int (*libc_sem_post)(sem_t *) = (int (*)(sem_t *))dlsym(libc, "sem_post");
+        libc_sem_post(&sem);
+    } else pthread_mutex_lock(&mutex);
 }
 
 static void *worker(void *arg)
@@ -73,9 +125,24 @@ static void *worker(void *arg)
 }
 
 /* Runs in the child: returns the exit status. */
-static int child_takes_it(void)
+static int child_takes_it(int untimed)
 {
+    if (is("sem-event")) return wait_for_event();
+    if (is("sem-posted")) return sem_wait(&sem);
+    if (untimed) { /* the same waits without a timeout (frames named child_takes_it too) */
+        if (strncmp(mode, "mutex", 5) == 0) return pthread_mutex_lock(&mutex);
+        if (is("sem-self")) return sem_wait(&sem);
+        return 99;
+    }
     struct timespec t = soon();
+    if (is("pi-self") || is("recursive-gone")) {
+        print_value("unlock", pthread_mutex_unlock(&mutex));
+        return pthread_mutex_timedlock(&mutex, &t);
+    }
+    if (is("mtx-rec-self")) {
+        print_value("unlock", mtx_unlock(&mtx));
+        return mtx_timedlock(&mtx, &t);
+    }
     if (is("mutex-reinit")) pthread_mutex_init(&mutex, NULL);
     if (is("mutex-unlocked")) pthread_mutex_unlock(&mutex);
     if (strncmp(mode, "mutex", 5) == 0 || is("errorcheck-self") || is("robust-gone"))
@@ -91,13 +158,16 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
     mode = argv[1];
-    if (is("errorcheck-self")) init_mutex(PTHREAD_MUTEX_ERRORCHECK, 0);
-    if (is("robust-gone")) init_mutex(PTHREAD_MUTEX_NORMAL, 1);
+    int untimed = argc > 2 && strcmp(argv[2], "untimed") == 0;
+    if (is("errorcheck-self")) init_mutex(PTHREAD_MUTEX_ERRORCHECK, 0, 0);
+    if (is("robust-gone")) init_mutex(PTHREAD_MUTEX_NORMAL, 1, 0);
+    if (is("pi-self")) init_mutex(PTHREAD_MUTEX_NORMAL, 0, 1);
+    if (is("recursive-gone")) init_mutex(PTHREAD_MUTEX_RECURSIVE, 0, 0);
     pthread_spin_init(&spin, 0);
     sem_init(&sem, 0, 1);
-    mtx_init(&mtx, mtx_plain);
+    mtx_init(&mtx, is("mtx-rec-self") ? mtx_timed | mtx_recursive : mtx_timed);
     pthread_t t;
-    int gone = strstr(mode, "self") == NULL && !is("mutex-unlocked");
+    int gone = strstr(mode, "self") == NULL && !is("mutex-unlocked") && !is("sem-event");
     if (gone) {
         pthread_barrier_init(&held, NULL, 2);
         gate_init(&finish);
@@ -105,12 +175,14 @@ int main(int argc, char **argv)
         pthread_barrier_wait(&held);
     } else if (is("sem-self")) {
         sem_wait(&sem);
-    } else {
+    } else if (is("mtx-rec-self")) {
+        mtx_lock(&mtx);
+    } else if (!is("sem-event")) {
         pthread_mutex_lock(&mutex);
     }
     print_value("main_tid", my_tid());
     pid_t pid = fork();
-    if (pid == 0) _exit(child_takes_it());
+    if (pid == 0) _exit(child_takes_it(untimed));
     print_value("child", pid);
     int status;
     waitpid(pid, &status, 0);

@@ -1,6 +1,9 @@
 /* Unit tests of the held-lock bookkeeping: recursion, release order, cond waits,
- * re-initialisation, overflow. */
+ * re-initialisation, overflow, clears by other threads. */
 #include "unit.h"
+
+#include <pthread.h>
+#include <sched.h>
 
 #include "heldlocks.h"
 
@@ -103,6 +106,63 @@ static void overflow_is_counted_not_written(void **state)
     assert_int_equal(fa_held_find(&set, &set)->nframes, FA_MAX_LOCK_FRAMES);
 }
 
+/* Another thread clears a semaphore's entry (sem_post from elsewhere) while the owner
+ * swap-removes an entry below it: the clear must never be lost, whichever slot the entry
+ * is in at that moment. */
+static int lock_a, sem_s;
+static int go, stop;
+
+static void wait_while(int *flag, int value)
+{
+    for (int spins = 0; __atomic_load_n(flag, __ATOMIC_ACQUIRE) == value; spins++)
+        if (spins > 1000) sched_yield(); /* lets the test run under valgrind too */
+}
+
+static void *poster(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        wait_while(&go, 0);
+        if (__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) return NULL;
+        fa_held_clear(&set, &sem_s);
+        __atomic_store_n(&go, 0, __ATOMIC_RELEASE);
+    }
+}
+
+static void clear_racing_a_move_is_never_lost(void **state)
+{
+    (void)state;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, poster, NULL), 0);
+    long lost = 0;
+    for (int i = 0; i < 200000; i++) {
+        acquire(&lock_a);                                           /* e[0] */
+        fa_held_acquire(&set, &sem_s, FA_LOCK_SEM, 0, 0, site, 1); /* e[1] */
+        __atomic_store_n(&go, 1, __ATOMIC_RELEASE);                 /* the poster clears e[1]... */
+        fa_held_release(&set, &lock_a);                             /* ...while e[1] moves to e[0] */
+        wait_while(&go, 1);
+        fa_held_compact(&set);
+        if (fa_held_find(&set, &sem_s)) lost++;
+        fa_held_forget(&set, &sem_s);
+        assert_int_equal(set.n, 0);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    assert_int_equal(lost, 0);
+}
+
+static void compact_drops_every_cleared_entry(void **state)
+{
+    (void)state;
+    static char locks[6];
+    for (int i = 0; i < 6; i++) acquire(&locks[i]);
+    for (int i = 0; i < 6; i += 2) assert_int_equal(fa_held_clear(&set, &locks[i]), 1);
+    assert_int_equal(fa_held_clear(&set, &locks[0]), 0); /* cleared once only */
+    assert_int_equal(fa_held_compact(&set), 3);
+    for (int i = 0; i < 6; i++) assert_int_equal(fa_held_find(&set, &locks[i]) != NULL, i % 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +172,8 @@ int main(void)
         cmocka_unit_test_setup(cond_wait_marks_and_clears, setup),
         cmocka_unit_test_setup(forget_drops_any_depth_and_flagged, setup),
         cmocka_unit_test_setup(overflow_is_counted_not_written, setup),
+        cmocka_unit_test_setup(clear_racing_a_move_is_never_lost, setup),
+        cmocka_unit_test_setup(compact_drops_every_cleared_entry, setup),
     };
     return cmocka_run_group_tests_name("held locks", tests, NULL, NULL);
 }
