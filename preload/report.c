@@ -223,14 +223,7 @@ void fa_report_write(const struct fa_buf *b)
 /* The function name of a thread's start routine, for suppressions ("" when unknown). */
 static void start_routine_name(const struct fa_snap_thread *t, char *out, size_t cap)
 {
-    struct fa_frame_info fi;
-    out[0] = 0;
-    if (!t->start_routine) return;
-    fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
-    if (fi.function && fi.function_offset == 0 && fi.function_len < cap) {
-        memcpy(out, fi.function, fi.function_len);
-        out[fi.function_len] = 0;
-    }
+    fa_function_name(t->start_routine, out, cap);
 }
 
 /* What names a descriptor in a rule: its path; else (pipes, sockets: their numbers change

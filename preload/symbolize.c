@@ -398,3 +398,15 @@ void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out
     release();
     errno = saved;
 }
+
+const char *fa_function_name(const void *fn, char *out, size_t cap)
+{
+    struct fa_frame_info fi;
+    if (cap) out[0] = 0;
+    if (!fn || !cap) return NULL;
+    fa_symbolize((uintptr_t)fn, 0, &fi);
+    if (!fi.function || fi.function_offset != 0 || fi.function_len >= cap) return NULL;
+    memcpy(out, fi.function, fi.function_len);
+    out[fi.function_len] = 0;
+    return out;
+}

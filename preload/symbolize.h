@@ -22,6 +22,9 @@ struct fa_frame_info {
  * fails: unknown parts are NULL/0. Thread-safe; re-entry from a signal handler on the same
  * thread gives no names rather than waiting. */
 void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out);
+/* The name of the function that starts exactly at `fn` (a start routine, a handler) into
+ * `out` (NUL-terminated); "" and NULL returned when none does or it does not fit. */
+const char *fa_function_name(const void *fn, char *out, size_t cap);
 /* In a forked child: the parent's state is not there (MADV_DONTFORK); start afresh. */
 void fa_symbolize_after_fork_child(void);
 /* A library was unloaded: module table and cache are rebuilt before the next lookup. */

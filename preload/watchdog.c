@@ -257,19 +257,6 @@ static void find_suspect(const uintptr_t *pc, int n, const struct futex_wait *w,
     }
 }
 
-static const char *start_name(void *start, char *out, size_t cap)
-{
-    struct fa_frame_info f;
-    out[0] = 0;
-    if (!start) return NULL;
-    fa_symbolize((uintptr_t)start, 0, &f);
-    if (!f.function) return NULL;
-    size_t len = f.function_len < cap - 1 ? f.function_len : cap - 1;
-    memcpy(out, f.function, len);
-    out[len] = 0;
-    return out;
-}
-
 static void render_json(struct fa_buf *b, const uintptr_t *pc, int n, long secs, const struct futex_wait *w,
                         const struct suspect *sus)
 {
@@ -290,7 +277,7 @@ static void render_json(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
         fa_put_dec(b, t->tid);
         fa_puts(b, ",\"name\":");
         fa_put_json_strn(b, t->name, strnlen(t->name, sizeof t->name));
-        if (start_name(t->start_routine, start, sizeof start)) {
+        if (fa_function_name(t->start_routine, start, sizeof start)) {
             fa_puts(b, ",\"start_routine\":");
             fa_put_json_str(b, start);
         }
@@ -375,7 +362,7 @@ static void render_text(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
         fa_puts(b, " \"");
         fa_putsn(b, t->name, strnlen(t->name, sizeof t->name));
         fa_putc(b, '"');
-        if (start_name(t->start_routine, start, sizeof start)) {
+        if (fa_function_name(t->start_routine, start, sizeof start)) {
             fa_puts(b, ", start routine ");
             fa_puts(b, start);
         }
