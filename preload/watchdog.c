@@ -45,6 +45,8 @@ static struct {
 } at_fork;
 
 static int timer_id = -1;
+static long next_check_s; /* seconds until the next look: doubles after each one */
+#define MAX_CHECK_S 3600
 static int reported;
 static int unwinders_at_fork; /* other threads inside libunwind at the fork: its locks may be held */
 static struct timespec forked_at;
@@ -82,8 +84,12 @@ void fa_watchdog_arm_in_child(int parent_had_threads)
     ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
     int id;
     if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, &id) != 0) return;
-    struct itimerspec every = {{fa_opts.child_watchdog, 0}, {fa_opts.child_watchdog, 0}};
-    if (syscall(SYS_timer_settime, id, 0, &every, NULL) != 0) {
+    /* One-shot, re-armed with twice the delay after each look: the signal interrupts the
+     * child's poll/select/epoll_wait (EINTR, signal(7)), so a long-lived child is
+     * interrupted less and less often. */
+    next_check_s = fa_opts.child_watchdog;
+    struct itimerspec first = {{0, 0}, {next_check_s, 0}};
+    if (syscall(SYS_timer_settime, id, 0, &first, NULL) != 0) {
         syscall(SYS_timer_delete, id);
         return;
     }
@@ -386,8 +392,14 @@ void fa_watchdog_on_timer(const siginfo_t *info, void *ucontext)
 {
     if (info->si_value.sival_int != WD_COOKIE || reported || timer_id < 0) return;
     struct futex_wait w;
-    if (!untimed_futex_wait(ucontext, &w)) return; /* computing, sleeping, on I/O: next period */
-    if (thread_count() != 1) return; /* another thread of the child could still wake it */
+    /* Computing, sleeping, on I/O, or another thread of the child could still wake it:
+     * look again later. */
+    if (!untimed_futex_wait(ucontext, &w) || thread_count() != 1) {
+        next_check_s = next_check_s * 2 < MAX_CHECK_S ? next_check_s * 2 : MAX_CHECK_S;
+        struct itimerspec again = {{0, 0}, {next_check_s, 0}};
+        syscall(SYS_timer_settime, timer_id, 0, &again, NULL);
+        return;
+    }
     reported = 1;
     syscall(SYS_timer_delete, timer_id);
     timer_id = -1;

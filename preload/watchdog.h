@@ -4,7 +4,8 @@
  * GMutex, raw futexes, glibc-internal locks), the child writes a child-stuck record: how
  * long, its stack, the parent's threads at that fork with their stacks, the locks they
  * held, and the likely culprit. A child that computes, sleeps or waits on I/O is checked
- * again one period later. The timer dies with exec (POSIX timers are not inherited). */
+ * again later, each delay twice the one before (at most an hour). The timer dies with
+ * exec and is not inherited by fork (timer_create(2)). */
 #ifndef FA_WATCHDOG_H
 #define FA_WATCHDOG_H
 

@@ -3,11 +3,14 @@
  *            wrappers) inside with_lock(); the child calls with_lock() too and blocks
  *            forever: child-stuck, the worker as suspect (same function at the fork);
  *   compute  the child computes for 3 s; sleep: it sleeps 3 s in nanosleep;
- *   read     it blocks in read() on a pipe that the parent writes after 3 s.
- * The last three are not stuck. The parent prints the child's pid and how it ended. */
+ *   read     it blocks in read() on a pipe that the parent writes after 3 s;
+ *   poll     the same in poll() (retried on EINTR: the watchdog's signal interrupts it).
+ * The last four are not stuck. The parent prints the child's pid and how it ended. */
 #include "progs.h"
 
+#include <errno.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 
@@ -76,13 +79,16 @@ int main(int argc, char **argv)
         } else if (strcmp(mode, "sleep") == 0) {
             struct timespec d = {3, 0};
             nanosleep(&d, NULL);
+        } else if (strcmp(mode, "poll") == 0) {
+            struct pollfd p = {.fd = later.fd[0], .events = POLLIN};
+            while (poll(&p, 1, -1) < 0 && errno == EINTR) {}
         } else {
             gate_wait(&later);
         }
         _exit(0);
     }
     print_value("child", pid);
-    if (strcmp(mode, "read") == 0) {
+    if (strcmp(mode, "read") == 0 || strcmp(mode, "poll") == 0) {
         struct timespec d = {3, 0}; /* the child's wait is the workload, not synchronisation */
         nanosleep(&d, NULL);
         gate_open(&later);
