@@ -905,6 +905,8 @@ void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o)
 
 static const char *state_stack_missing(const struct fa_snap_thread *t, int receiver)
 {
+    if (receiver && t->stack_state == FA_STACK_BUSY && fa_proc.no_unwind)
+        return "not unwound: a forked child of a multithreaded process (libunwind is not safe there)";
     if (receiver && t->stack_state == FA_STACK_BUSY)
         return "not safe to unwind here (inside forkaudit, on an alternate signal stack, or in a forked child "
                "of a multithreaded process)";

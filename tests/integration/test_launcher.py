@@ -405,6 +405,7 @@ class Explain(unittest.TestCase):
         self.assertIn("locks inherited held from the parent: 1", r.out)
         self.assertIn("held at the fork by thread %s of the parent, which this process does not have"
                       % values["worker_tid"], r.out)
+        self.assertIn("stack: not unwound: a forked child of a multithreaded process", r.out)
 
     def test_json_record_as_it_is(self):
         p, pid, values = self.start(self.log_options())

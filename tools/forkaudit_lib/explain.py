@@ -217,8 +217,8 @@ def render(rec, sym):
     lines.append("process %s: state on %s (signal %s), received by thread %s"
                  % (pid, signal_name(sig) if isinstance(sig, int) else "?", sig, rec.get("tid")))
     if lin.get("forked_child"):
-        lines.append("  lineage: parent %s; forked by thread %s of process %s at its fork #%s (via %s); "
-                     "forks made since: %s" % (lin.get("ppid"), lin.get("parent_tid", "?"), lin.get("parent_pid", "?"),
+        lines.append("  lineage: parent %s; forked by thread %s of process %s at its fork #%s (via %s);\n"
+                     "           forks made since: %s" % (lin.get("ppid"), lin.get("parent_tid", "?"), lin.get("parent_pid", "?"),
                                               lin.get("parent_fork_seq"), lin.get("via"), lin.get("forks")))
     else:
         lines.append("  lineage: parent %s; not a child forked under forkaudit; forks made so far: %s"
@@ -233,19 +233,22 @@ def render(rec, sym):
             who += " (the receiving thread)"
         if lock.get("inherited"):
             who += ", inherited held at the fork"
-        lines.append("    %s held by %s, acquired at:" % (_lock_line(lock), who))
-        _frames(lines, lock.get("acquired_at"), "      ", sym)
+        lines.append("    %s" % _lock_line(lock))
+        lines.append("      held by %s; acquired at:" % who)
+        _frames(lines, lock.get("acquired_at"), "        ", sym)
     inherited = rec.get("locks_inherited", [])
     lines.append("  locks inherited held from the parent: %s" % (len(inherited) if inherited else "none"))
     for lock in inherited:
         if lock.get("holder_gone"):
-            who = ("held at the fork by thread %s of the parent, which this process does not have: "
-                   "nobody will unlock it" % lock.get("holder_tid"))
+            who = ("held at the fork by thread %s of the parent, which this process does not have:\n"
+                   "      nobody will unlock it" % lock.get("holder_tid"))
         else:
             who = ("held at the fork by the forking thread %s; its copy here, thread %s, still holds it"
                    % (lock.get("holder_tid"), lock.get("now_held_by_tid", "?")))
-        lines.append("    %s %s; acquired at:" % (_lock_line(lock), who))
-        _frames(lines, lock.get("acquired_at"), "      ", sym)
+        lines.append("    %s" % _lock_line(lock))
+        lines.append("      %s" % who)
+        lines.append("      acquired at:")
+        _frames(lines, lock.get("acquired_at"), "        ", sym)
     for key in ("locks_dropped", "locks_overflow"):
         if rec.get(key):
             lines.append("    ... and %s more not listed (%s)" % (rec[key], key))
