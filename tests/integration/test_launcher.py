@@ -338,8 +338,9 @@ class Explain(unittest.TestCase):
 
     SIG = signal.SIGRTMIN + 3
 
-    def start(self, options, preload=True, mode=None):
-        """Starts state_dump; returns (process, ready pid, values printed so far)."""
+    def start(self, options, preload=True, mode=None, ignored=False):
+        """Starts state_dump (with the dump signal ignored, inherited through exec, when
+        `ignored`); returns (process, ready pid, values printed so far)."""
         env = dict(os.environ)
         env.pop("FORKAUDIT_OPTIONS", None)
         env.pop("LD_PRELOAD", None)
@@ -349,7 +350,8 @@ class Explain(unittest.TestCase):
             env["FORKAUDIT_OPTIONS"] = options
         argv = [prog("state_dump"), str(self.SIG)] + ([mode] if mode else [])
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=env, start_new_session=True)
+                             env=env, start_new_session=True,
+                             preexec_fn=(lambda: signal.signal(self.SIG, signal.SIG_IGN)) if ignored else None)
         self.addCleanup(self.stop, p)
         data = b""
         while b"ready pid=" not in data or not data.endswith(b"\n"):
@@ -446,6 +448,15 @@ class Explain(unittest.TestCase):
         self.assertIn("runs under forkaudit but without dump_signal: start it with FORKAUDIT_OPTIONS=dump_signal=%d"
                       % self.SIG, r.err)
         self.assertIsNone(p.poll())
+
+    def test_signal_the_program_ignores_is_left_alone(self):
+        p, pid, _ = self.start(self.log_options(), ignored=True)
+        r = launch(["explain", str(pid)])
+        self.assertEqual(r.rc, 1)
+        self.assertIn("process %d does not catch dump_signal=%d (SIGRTMIN+3)" % (pid, self.SIG), r.err)
+        p.kill()
+        _, err = p.communicate(timeout=DEADLINE)
+        self.assertIn(b"dump_signal=%d is off: the program already handles or ignores it" % self.SIG, err)
 
     def test_no_such_process_and_help(self):
         r = launch(["explain", str(2 ** 30)])
