@@ -333,7 +333,7 @@ def explain(args, out):
             continue  # busy: a fork audit or another dump; ask again
         if args.json:
             out.write(json.dumps(found) + "\n")
-            return 0
+            return 0 if not found.get("unavailable") else 1
         sym = symbolize.Symbolizer(enabled=not args.no_lines)
         _want_frames(found, sym)
         sym.run()
