@@ -20,7 +20,7 @@ TEST_LIBS     = $(shell pkg-config --libs cmocka jansson)
 # --- the library ------------------------------------------------------------------------
 # core: plain C, unit-tested without preloading; interposers + init make the preload.
 CORE_SRCS := options fmt procfs heldlocks threads lockhooks backtrace symbolize log fdtrack rng audit report watchdog \
-             childdeadlock atfork threadstacks suppress execaudit
+             childdeadlock atfork threadstacks suppress execaudit statedump
 PRELOAD_SRCS := real interpose_pthread interpose_locks interpose_fd interpose_rng interpose_fork init interpose_exec
 CORE_OBJS := $(CORE_SRCS:%=$(BUILD)/obj/%.o)
 PRELOAD_OBJS := $(PRELOAD_SRCS:%=$(BUILD)/obj/%.o)

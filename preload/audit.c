@@ -15,6 +15,7 @@
 #include "atfork.h"
 #include "backtrace.h"
 #include "fdtrack.h"
+#include "fmt.h"
 #include "log.h"
 #include "options.h"
 #include "process.h"
@@ -228,18 +229,22 @@ static void *map_private(size_t len)
     return p;
 }
 
-static struct fa_snapshot *snapshot_memory(void)
+/* `arena_only`: a state dump takes the arena or nothing (NULL, *busy set when a fork audit
+ * or another dump holds it). */
+static struct fa_snapshot *snapshot_memory(int arena_only, int *busy)
 {
     size_t len = snapshot_bytes() + RENDER_BYTES + DIRENT_BYTES;
     int expect = 0;
     void *p = NULL;
     int from_arena = __atomic_compare_exchange_n(&fa_proc.arena_busy, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    if (busy) *busy = !from_arena;
     if (from_arena) {
         if (!fa_proc.arena) fa_proc.arena = map_private(len);
         p = fa_proc.arena;
         if (!p) __atomic_store_n(&fa_proc.arena_busy, 0, __ATOMIC_RELEASE);
     }
     if (!p) {
+        if (arena_only) return NULL;
         from_arena = 0;
         p = map_private(len);
         if (!p) return NULL;
@@ -267,7 +272,7 @@ static struct fa_snapshot *snapshot_memory(void)
 struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
 {
     int saved = errno;
-    struct fa_snapshot *s = snapshot_memory();
+    struct fa_snapshot *s = snapshot_memory(0, NULL);
     if (!s) {
         errno = saved;
         return NULL;
@@ -290,6 +295,57 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     s->prepare_unwrapped = fa_prepare_unwrapped;
     for_each_dirent(s, "/proc/self/fd", add_fd);
     capture_rng(s);
+    errno = saved;
+    return s;
+}
+
+struct fa_snapshot *fa_audit_state(int unwind, uintptr_t restorer, int *busy)
+{
+    int saved = errno;
+    struct fa_snapshot *s = snapshot_memory(1, busy);
+    if (!s) {
+        errno = saved;
+        return NULL;
+    }
+    struct fa_thread *self = fa_self;
+    s->via = "state";
+    s->seq = __atomic_load_n(&fa_proc.fork_seq, __ATOMIC_RELAXED);
+    s->pid = fa_getpid();
+    s->ppid = (pid_t)syscall(SYS_getppid);
+    s->tid = self ? self->tid : fa_gettid();
+    s->log_fd = fa_log_own_fd();
+    struct fa_snap_thread *r = &s->receiver;
+    r->tid = s->tid;
+    char tidname[24];
+    struct fa_buf tb;
+    fa_buf_fixed(&tb, tidname, sizeof tidname);
+    fa_put_dec(&tb, s->tid);
+    fa_buf_terminate(&tb);
+    long taskdir = sys_openat(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (taskdir >= 0) {
+        read_comm((int)taskdir, tidname, r->name, sizeof r->name);
+        syscall(SYS_close, taskdir);
+    }
+    if (self) {
+        r->start_routine = self->start_routine;
+        r->ncreated = self->ncreated;
+        memcpy(r->created_at, self->created_at, sizeof r->created_at);
+    }
+    r->stack_state = unwind ? FA_STACK_OK : FA_STACK_BUSY;
+    if (unwind) {
+        s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, NULL);
+        /* start at the interrupted code, not at the signal-return trampoline */
+        if (s->stack.n > 0 && restorer && s->stack.pc[0] == restorer) {
+            memmove(s->stack.pc, s->stack.pc + 1, (size_t)(s->stack.n - 1) * sizeof s->stack.pc[0]);
+            s->stack.n--;
+        }
+        r->nstack = s->stack.n;
+        memcpy(r->stack, s->stack.pc, (size_t)s->stack.n * sizeof r->stack[0]);
+    }
+    capture_locks(s);
+    for_each_dirent(s, "/proc/self/task", add_thread); /* every thread but this one */
+    fa_thread_stacks_collect(s);
+    s->threads_untracked = fa_threads_untracked;
     errno = saved;
     return s;
 }

@@ -16,6 +16,14 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child);
  * when it is -1), offset, opening site. Skips the auditor's own. Returns 1 when added. */
 int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd, long fdflags);
 
+/* A state dump (dump_signal, in its handler; async-signal-safe): the receiving thread's
+ * stack when `unwind` (`restorer`, the signal-return trampoline, dropped from its top),
+ * the held locks of every thread (those of threads of ancestor processes too), the other
+ * threads, their stacks when stack_signal is set. Uses the process's arena only: NULL when
+ * a fork audit or another dump has it (*busy = 1) or it cannot be mapped (*busy = 0).
+ * Release with fa_audit_discard. */
+struct fa_snapshot *fa_audit_state(int unwind, uintptr_t restorer, int *busy);
+
 /* The fork failed: frees the snapshot, and the fork does not count. */
 void fa_audit_cancel(struct fa_snapshot *s);
 /* Frees the snapshot without reporting. In a child it must not be called: the snapshot

@@ -13,6 +13,7 @@
 #include "process.h"
 #include "suppress.h"
 #include "real.h"
+#include "statedump.h"
 #include "threads.h"
 #include "threadstacks.h"
 
@@ -42,6 +43,7 @@ void fa_init(void)
     fa_in_auditor--;
     fa_pid_refresh();
     fa_fork_register_handlers();
+    fa_state_dump_init(); /* last: the handler may run at once */
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }
 

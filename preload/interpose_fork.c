@@ -50,6 +50,7 @@ static void reset_in_child(void)
     fa_proc.born_seq = fa_proc.fork_seq;
     fa_proc.born_tid = fa_self ? fa_self->tid : 0;
     fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";
+    fa_proc.born_parent = fa_proc.pid; /* still the parent's: refreshed just below */
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
     fa_watchdog_arm_in_child(forking_with_threads);
     fa_init_after_fork_child(); /* the pid first: the thread table uses it */

@@ -31,6 +31,9 @@ static const struct opt_desc opts[] = {
     {"max_fds", OPT_INT, OFF(max_fds), 1, 1000000, "descriptors listed in one fds-at-fork record"},
     {"stack_signal", OPT_INT, OFF(stack_signal), 0, 64,
      "real-time signal that makes other threads report their stacks at a fork (0: off; unused by the program)"},
+    {"dump_signal", OPT_INT, OFF(dump_signal), 0, 64,
+     "signal that makes the process write a state record (lineage, locks, threads) for "
+     "`forkaudit explain` (0: off; a real-time signal the program does not use, e.g. SIGRTMIN+3)"},
     {"help", OPT_INT, OFF(help), 0, 1, "1 prints this list at start-up"},
     {"suppressions", OPT_PATH, OFF(suppressions), 0, 0,
      "file of kind:pattern lines (# comments, * wildcards) naming findings not to report"},

@@ -16,6 +16,7 @@ struct fa_options {
     int max_locks;         /* lock-held-at-fork records per fork */
     int max_fds;           /* entries in one fds-at-fork record */
     int stack_signal;      /* signal used to unwind other threads at a fork; 0: do not */
+    int dump_signal;       /* signal that makes the process write a state record; 0: off */
     int help;              /* print the option list at start-up */
     int on_child_deadlock; /* enum fa_action: what a child about to block forever does */
     char suppressions[1024]; /* file of kind:pattern rules, "" for none */
@@ -35,8 +36,8 @@ typedef void (*fa_diag_fn)(const char *line, void *ctx);
 #define FA_OPTIONS_INITIALIZER                                                              \
     {                                                                                       \
         .log_path = "stderr", .format = FA_FORMAT_TEXT, .verbosity = 0, .stack_depth = 16,  \
-        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .stack_signal = 0, .help = 0, \
-        .on_child_deadlock = FA_ACTION_REPORT, .child_deadlock_exit = 0, .child_watchdog = 0,  \
+        .lock_stack_depth = 1, .max_threads = 256, .max_locks = 64, .max_fds = 256, .stack_signal = 0, .dump_signal = 0, \
+        .help = 0, .on_child_deadlock = FA_ACTION_REPORT, .child_deadlock_exit = 0, .child_watchdog = 0,             \
         .on_child_stuck = FA_ACTION_REPORT                                                  \
     }
 

@@ -22,6 +22,7 @@ struct fa_process {
     int forked_child;        /* interpose_fork.c: this process is a child made by fork */
     unsigned long born_seq;  /* ...by its parent's fork number born_seq */
     pid_t born_tid;          /* ...called by the parent's thread born_tid */
+    pid_t born_parent;       /* ...of the parent process born_parent (0: unknown) */
     const char *born_via;    /* ...through "fork" or "atfork" */
     unsigned long errors;    /* report.c: error findings this process reported (exitcode) */
 } __attribute__((aligned(64)));

@@ -131,10 +131,12 @@ static void json_header(struct fa_buf *b, const struct fa_snapshot *s, enum fa_k
     fa_render_frames_json(b, s->stack.pc, s->stack.n);
 }
 
-void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
-                         int holder_is_forking_thread, int holder_gone)
+/* A lock as a JSON object; `self_key` names the flag that says the holder is the thread
+ * that reports ("holder_is_forking_thread", "holder_is_receiving_thread"). */
+static void lock_object_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
+                             const char *self_key, int holder_is_self, int holder_gone)
 {
-    fa_puts(b, ",\"lock\":{\"type\":\"");
+    fa_puts(b, "{\"type\":\"");
     fa_puts(b, fa_lock_type_name(h->type));
     fa_puts(b, "\",\"addr\":\"");
     fa_put_hex(b, (uintptr_t)h->addr);
@@ -152,11 +154,20 @@ void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder
         fa_puts(b, ",\"holder_name\":");
         fa_put_json_str(b, holder_name);
     }
-    fa_puts(b, holder_is_forking_thread ? ",\"holder_is_forking_thread\":true" : ",\"holder_is_forking_thread\":false");
+    fa_puts(b, ",\"");
+    fa_puts(b, self_key);
+    fa_puts(b, holder_is_self ? "\":true" : "\":false");
     if (holder_gone) fa_puts(b, ",\"holder_gone\":true");
     fa_puts(b, ",\"acquired_at\":");
     fa_render_frames_json(b, h->frames, h->nframes);
     fa_putc(b, '}');
+}
+
+void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
+                         int holder_is_forking_thread, int holder_gone)
+{
+    fa_puts(b, ",\"lock\":");
+    lock_object_json(b, h, holder, holder_name, "holder_is_forking_thread", holder_is_forking_thread, holder_gone);
 }
 
 static const char *stack_missing(int state)
@@ -883,4 +894,332 @@ void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o)
 {
     apply_suppressions(s, FA_KIND_EXEC_FDS);
     if (s->nfds > 0 || s->fds_dropped > 0) emit(s, FA_KIND_EXEC_FDS, 0, o);
+}
+
+/* ---------------------------------------------------------------- state (dump_signal) */
+
+static const char *state_stack_missing(const struct fa_snap_thread *t, int receiver)
+{
+    if (receiver && t->stack_state == FA_STACK_BUSY && fa_proc.no_unwind)
+        return "not unwound: a forked child of a multithreaded process (libunwind is not safe there)";
+    if (receiver && t->stack_state == FA_STACK_BUSY)
+        return "not safe to unwind here (inside forkaudit, on an alternate signal stack, or in a forked child "
+               "of a multithreaded process)";
+    if (t->stack_state == FA_STACK_NONE) return "not collected: stack_signal is off";
+    return stack_missing(t->stack_state);
+}
+
+/* A lock of a state dump is held now (by a thread of this process) and/or was inherited
+ * held at the fork that made this process. */
+static int state_lock_now(const struct fa_snap_lock *l) { return !l->holder_gone; }
+static int state_lock_inherited(const struct fa_snap_lock *l)
+{
+    return l->holder_gone || (l->held.flags & FA_HELD_INHERITED);
+}
+
+static const char *state_thread_name(const struct fa_snapshot *s, pid_t tid)
+{
+    if (tid == s->tid) return s->receiver.name;
+    return thread_name(s, tid);
+}
+
+static void json_state_thread(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_snap_thread *t,
+                              int receiver)
+{
+    fa_puts(b, "{\"tid\":");
+    fa_put_dec(b, t->tid);
+    fa_puts(b, ",\"name\":");
+    fa_put_json_str(b, t->name);
+    fa_puts(b, receiver ? ",\"receiving\":true" : ",\"receiving\":false");
+    if (t->start_routine) {
+        struct fa_frame_info fi;
+        fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+        fa_puts(b, ",\"start_routine\":");
+        if (fi.function && fi.function_offset == 0) fa_put_json_strn(b, fi.function, fi.function_len);
+        else {
+            fa_putc(b, '"');
+            fa_put_hex(b, (uintptr_t)t->start_routine);
+            fa_putc(b, '"');
+        }
+        fa_puts(b, ",\"created_at\":");
+        fa_render_frames_json(b, t->created_at, t->ncreated);
+    }
+    if (t->stack_state == FA_STACK_OK) {
+        fa_puts(b, ",\"stack\":");
+        fa_render_frames_json(b, t->stack, t->nstack);
+    } else {
+        fa_puts(b, ",\"stack_missing\":");
+        fa_put_json_str(b, state_stack_missing(t, receiver));
+    }
+    (void)s;
+    fa_putc(b, '}');
+}
+
+static void json_state_locks(struct fa_buf *b, const struct fa_snapshot *s, int inherited)
+{
+    int first = 1;
+    fa_puts(b, inherited ? ",\"locks_inherited\":[" : ",\"locks_held\":[");
+    for (int i = 0; i < s->nlocks; i++) {
+        const struct fa_snap_lock *l = &s->locks[i];
+        if (inherited ? !state_lock_inherited(l) : !state_lock_now(l)) continue;
+        if (!first) fa_putc(b, ',');
+        first = 0;
+        if (inherited) {
+            /* held at the fork by a thread of the parent: another one (gone), or the forking
+             * thread whose copy is this process's thread */
+            pid_t holder = l->holder_gone ? l->holder : fa_proc.born_tid;
+            lock_object_json(b, &l->held, holder, NULL, "holder_is_forking_thread", !l->holder_gone, l->holder_gone);
+            if (!l->holder_gone) { /* reopen: who holds it now */
+                b->len--;
+                fa_puts(b, ",\"now_held_by_tid\":");
+                fa_put_dec(b, l->holder);
+                fa_putc(b, '}');
+            }
+        } else {
+            lock_object_json(b, &l->held, l->holder, state_thread_name(s, l->holder), "holder_is_receiving_thread",
+                             l->holder == s->tid, 0);
+            if (l->held.flags & FA_HELD_INHERITED) {
+                b->len--;
+                fa_puts(b, ",\"inherited\":true}");
+            }
+        }
+    }
+    fa_putc(b, ']');
+}
+
+static void json_state(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)
+{
+    fa_puts(b, "{\"kind\":\"state\",\"severity\":\"note\"");
+    json_key_int(b, "pid", s->pid);
+    json_key_int(b, "ppid", s->ppid);
+    json_key_int(b, "tid", s->tid);
+    if (fa_proc.forked_child) { /* as child records: the fork that made this process */
+        fa_puts(b, ",\"fork\":{\"seq\":");
+        fa_put_udec(b, fa_proc.born_seq);
+        json_key_int(b, "child_pid", s->pid);
+        fa_puts(b, ",\"via\":\"");
+        fa_puts(b, fa_proc.born_via ? fa_proc.born_via : "fork");
+        fa_puts(b, "\"}");
+    }
+    fa_puts(b, ",\"stack\":");
+    fa_render_frames_json(b, s->stack.pc, s->stack.n);
+    json_key_int(b, "signal", o->dump_signal);
+    fa_puts(b, ",\"lineage\":{\"pid\":");
+    fa_put_dec(b, s->pid);
+    json_key_int(b, "ppid", s->ppid);
+    fa_puts(b, ",\"forks\":");
+    fa_put_udec(b, s->seq);
+    fa_puts(b, fa_proc.forked_child ? ",\"forked_child\":true" : ",\"forked_child\":false");
+    if (fa_proc.forked_child) {
+        if (fa_proc.born_parent > 0) json_key_int(b, "parent_pid", fa_proc.born_parent);
+        fa_puts(b, ",\"parent_fork_seq\":");
+        fa_put_udec(b, fa_proc.born_seq);
+        if (fa_proc.born_tid > 0) json_key_int(b, "parent_tid", fa_proc.born_tid);
+        fa_puts(b, ",\"via\":\"");
+        fa_puts(b, fa_proc.born_via ? fa_proc.born_via : "fork");
+        fa_putc(b, '"');
+    }
+    fa_putc(b, '}');
+    json_state_locks(b, s, 0);
+    json_state_locks(b, s, 1);
+    if (s->locks_dropped) json_key_int(b, "locks_dropped", (long long)s->locks_dropped);
+    if (s->locks_overflow) json_key_int(b, "locks_overflow", (long long)s->locks_overflow);
+    fa_puts(b, ",\"threads\":[");
+    json_state_thread(b, s, &s->receiver, 1);
+    for (int i = 0; i < s->nthreads; i++) {
+        fa_putc(b, ',');
+        json_state_thread(b, s, &s->threads[i], 0);
+    }
+    fa_putc(b, ']');
+    if (s->threads_dropped) json_key_int(b, "threads_dropped", (long long)s->threads_dropped);
+    if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
+    fa_puts(b, "}\n");
+}
+
+static void text_state_thread(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_snap_thread *t,
+                              int receiver)
+{
+    text_prefix(b, s);
+    fa_puts(b, "    thread ");
+    fa_put_dec(b, t->tid);
+    fa_puts(b, " \"");
+    fa_puts(b, t->name);
+    fa_putc(b, '"');
+    if (receiver) fa_puts(b, " (received the signal)");
+    if (t->start_routine) {
+        struct fa_frame_info fi;
+        fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+        fa_puts(b, ", start routine ");
+        if (fi.function && fi.function_offset == 0) fa_putsn(b, fi.function, fi.function_len);
+        else fa_put_hex(b, (uintptr_t)t->start_routine);
+        fa_puts(b, ", created at:\n");
+        text_frames(b, s, t->created_at, t->ncreated, "      ");
+    } else {
+        fa_putc(b, '\n');
+    }
+    if (t->stack_state == FA_STACK_OK) {
+        text_line(b, s, "      now at:\n");
+        text_frames(b, s, t->stack, t->nstack, "        ");
+    } else {
+        text_prefix(b, s);
+        fa_puts(b, "      (stack ");
+        fa_puts(b, state_stack_missing(t, receiver));
+        fa_puts(b, ")\n");
+    }
+}
+
+static void text_state_lock(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_snap_lock *l,
+                            int inherited)
+{
+    text_prefix(b, s);
+    fa_puts(b, "    ");
+    fa_puts(b, fa_lock_type_name(l->held.type));
+    fa_putc(b, ' ');
+    fa_put_hex(b, (uintptr_t)l->held.addr);
+    if (l->held.type == FA_LOCK_MUTEX || l->held.type == FA_LOCK_MTX) {
+        fa_puts(b, " (");
+        fa_puts(b, fa_mutex_kind_name(l->held.kind));
+        if (l->held.kind & 0x10) fa_puts(b, ", robust");
+        fa_putc(b, ')');
+    }
+    if (l->held.type == FA_LOCK_RWLOCK) fa_puts(b, l->held.flags & FA_HELD_READ ? " (read)" : " (write)");
+    if (inherited && l->holder_gone) {
+        fa_puts(b, " held at the fork by thread ");
+        fa_put_dec(b, l->holder);
+        fa_puts(b, " of an ancestor process, which this process does not have: nobody will unlock it");
+    } else if (inherited) {
+        fa_puts(b, " held at the fork by the forking thread ");
+        fa_put_dec(b, fa_proc.born_tid);
+        fa_puts(b, ", still held by its copy, thread ");
+        fa_put_dec(b, l->holder);
+    } else {
+        const char *hn = state_thread_name(s, l->holder);
+        fa_puts(b, " held by thread ");
+        fa_put_dec(b, l->holder);
+        if (hn && hn[0]) {
+            fa_puts(b, " \"");
+            fa_puts(b, hn);
+            fa_putc(b, '"');
+        }
+        if (l->holder == s->tid) fa_puts(b, " (the receiving thread)");
+        if (l->held.flags & FA_HELD_INHERITED) fa_puts(b, ", inherited held at the fork");
+    }
+    if (l->held.depth > 1) {
+        fa_puts(b, " (depth ");
+        fa_put_udec(b, l->held.depth);
+        fa_putc(b, ')');
+    }
+    fa_puts(b, "; acquired at:\n");
+    text_frames(b, s, l->held.frames, l->held.nframes, "      ");
+}
+
+static void text_state(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)
+{
+    text_prefix(b, s);
+    fa_puts(b, "forkaudit: NOTE: state: process ");
+    fa_put_dec(b, s->pid);
+    fa_puts(b, " on signal ");
+    fa_put_dec(b, o->dump_signal);
+    fa_puts(b, " (dump_signal), received by thread ");
+    fa_put_dec(b, s->tid);
+    fa_puts(b, "\n");
+    text_prefix(b, s);
+    fa_puts(b, "  lineage: parent ");
+    fa_put_dec(b, s->ppid);
+    if (fa_proc.forked_child) {
+        fa_puts(b, "; forked by thread ");
+        fa_put_dec(b, fa_proc.born_tid);
+        if (fa_proc.born_parent > 0) {
+            fa_puts(b, " of process ");
+            fa_put_dec(b, fa_proc.born_parent);
+        }
+        fa_puts(b, " at its fork #");
+        fa_put_udec(b, fa_proc.born_seq);
+        fa_puts(b, " (via ");
+        fa_puts(b, fa_proc.born_via ? fa_proc.born_via : "fork");
+        fa_puts(b, ")");
+    } else {
+        fa_puts(b, "; not a child made by fork under the auditor");
+    }
+    fa_puts(b, "; forks made so far: ");
+    fa_put_udec(b, s->seq);
+    fa_putc(b, '\n');
+    for (int inherited = 0; inherited < 2; inherited++) {
+        int n = 0;
+        for (int i = 0; i < s->nlocks; i++)
+            n += inherited ? state_lock_inherited(&s->locks[i]) : state_lock_now(&s->locks[i]);
+        text_prefix(b, s);
+        fa_puts(b, inherited ? "  locks inherited held at the fork: " : "  locks held now: ");
+        fa_put_dec(b, n);
+        fa_puts(b, n ? "\n" : " (none)\n");
+        for (int i = 0; i < s->nlocks; i++)
+            if (inherited ? state_lock_inherited(&s->locks[i]) : state_lock_now(&s->locks[i]))
+                text_state_lock(b, s, &s->locks[i], inherited);
+    }
+    if (s->locks_dropped || s->locks_overflow) {
+        text_prefix(b, s);
+        fa_puts(b, "  ... and ");
+        fa_put_udec(b, s->locks_dropped + s->locks_overflow);
+        fa_puts(b, " more locks not listed (max_locks, or more than 64 held by one thread)\n");
+    }
+    text_prefix(b, s);
+    fa_puts(b, "  threads: ");
+    fa_put_dec(b, s->nthreads + 1 + (long long)s->threads_dropped);
+    fa_putc(b, '\n');
+    text_state_thread(b, s, &s->receiver, 1);
+    for (int i = 0; i < s->nthreads; i++) text_state_thread(b, s, &s->threads[i], 0);
+    if (s->threads_dropped) {
+        text_prefix(b, s);
+        fa_puts(b, "    ... and ");
+        fa_put_udec(b, s->threads_dropped);
+        fa_puts(b, " more (max_threads)\n");
+    }
+    text_line(b, s, "\n");
+}
+
+static void render_state(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)
+{
+    if (o->format == FA_FORMAT_JSON) json_state(b, s, o);
+    else text_state(b, s, o);
+}
+
+void fa_report_state(struct fa_snapshot *s, const struct fa_options *o)
+{
+    struct fa_buf b;
+    fa_buf_fixed(&b, s->render, s->render_len);
+    render_state(&b, s, o);
+    if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
+        render_state(&b, s, o);
+        fa_report_write(&b);
+        fa_buf_release(&b);
+        return;
+    }
+    fa_report_write(&b);
+}
+
+void fa_report_state_unavailable(const char *why, const struct fa_options *o)
+{
+    char line[512];
+    struct fa_buf b;
+    pid_t pid = fa_getpid();
+    fa_buf_fixed(&b, line, sizeof line);
+    if (o->format == FA_FORMAT_JSON) {
+        fa_puts(&b, "{\"kind\":\"state\",\"severity\":\"note\"");
+        json_key_int(&b, "pid", pid);
+        json_key_int(&b, "ppid", syscall(SYS_getppid));
+        json_key_int(&b, "tid", fa_gettid());
+        fa_puts(&b, ",\"stack\":[]");
+        json_key_int(&b, "signal", o->dump_signal);
+        fa_puts(&b, ",\"unavailable\":");
+        fa_put_json_str(&b, why);
+        fa_puts(&b, "}\n");
+    } else {
+        fa_render_prefix(&b, pid);
+        fa_puts(&b, "forkaudit: NOTE: state: no state dump on signal ");
+        fa_put_dec(&b, o->dump_signal);
+        fa_puts(&b, ": ");
+        fa_puts(&b, why);
+        fa_puts(&b, "\n");
+    }
+    fa_report_write(&b);
 }

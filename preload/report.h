@@ -39,6 +39,10 @@ const char *fa_mutex_kind_name(unsigned kind);
 
 /* Renders and writes every record of the snapshot, one write(2) each. */
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o);
+/* Writes the state record of a state dump (fa_audit_state), one write(2). */
+void fa_report_state(struct fa_snapshot *s, const struct fa_options *o);
+/* Writes a short state record that says why there is no dump this time (`why`). */
+void fa_report_state_unavailable(const char *why, const struct fa_options *o);
 /* Writes the fds-leaked-at-exec record of an exec audit (nothing when no fd leaks). */
 void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o);
 

@@ -91,6 +91,10 @@ struct fa_snapshot {
     char *dirents;         /* scratch for getdents64 */
     size_t render_len;
 
+    /* state dumps only: the receiving thread (tid) as a thread entry, its stack in `stack`
+     * (stack_state FA_STACK_OK) or why not (FA_STACK_BUSY) */
+    struct fa_snap_thread receiver;
+
     /* exec audits (fds-leaked-at-exec) only: the program about to run, the call ("execve",
      * "posix_spawn", ...); seq, child and via name the fork that made this process, if any */
     const char *exec_path;

@@ -94,10 +94,17 @@ out:
 
 void fa_thread_stacks_warm(void)
 {
-    if (fa_stacks_signal(&fa_opts) == 0 || fa_proc.no_unwind || unwind_warm) return;
+    if ((fa_stacks_signal(&fa_opts) == 0 && fa_opts.dump_signal == 0) || fa_proc.no_unwind || unwind_warm) return;
     uintptr_t pc[2];
     fa_backtrace(pc, 2, NULL);
     unwind_warm = 1;
+}
+
+int fa_thread_stacks_may_unwind_here(void)
+{
+    stack_t alt;
+    return unwind_warm && !fa_proc.no_unwind && fa_in_auditor == 0 &&
+           !(sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK));
 }
 
 /* Installs the handler unless the program has a disposition of its own for the signal

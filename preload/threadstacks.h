@@ -11,9 +11,13 @@
 
 #define FA_STACKS_WAIT_MS 100
 
-/* Prepares the calling thread to be unwound in the signal handler (libunwind's first
+/* Prepares the calling thread to be unwound in a signal handler (stack_signal, dump_signal) (libunwind's first
  * unwind on a thread allocates). Called where a thread starts, with no lock held. */
 void fa_thread_stacks_warm(void);
+/* In a signal handler: 1 when the interrupted thread may be unwound here (its libunwind
+ * state exists, it is not inside the auditor, not on an alternate signal stack). Note
+ * that fa_in_auditor must not be raised yet by the caller. */
+int fa_thread_stacks_may_unwind_here(void);
 /* Fills stack_state/nstack/stack of every entry of s->threads. */
 void fa_thread_stacks_collect(struct fa_snapshot *s);
 /* 1 when the stacks signal's handler is installed and still ours. */

@@ -17,6 +17,7 @@ with a message.
 
 import json
 import os
+import select
 import shutil
 import signal
 import stat
@@ -337,6 +338,142 @@ class Refusals(unittest.TestCase):
             f.write("#!%s\n" % static)
         os.chmod(script, 0o755)
         self.refused([script], "interp_static is statically linked")
+
+
+class Explain(unittest.TestCase):
+    """forkaudit explain PID on tests/progs/state_dump, which waits for the dump signal with a
+    worker holding a mutex; the program ends by itself once it was dumped."""
+
+    SIG = signal.SIGRTMIN + 3
+
+    def start(self, options, preload=True, mode=None, ignored=False):
+        """Starts state_dump (with the dump signal ignored, inherited through exec, when
+        `ignored`); returns (process, ready pid, values printed so far)."""
+        env = dict(os.environ)
+        env.pop("FORKAUDIT_OPTIONS", None)
+        env.pop("LD_PRELOAD", None)
+        if preload:
+            env["LD_PRELOAD"] = LIBRARY
+        if options is not None:
+            env["FORKAUDIT_OPTIONS"] = options
+        argv = [prog("state_dump"), str(self.SIG)] + ([mode] if mode else [])
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env, start_new_session=True,
+                             preexec_fn=(lambda: signal.signal(self.SIG, signal.SIG_IGN)) if ignored else None)
+        self.addCleanup(self.stop, p)
+        data = b""
+        while b"ready pid=" not in data or not data.endswith(b"\n"):
+            ready, _, _ = select.select([p.stdout], [], [], DEADLINE)
+            self.assertTrue(ready, "state_dump did not get ready: %r" % data)
+            chunk = os.read(p.stdout.fileno(), 4096)
+            self.assertTrue(chunk, "state_dump ended early: %r" % data)
+            data += chunk
+        values = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line and " " not in line)
+        pid = int(data.decode().split("ready pid=")[1].split()[0])
+        return p, pid, values
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.kill()
+        p.communicate(timeout=DEADLINE)
+
+    def finish(self, p):
+        """The program ends by itself after its dump; returns its stderr."""
+        out, err = p.communicate(timeout=DEADLINE)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn(b"dumped=1", out)
+        return err.decode()
+
+    def log_options(self, fmt="json"):
+        d = tempfile.mkdtemp(prefix="forkaudit-explain.", dir=RUNS_TMPDIR)
+        return "dump_signal=%d:format=%s:log_path=%s" % (self.SIG, fmt, os.path.join(d, "log"))
+
+    def test_prints_locks_and_threads(self):
+        p, pid, values = self.start(self.log_options())
+        r = launch(["explain", "--no-lines", str(pid)])
+        self.assertEqual(r.rc, 0, r.err)
+        self.finish(p)
+        self.assertIn("process %d: state on SIGRTMIN+3" % pid, r.out)
+        self.assertIn("not a child forked under forkaudit", r.out)
+        self.assertIn("locks held now: 1", r.out)
+        self.assertIn('pthread_mutex 0x', r.out)
+        self.assertIn('held by thread %s "state_dump"' % values["worker_tid"], r.out)
+        self.assertIn("#0 holder_main+0x", r.out)
+        self.assertIn("locks inherited held from the parent: none", r.out)
+        self.assertIn('thread %d "state_dump" (received the signal)' % pid, r.out)
+        self.assertIn("wait_for_dump+0x", r.out)
+        self.assertIn("stack: not collected: stack_signal is off", r.out)
+
+    def test_child_that_inherited_a_held_lock(self):
+        p, pid, values = self.start(self.log_options(), mode="child")
+        r = launch(["explain", "--no-lines", str(pid)])
+        self.assertEqual(r.rc, 0, r.err)
+        self.finish(p)
+        main_tid = int(values["main_tid"])
+        self.assertIn("forked by thread %d of process %d at its fork #1 (via fork)" % (main_tid, main_tid), r.out)
+        self.assertIn("locks held now: none", r.out)
+        self.assertIn("locks inherited held from the parent: 1", r.out)
+        self.assertIn("held at the fork by thread %s of the parent, which this process does not have"
+                      % values["worker_tid"], r.out)
+        self.assertIn("stack: not unwound: a forked child of a multithreaded process", r.out)
+
+    def test_json_record_as_it_is(self):
+        p, pid, values = self.start(self.log_options())
+        r = launch(["explain", "--json", str(pid)])
+        self.assertEqual(r.rc, 0, r.err)
+        self.finish(p)
+        rec = json.loads(r.out)
+        self.assertEqual(rec["kind"], "state")
+        self.assertEqual(rec["pid"], pid)
+        self.assertEqual(rec["locks_held"][0]["holder_tid"], int(values["worker_tid"]))
+
+    def test_text_log_file_is_printed_as_written(self):
+        p, pid, _ = self.start(self.log_options("text"))
+        r = launch(["explain", str(pid)])
+        self.assertEqual(r.rc, 0, r.err)
+        self.finish(p)
+        self.assertIn("==%d== forkaudit: NOTE: state: process %d" % (pid, pid), r.out)
+        self.assertIn("locks held now: 1", r.out)
+
+    def test_stderr_log_says_where_the_record_went(self):
+        p, pid, _ = self.start("dump_signal=%d" % self.SIG)
+        r = launch(["explain", str(pid)])
+        self.assertEqual(r.rc, 0, r.err)
+        self.assertIn("the state record went to the process's stderr (log_path=stderr", r.out)
+        self.assertIn("forkaudit: NOTE: state: process %d" % pid, self.finish(p))
+
+    def test_process_not_under_forkaudit(self):
+        p, pid, _ = self.start(None, preload=False)
+        r = launch(["explain", str(pid)])
+        self.assertEqual(r.rc, 1)
+        self.assertIn("process %d does not run under forkaudit" % pid, r.err)
+        self.assertIsNone(p.poll())  # not signalled: the signal would have killed it
+
+    def test_process_without_dump_signal(self):
+        p, pid, _ = self.start("format=json")
+        r = launch(["explain", str(pid)])
+        self.assertEqual(r.rc, 1)
+        self.assertIn("runs under forkaudit but without dump_signal: start it with FORKAUDIT_OPTIONS=dump_signal=%d"
+                      % self.SIG, r.err)
+        self.assertIsNone(p.poll())
+
+    def test_signal_the_program_ignores_is_left_alone(self):
+        p, pid, _ = self.start(self.log_options(), ignored=True)
+        r = launch(["explain", str(pid)])
+        self.assertEqual(r.rc, 1)
+        self.assertIn("process %d does not catch dump_signal=%d (SIGRTMIN+3)" % (pid, self.SIG), r.err)
+        p.kill()
+        _, err = p.communicate(timeout=DEADLINE)
+        self.assertIn(b"dump_signal=%d is off: the program already handles or ignores it" % self.SIG, err)
+
+    def test_no_such_process_and_help(self):
+        r = launch(["explain", str(2 ** 30)])
+        self.assertEqual(r.rc, 2)
+        self.assertIn("no process", r.err)
+        r = launch(["explain", "--help"])
+        self.assertEqual(r.rc, 0)
+        for text in ("PID", "--timeout", "--json", "dump_signal", "exit status:"):
+            self.assertIn(text, r.out)
 
 
 class CmockaStyleResult(unittest.TextTestResult):

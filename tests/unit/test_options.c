@@ -27,6 +27,20 @@ static void defaults_match_the_contract(void **state)
     assert_int_equal(o.lock_stack_depth, 1);
 }
 
+static void dump_signal_is_off_by_default_and_bounded(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    fa_options_defaults(&o);
+    assert_int_equal(o.dump_signal, 0);
+    assert_int_equal(fa_options_parse(&o, "dump_signal=37", collect, &d), 0);
+    assert_int_equal(o.dump_signal, 37);
+    assert_int_equal(fa_options_parse(&o, "dump_signal=65", collect, &d), 1);
+    assert_int_equal(o.dump_signal, 37); /* a bad value leaves what was set */
+    assert_non_null(strstr(d.last, "'dump_signal'"));
+}
+
 static void every_separator_is_accepted(void **state)
 {
     (void)state;
@@ -145,6 +159,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_match_the_contract),
         cmocka_unit_test(every_separator_is_accepted),
+        cmocka_unit_test(dump_signal_is_off_by_default_and_bounded),
         cmocka_unit_test(bad_values_keep_the_default_and_name_the_key),
         cmocka_unit_test(unknown_keys_and_garbage_are_reported_once_each),
         cmocka_unit_test(child_deadlock_actions),
