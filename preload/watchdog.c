@@ -71,9 +71,10 @@ void fa_watchdog_remember(const struct fa_snapshot *s)
 
 void fa_watchdog_arm_in_child(int parent_had_threads)
 {
-    reported = 0;
-    timer_id = -1;
+    /* Stores only when needed: each written page is a copy-on-write fault in every child. */
+    if (timer_id != -1) timer_id = -1; /* a parent's timer: not inherited by fork */
     if (!fa_opts.child_watchdog || !parent_had_threads || !fa_thread_stacks_handler_ours()) return;
+    reported = 0;
     unwinders_at_fork = __atomic_load_n(&fa_unwinders, __ATOMIC_ACQUIRE); /* frozen by the fork */
     clock_gettime(CLOCK_MONOTONIC, &forked_at);
     struct sigevent ev;
