@@ -181,6 +181,24 @@ static const char *stack_missing(int state)
     }
 }
 
+/* ,"start_routine":name (or its address),"created_at":[frames] for a thread made through
+ * pthread_create; nothing for the others. */
+static void json_thread_origin(struct fa_buf *b, const struct fa_snap_thread *t)
+{
+    if (!t->start_routine) return;
+    struct fa_frame_info fi;
+    fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+    fa_puts(b, ",\"start_routine\":");
+    if (fi.function && fi.function_offset == 0) fa_put_json_strn(b, fi.function, fi.function_len);
+    else {
+        fa_putc(b, '"');
+        fa_put_hex(b, (uintptr_t)t->start_routine);
+        fa_putc(b, '"');
+    }
+    fa_puts(b, ",\"created_at\":");
+    fa_render_frames_json(b, t->created_at, t->ncreated);
+}
+
 /* ,"KEY":[frames] for a thread whose stack at fork is known, ,"KEY_missing":"why" else. */
 static void json_thread_stack(struct fa_buf *b, const struct fa_snap_thread *t, const char *key)
 {
@@ -271,19 +289,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             fa_put_dec(b, t->tid);
             fa_puts(b, ",\"name\":");
             fa_put_json_str(b, t->name);
-            if (t->start_routine) {
-                struct fa_frame_info fi;
-                fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
-                fa_puts(b, ",\"start_routine\":");
-                if (fi.function && fi.function_offset == 0) fa_put_json_strn(b, fi.function, fi.function_len);
-                else {
-                    fa_putc(b, '"');
-                    fa_put_hex(b, (uintptr_t)t->start_routine);
-                    fa_putc(b, '"');
-                }
-                fa_puts(b, ",\"created_at\":");
-                fa_render_frames_json(b, t->created_at, t->ncreated);
-            }
+            json_thread_origin(b, t);
             json_thread_stack(b, t, "stack_at_fork");
             char name[128];
             start_routine_name(t, name, sizeof name);
@@ -931,19 +937,7 @@ static void json_state_thread(struct fa_buf *b, const struct fa_snapshot *s, con
     fa_puts(b, ",\"name\":");
     fa_put_json_str(b, t->name);
     fa_puts(b, receiver ? ",\"receiving\":true" : ",\"receiving\":false");
-    if (t->start_routine) {
-        struct fa_frame_info fi;
-        fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
-        fa_puts(b, ",\"start_routine\":");
-        if (fi.function && fi.function_offset == 0) fa_put_json_strn(b, fi.function, fi.function_len);
-        else {
-            fa_putc(b, '"');
-            fa_put_hex(b, (uintptr_t)t->start_routine);
-            fa_putc(b, '"');
-        }
-        fa_puts(b, ",\"created_at\":");
-        fa_render_frames_json(b, t->created_at, t->ncreated);
-    }
+    json_thread_origin(b, t);
     if (t->stack_state == FA_STACK_OK) {
         fa_puts(b, ",\"stack\":");
         fa_render_frames_json(b, t->stack, t->nstack);
