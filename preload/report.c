@@ -463,6 +463,22 @@ static void text_fork_stack(struct fa_buf *b, const struct fa_snapshot *s)
     text_frames(b, s, s->stack.pc, s->stack.n, "    ");
 }
 
+/* ", start routine NAME, created at:" and the frames (indented by `indent`) for a thread
+ * made through pthread_create; returns 0, writing nothing, for the others. */
+static int text_thread_origin(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_snap_thread *t,
+                              const char *indent)
+{
+    if (!t->start_routine) return 0;
+    struct fa_frame_info fi;
+    fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+    fa_puts(b, ", start routine ");
+    if (fi.function && fi.function_offset == 0) fa_putsn(b, fi.function, fi.function_len);
+    else fa_put_hex(b, (uintptr_t)t->start_routine);
+    fa_puts(b, ", created at:\n");
+    text_frames(b, s, t->created_at, t->ncreated, indent);
+    return 1;
+}
+
 /* A thread's stack at fork, or why it is missing. */
 static void text_thread_stack(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_snap_thread *t,
                               const char *title)
@@ -564,17 +580,8 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             fa_puts(b, " \"");
             fa_puts(b, t->name);
             fa_putc(b, '"');
-            if (t->start_routine) {
-                struct fa_frame_info fi;
-                fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
-                fa_puts(b, ", start routine ");
-                if (fi.function && fi.function_offset == 0) fa_putsn(b, fi.function, fi.function_len);
-                else fa_put_hex(b, (uintptr_t)t->start_routine);
-                fa_puts(b, ", created at:\n");
-                text_frames(b, s, t->created_at, t->ncreated, "    ");
-            } else {
+            if (!text_thread_origin(b, s, t, "    "))
                 fa_puts(b, " (creation site unknown: not made through the interposed pthread_create)\n");
-            }
             text_thread_stack(b, s, t, "    at the fork it was at:\n");
             char name[128];
             start_routine_name(t, name, sizeof name);
@@ -1040,17 +1047,7 @@ static void text_state_thread(struct fa_buf *b, const struct fa_snapshot *s, con
     fa_puts(b, t->name);
     fa_putc(b, '"');
     if (receiver) fa_puts(b, " (received the signal)");
-    if (t->start_routine) {
-        struct fa_frame_info fi;
-        fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
-        fa_puts(b, ", start routine ");
-        if (fi.function && fi.function_offset == 0) fa_putsn(b, fi.function, fi.function_len);
-        else fa_put_hex(b, (uintptr_t)t->start_routine);
-        fa_puts(b, ", created at:\n");
-        text_frames(b, s, t->created_at, t->ncreated, "      ");
-    } else {
-        fa_putc(b, '\n');
-    }
+    if (!text_thread_origin(b, s, t, "      ")) fa_putc(b, '\n');
     if (t->stack_state == FA_STACK_OK) {
         text_line(b, s, "      now at:\n");
         text_frames(b, s, t->stack, t->nstack, "        ");
