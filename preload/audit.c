@@ -360,6 +360,7 @@ static int taken_by_prepare(const struct fa_thread *self, const void *addr)
 void fa_audit_finish(struct fa_snapshot *s, pid_t child)
 {
     int saved = errno;
+    fa_watchdog_forget(s->tid);
     struct fa_thread *self = fa_self;
     s->child = child;
     /* A lock that an atfork prepare handler took during this fork is protected by that
@@ -383,6 +384,7 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
 void fa_audit_cancel(struct fa_snapshot *s)
 {
     if (!s) return;
+    fa_watchdog_forget(s->tid);
     __atomic_sub_fetch(&fa_proc.fork_seq, 1, __ATOMIC_RELAXED);
     fa_audit_discard(s);
 }

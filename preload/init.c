@@ -1,6 +1,8 @@
 /* init.c: the library's constructor and its public API. */
 #include "init.h"
 
+#include <dlfcn.h>
+
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +28,14 @@ void fa_init(void)
     if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 0) return;
     int expect = 0;
     if (!__atomic_compare_exchange_n(&init_state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+    /* Another copy of the library comes first in the lookup order: it audits the process,
+     * and this one stays inert (the program's calls never reach it). */
+    void *first = dlsym(RTLD_DEFAULT, "forkaudit_version");
+    Dl_info theirs, mine; /* (our own &forkaudit_version would be the first copy's too) */
+    if (first && dladdr(first, &theirs) && dladdr((void *)&fa_init, &mine) && theirs.dli_fbase != mine.dli_fbase) {
+        __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+        return;
+    }
     fa_options_parse(&fa_opts, getenv("FORKAUDIT_OPTIONS"), fa_diag_stderr, NULL);
     if (fa_opts.help) {
         char text[4096];

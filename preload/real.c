@@ -38,10 +38,18 @@ static void *fallback(enum fa_real_id id)
     }
 }
 
-static int is_ours(void *p)
+/* 1 when `p` is in this library, or in another copy of it preloaded after this one (a
+ * launcher inside a launcher, a test suite that uses forkaudit run under forkaudit):
+ * calling into a copy would audit everything twice and deadlock in libunwind. */
+static int is_forkaudit(void *p)
 {
     Dl_info mine, theirs;
-    return dladdr((void *)&fa_resolve, &mine) && dladdr(p, &theirs) && mine.dli_fbase == theirs.dli_fbase;
+    if (!dladdr((void *)&fa_resolve, &mine) || !dladdr(p, &theirs)) return 0;
+    if (mine.dli_fbase == theirs.dli_fbase) return 1;
+    void *h = theirs.dli_fname ? dlopen(theirs.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+    void *v = h ? dlsym(h, "forkaudit_version") : NULL; /* (a reference kept: preloads stay) */
+    Dl_info where;
+    return v && dladdr(v, &where) && where.dli_fbase == theirs.dli_fbase;
 }
 
 static void *lookup(void *handle, enum fa_real_id id)
@@ -58,11 +66,11 @@ void *fa_resolve(enum fa_real_id id)
     int saved = errno;
     resolving = 1;
     p = lookup(RTLD_NEXT, id);
-    if (!p || is_ours(p)) {
-        /* Never call ourselves: go to glibc directly. */
+    if (!p || is_forkaudit(p)) {
+        /* Never call ourselves, nor another copy of us: go to glibc directly. */
         void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
         p = libc ? lookup(libc, id) : NULL;
-        if (p && is_ours(p)) p = NULL;
+        if (p && is_forkaudit(p)) p = NULL;
     }
     if (!p) p = fallback(id);
     resolving = 0;

@@ -26,7 +26,6 @@
 #include "process.h"
 #include "procfs.h"
 #include "threads.h"
-#include "watchdog.h"
 
 #define REQ_MAX 1024
 enum { PENDING = 1, WORKING = 2, DONE = 3, BUSY = 4, LATE = 5 };
@@ -54,11 +53,8 @@ static uintptr_t restorer; /* the signal-return trampoline: not a frame of the t
 static void on_stack_signal(int sig, siginfo_t *info, void *uc)
 {
     (void)sig;
+    (void)uc;
     int saved = errno;
-    if (info->si_code == SI_TIMER) { /* the child watchdog's timer */
-        fa_watchdog_on_timer(info, uc);
-        goto out;
-    }
     /* Only our own requests: sent by this process with tgkill. */
     if (info->si_code != SI_TKILL || info->si_pid != fa_getpid()) goto out;
     __atomic_add_fetch(&handlers_inside, 1, __ATOMIC_ACQ_REL);
@@ -133,10 +129,6 @@ static int install(int sig)
     if (installed > 0 && sigaction(sig, NULL, &now) == 0) restorer = (uintptr_t)now.sa_restorer;
     return installed > 0;
 }
-
-int fa_thread_stacks_handler_ours(void) { return installed > 0; }
-
-uintptr_t fa_thread_stacks_restorer(void) { return restorer; }
 
 void fa_thread_stacks_after_fork_child(void)
 {

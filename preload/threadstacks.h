@@ -20,10 +20,6 @@ void fa_thread_stacks_warm(void);
 int fa_thread_stacks_may_unwind_here(void);
 /* Fills stack_state/nstack/stack of every entry of s->threads. */
 void fa_thread_stacks_collect(struct fa_snapshot *s);
-/* 1 when the stacks signal's handler is installed and still ours. */
-int fa_thread_stacks_handler_ours(void);
-/* The signal-return trampoline: the frame above a handler's own frames. */
-uintptr_t fa_thread_stacks_restorer(void);
 /* In a forked child: a collection the parent had in progress is not the child's. */
 void fa_thread_stacks_after_fork_child(void);
 

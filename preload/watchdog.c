@@ -2,6 +2,8 @@
  * handler: system calls, mmap'd buffers and the symbolizer only. */
 #include "watchdog.h"
 
+#include <errno.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -45,8 +47,23 @@ static struct {
 } at_fork;
 
 static int timer_id = -1;
-static long next_check_s; /* seconds until the next look: doubles after each one */
+static long next_check_s; /* seconds until the next look: doubles after each idle one */
 #define MAX_CHECK_S 3600
+#define UNWIND_GUARD_S 2  /* an unwind that takes longer is stuck itself (a lock held at the fork) */
+static int at_fork_owner;  /* the thread filling at_fork; 0 when free */
+static uintptr_t restorer; /* the signal-return trampoline: not a frame of the child */
+
+/* What the first look saw; a second look one period later must see the same wait. */
+static struct {
+    uintptr_t uaddr;
+    int op;
+    int seen;
+} candidate;
+
+/* Set while the handler unwinds: a nested signal (SA_NODEFER) then means the unwind blocked
+ * on a lock held at the fork (libunwind's, the loader's): report with the pc alone. */
+static int unwinding;
+static uintptr_t interrupted_pc;
 static int reported;
 static int unwinders_at_fork; /* other threads inside libunwind at the fork: its locks may be held */
 static struct timespec forked_at;
@@ -54,6 +71,8 @@ static struct timespec forked_at;
 void fa_watchdog_remember(const struct fa_snapshot *s)
 {
     if (!fa_opts.child_watchdog) return;
+    int expect = 0; /* two threads forking at once: the first keeps at_fork until its fork is done */
+    if (!__atomic_compare_exchange_n(&at_fork_owner, &expect, s->tid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
     int n = s->nthreads < WD_THREADS ? s->nthreads : WD_THREADS;
     for (int i = 0; i < n; i++) {
         const struct fa_snap_thread *src = &s->threads[i];
@@ -69,25 +88,48 @@ void fa_watchdog_remember(const struct fa_snapshot *s)
     at_fork.forking_tid = s->tid;
 }
 
+void fa_watchdog_forget(pid_t forking_tid)
+{
+    int owner = forking_tid;
+    if (__atomic_load_n(&at_fork_owner, __ATOMIC_RELAXED) == forking_tid)
+        __atomic_compare_exchange_n(&at_fork_owner, &owner, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+static void on_watchdog_signal(int sig, siginfo_t *info, void *uc);
+
 void fa_watchdog_arm_in_child(int parent_had_threads)
 {
     /* Stores only when needed: each written page is a copy-on-write fault in every child. */
     if (timer_id != -1) timer_id = -1; /* a parent's timer: not inherited by fork */
-    if (!fa_opts.child_watchdog || !parent_had_threads || !fa_thread_stacks_handler_ours()) return;
+    if (at_fork_owner) at_fork_owner = 0;
+    if (!fa_opts.child_watchdog || !parent_had_threads) return;
+    /* SIGURG: its default action is to ignore it, so a child that resets its signals to
+     * SIG_DFL (daemons, launchers) is not killed by a late timer. Used only while the
+     * child has no handler of its own for it. */
+    struct sigaction old, sa;
+    if (sigaction(SIGURG, NULL, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_watchdog_signal;
+    /* SA_NODEFER, SIGURG left out of the mask: the guard timer can interrupt a stuck unwind */
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+    sigfillset(&sa.sa_mask);
+    sigdelset(&sa.sa_mask, SIGURG);
+    if (sigaction(SIGURG, &sa, NULL) != 0) return;
+    struct sigaction now;
+    if (sigaction(SIGURG, NULL, &now) == 0) restorer = (uintptr_t)now.sa_restorer;
     reported = 0;
+    unwinding = 0;
+    candidate.seen = 0;
     unwinders_at_fork = __atomic_load_n(&fa_unwinders, __ATOMIC_ACQUIRE); /* frozen by the fork */
     clock_gettime(CLOCK_MONOTONIC, &forked_at);
     struct sigevent ev;
     memset(&ev, 0, sizeof ev);
     ev.sigev_notify = SIGEV_THREAD_ID;
-    ev.sigev_signo = fa_stacks_signal(&fa_opts);
+    ev.sigev_signo = SIGURG;
     ev.sigev_value.sival_int = WD_COOKIE;
     ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
     int id;
     if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, &id) != 0) return;
-    /* One-shot, re-armed with twice the delay after each look: the signal interrupts the
-     * child's poll/select/epoll_wait (EINTR, signal(7)), so a long-lived child is
-     * interrupted less and less often. */
     next_check_s = fa_opts.child_watchdog;
     struct itimerspec first = {{0, 0}, {next_check_s, 0}};
     if (syscall(SYS_timer_settime, id, 0, &first, NULL) != 0) {
@@ -97,10 +139,19 @@ void fa_watchdog_arm_in_child(int parent_had_threads)
     timer_id = id;
 }
 
-/* The futex wait the interrupted thread will resume, if it is an untimed one. With
- * SA_RESTART the kernel rewinds an interrupted restartable system call: the saved program
- * counter is back on the `syscall` instruction and the accumulator holds its number again
- * (a timed wait would restart through restart_syscall instead). */
+static void arm_in(long seconds)
+{
+    struct itimerspec t = {{0, 0}, {seconds, 0}};
+    syscall(SYS_timer_settime, timer_id, 0, &t, NULL);
+}
+
+/* The futex wait the interrupted thread will resume, if it is an untimed private one. An
+ * untimed futex wait interrupted by a handler returns ERESTARTSYS (ERESTARTNOINTR for the
+ * PI lock ops), so with SA_RESTART the kernel rewinds it before running the handler: the
+ * saved program counter is back on the `syscall` instruction and the accumulator holds
+ * SYS_futex again. A timed wait (ERESTART_RESTARTBLOCK) returns EINTR with the program
+ * counter past the instruction, so it never matches. Only private futexes count: a shared
+ * one may be woken by another process. */
 struct futex_wait {
     uintptr_t uaddr;
     int op;
@@ -113,6 +164,7 @@ static int untimed_futex_wait(void *ucontext, struct futex_wait *w)
     const unsigned char *ip = (const unsigned char *)g[REG_RIP];
     if (!ip || ip[0] != 0x0f || ip[1] != 0x05) return 0;
     if (g[REG_RAX] != SYS_futex || g[REG_R10] != 0) return 0; /* r10: the timeout */
+    if (!((int)g[REG_RSI] & FUTEX_PRIVATE_FLAG)) return 0;
     int cmd = (int)g[REG_RSI] & FUTEX_CMD_MASK;
     if (cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI && cmd != FUTEX_LOCK_PI2 &&
         cmd != FUTEX_WAIT_REQUEUE_PI)
@@ -389,57 +441,101 @@ static void render_text(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
                                                          : "  on_child_stuck=report: the child keeps waiting\n");
 }
 
-void fa_watchdog_on_timer(const siginfo_t *info, void *ucontext)
+/* Writes the child-stuck record (the stack `pc`, `n` frames) and acts on on_child_stuck. */
+static void report(const uintptr_t *pc, int n, const struct futex_wait *w)
 {
-    if (info->si_value.sival_int != WD_COOKIE || reported || timer_id < 0) return;
-    struct futex_wait w;
-    /* Computing, sleeping, on I/O, or another thread of the child could still wake it:
-     * look again later. */
-    if (!untimed_futex_wait(ucontext, &w) || thread_count() != 1) {
-        next_check_s = next_check_s * 2 < MAX_CHECK_S ? next_check_s * 2 : MAX_CHECK_S;
-        struct itimerspec again = {{0, 0}, {next_check_s, 0}};
-        syscall(SYS_timer_settime, timer_id, 0, &again, NULL);
-        return;
-    }
-    reported = 1;
-    syscall(SYS_timer_delete, timer_id);
-    timer_id = -1;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     long secs = now.tv_sec - forked_at.tv_sec;
-    uintptr_t pc[FA_MAX_FRAMES];
-    int n = 0;
-    fa_in_auditor++;
-    /* libunwind's state is whole unless another thread of the parent was inside it at the
-     * fork; without it the stack is the interrupted pc alone. */
-    if (unwinders_at_fork == 0 && fa_in_auditor == 1) {
-        n = fa_backtrace_unchecked(pc, fa_opts.stack_depth, NULL);
-        int skip = 0;
-        while (skip < n && pc[skip] != fa_thread_stacks_restorer()) skip++;
-        if (skip < n) {
-            memmove(pc, pc + skip + 1, (size_t)(n - skip - 1) * sizeof pc[0]);
-            n -= skip + 1;
-        } else {
-            n = 0;
-        }
-    }
-#if defined(__x86_64__)
-    if (n == 0) pc[n++] = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
-#endif
-    if (fa_suppress_frames("child-stuck", pc, n)) { /* no report, and no abort either */
-        fa_in_auditor--;
-        return;
-    }
+    if (fa_suppress_frames("child-stuck", pc, n)) return; /* no report, and no abort either */
     struct suspect sus;
-    find_suspect(pc, n, &w, &sus);
+    find_suspect(pc, n, w, &sus);
     __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
     struct fa_buf b;
     if (fa_buf_mapped(&b, 1 << 16) == 0) {
-        if (fa_opts.format == FA_FORMAT_JSON) render_json(&b, pc, n, secs, &w, &sus);
-        else render_text(&b, pc, n, secs, &w, &sus);
+        if (fa_opts.format == FA_FORMAT_JSON) render_json(&b, pc, n, secs, w, &sus);
+        else render_text(&b, pc, n, secs, w, &sus);
         fa_report_write(&b);
         fa_buf_release(&b);
     }
-    fa_in_auditor--;
     if (fa_opts.on_child_stuck == FA_ACTION_ABORT) abort();
+}
+
+static int stop_at_first(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)info;
+    (void)size;
+    (void)data;
+    return 1;
+}
+
+/* The child's stack below the handler, unwound with libunwind (its state is whole unless
+ * a thread of the parent was inside it at the fork); 0 frames when it cannot be. */
+static int unwind_interrupted(uintptr_t *pc)
+{
+    if (unwinders_at_fork != 0 || fa_in_auditor != 1) return 0;
+    unwinding = 1;
+    sigset_t urg;
+    sigemptyset(&urg);
+    sigaddset(&urg, SIGURG);
+    syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &urg, NULL, sizeof(long)); /* the guard must get through */
+    arm_in(UNWIND_GUARD_S);
+    /* libunwind blocks every signal while it holds a lock, the guard included: probe the
+     * loader's lock (which libunwind takes in dl_iterate_phdr) before, with the guard live. */
+    dl_iterate_phdr(stop_at_first, NULL);
+    int n = fa_backtrace_unchecked(pc, fa_opts.stack_depth, NULL);
+    unwinding = 0;
+    int skip = 0;
+    while (skip < n && pc[skip] != restorer) skip++;
+    if (skip >= n) return 0;
+    memmove(pc, pc + skip + 1, (size_t)(n - skip - 1) * sizeof pc[0]);
+    return n - skip - 1;
+}
+
+static void on_watchdog_signal(int sig, siginfo_t *info, void *ucontext)
+{
+    (void)sig;
+    if (info->si_code != SI_TIMER || info->si_value.sival_int != WD_COOKIE || reported || timer_id < 0) return;
+    int saved = errno;
+    struct futex_wait w;
+    if (unwinding) { /* the guard fired: the unwind below us is blocked for good */
+        reported = 1;
+        w.uaddr = candidate.uaddr;
+        w.op = candidate.op;
+        report(&interrupted_pc, 1, &w);
+        errno = saved;
+        return;
+    }
+    /* Computing, sleeping, on I/O, or another thread of the child could still wake it:
+     * look again later, less and less often. */
+    if (!untimed_futex_wait(ucontext, &w) || thread_count() != 1) {
+        candidate.seen = 0;
+        next_check_s = next_check_s * 2 < MAX_CHECK_S ? next_check_s * 2 : MAX_CHECK_S;
+        arm_in(next_check_s);
+        errno = saved;
+        return;
+    }
+    /* The same wait at two looks one period apart (a signal handler of the child's own
+     * could have ended a wait seen once). */
+    if (!candidate.seen || candidate.uaddr != w.uaddr || candidate.op != w.op) {
+        candidate.uaddr = w.uaddr;
+        candidate.op = w.op;
+        candidate.seen = 1;
+        arm_in(fa_opts.child_watchdog);
+        errno = saved;
+        return;
+    }
+#if defined(__x86_64__)
+    interrupted_pc = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
+#endif
+    fa_in_auditor++;
+    uintptr_t pc[FA_MAX_FRAMES];
+    int n = unwind_interrupted(pc);
+    if (n == 0) pc[n++] = interrupted_pc;
+    reported = 1;
+    syscall(SYS_timer_delete, timer_id);
+    timer_id = -1;
+    report(pc, n, &w);
+    fa_in_auditor--;
+    errno = saved;
 }

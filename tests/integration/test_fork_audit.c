@@ -522,6 +522,32 @@ static void unseeded_lrand48_is_replayed_from_zero(void **state)
     fa_run_free(&r);
 }
 
+/* Two copies of the library preloaded (a launcher inside a launcher): the first one in
+ * the lookup order audits, the other stays inert; nothing hangs, nothing is doubled. */
+static void a_second_copy_of_the_library_stays_inert(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/forkaudit-copy.XXXXXX", copy[300], cmd[800];
+    assert_non_null(mkdtemp(dir));
+    snprintf(copy, sizeof copy, "%s/libforkaudit.so", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", fa_build_path("libforkaudit.so"), copy);
+    assert_int_equal(system(cmd), 0);
+    const char *before = getenv("FORKAUDIT_TEST_PRELOAD");
+    char preload[700];
+    snprintf(preload, sizeof preload, "%s%s%s", before ? before : "", before ? ":" : "", copy);
+    setenv("FORKAUDIT_TEST_PRELOAD", preload, 1);
+    struct fa_run r;
+    run_prog(&r, "tests/progs/lock_held_by_worker", NULL, NULL);
+    if (before) setenv("FORKAUDIT_TEST_PRELOAD", before, 1);
+    else unsetenv("FORKAUDIT_TEST_PRELOAD");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 1);
+    assert_int_equal(fa_count_kind(r.records, "threads-at-fork"), 1);
+    fa_run_free(&r);
+    unlink(copy);
+    rmdir(dir);
+}
+
 static void wrappers_keep_errno_and_results(void **state)
 {
     (void)state;
@@ -697,6 +723,7 @@ int main(void)
         cmocka_unit_test(text_format_reads_like_a_sanitizer_report),
         cmocka_unit_test(bad_options_are_named_and_ignored),
         cmocka_unit_test(semaphores_destroyed_by_the_thousand_do_not_hide_a_held_one),
+        cmocka_unit_test(a_second_copy_of_the_library_stays_inert),
     };
     return cmocka_run_group_tests_name("fork audit (integration)", tests, NULL, NULL);
 }
