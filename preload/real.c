@@ -46,10 +46,11 @@ static int is_forkaudit(void *p)
     Dl_info mine, theirs;
     if (!dladdr((void *)&fa_resolve, &mine) || !dladdr(p, &theirs)) return 0;
     if (mine.dli_fbase == theirs.dli_fbase) return 1;
-    void *h = theirs.dli_fname ? dlopen(theirs.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : NULL;
-    void *v = h ? dlsym(h, "forkaudit_version") : NULL; /* (a reference kept: preloads stay) */
-    Dl_info where;
-    return v && dladdr(v, &where) && where.dli_fbase == theirs.dli_fbase;
+    /* By name: a lookup in that object (dlopen, dlsym) could allocate or take the loader's
+     * lock, and this runs inside other libraries' mutexes at start-up (jemalloc's). */
+    const char *base = theirs.dli_fname ? strrchr(theirs.dli_fname, '/') : NULL;
+    base = base ? base + 1 : theirs.dli_fname;
+    return base && strncmp(base, "libforkaudit", 12) == 0;
 }
 
 static void *lookup(void *handle, enum fa_real_id id)
