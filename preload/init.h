@@ -12,5 +12,8 @@ void fa_init_after_fork_child(void);
 int fa_init_pid_changed(void);
 /* Registers on_prepare/on_parent/on_child (interpose_fork.c). */
 void fa_fork_register_handlers(void);
+/* In a child made without our fork handlers (_Fork, raw clone): does their resets now.
+ * Async-signal-safe (interpose_fork.c). */
+void fa_fork_reset_if_new_process(void);
 
 #endif

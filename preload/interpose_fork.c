@@ -62,6 +62,11 @@ static void reset_in_child(void)
     fa_audit_after_fork_child();
 }
 
+void fa_fork_reset_if_new_process(void)
+{
+    if (fa_init_pid_changed()) reset_in_child();
+}
+
 FA_EXPORT pid_t fork(void)
 {
     fa_init();

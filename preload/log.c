@@ -117,12 +117,17 @@ static int open_log(pid_t pid)
 /* Spins while another thread opens the log: an open is a few system calls. */
 #define LOG_OPENING (-2)
 
+static pid_t log_opener; /* the thread opening the log while log_fd is LOG_OPENING */
+
 static int log_fd_for(pid_t pid)
 {
     struct stat st;
     for (;;) {
         int fd = __atomic_load_n(&fa_proc.log_fd, __ATOMIC_ACQUIRE);
         if (fd == LOG_OPENING) {
+            /* A signal handler of ours interrupted this very thread's open: waiting would
+             * never end. The record goes to stderr instead. */
+            if (__atomic_load_n(&log_opener, __ATOMIC_ACQUIRE) == fa_gettid()) return -1;
             syscall(SYS_sched_yield);
             continue;
         }
@@ -131,7 +136,9 @@ static int log_fd_for(pid_t pid)
          * close: the number may be the program's now). */
         if (!__atomic_compare_exchange_n(&fa_proc.log_fd, &fd, LOG_OPENING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
+        __atomic_store_n(&log_opener, fa_gettid(), __ATOMIC_RELEASE);
         int nfd = open_log(pid);
+        __atomic_store_n(&log_opener, 0, __ATOMIC_RELEASE);
         fa_proc.log_pid = pid;
         __atomic_store_n(&fa_proc.log_fd, nfd < 0 ? -1 : nfd, __ATOMIC_RELEASE);
         return nfd;

@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "fmt.h"
+#include "init.h"
 #include "log.h"
 #include "options.h"
 #include "report.h"
@@ -26,6 +27,9 @@ static void on_dump_signal(int sig, siginfo_t *info, void *uc)
     (void)info;
     (void)uc;
     int saved = errno;
+    /* In a child made without our fork handlers (_Fork, a raw clone) the snapshot arena
+     * and the symbolizer's memory are not mapped (MADV_DONTFORK): reset first. */
+    fa_fork_reset_if_new_process();
     if (fa_in_auditor > 0) {
         fa_in_auditor++;
         fa_report_state_unavailable("the signal interrupted forkaudit's own code in this thread; send it again",
