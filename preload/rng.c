@@ -98,6 +98,14 @@ static int replay_drand48(const struct fa_rng_state *s, unsigned long long k, co
     return 1;
 }
 
+/* The rule that silences a reuse report: the seeding site when known (matched there as
+ * well as at the draw), else the draw. */
+static void suggest_rule(struct fa_buf *b, const struct fa_rng_state *s, const uintptr_t *pc, int n)
+{
+    if (s->seeded && s->nframes > 0) fa_suppress_suggest(b, "rng-reused-in-child", s->frames, s->nframes, NULL);
+    else fa_suppress_suggest(b, "rng-reused-in-child", pc, n, NULL);
+}
+
 /* A drand48 value in [0, 1) as decimal, from its bits (no stdio here). */
 static void put_drawn(struct fa_buf *b, enum fa_rng_family f, const char *fn, long long bits)
 {
@@ -156,7 +164,14 @@ void fa_rng_reused(enum fa_rng_family f, const char *fn, long long value, const 
                 put_drawn(&b, f, fn, parent);
                 fa_puts(&b, parent == value ? ",\"same\":true" : ",\"same\":false");
             }
-            fa_puts(&b, "}}\n");
+            fa_puts(&b, "},\"suppression\":");
+            char rule[300];
+            struct fa_buf rb;
+            fa_buf_fixed(&rb, rule, sizeof rule);
+            suggest_rule(&rb, s, pc, n);
+            fa_buf_terminate(&rb);
+            fa_put_json_str(&b, rule);
+            fa_puts(&b, "}\n");
         } else {
             pid_t pid = fa_getpid();
             fa_render_prefix(&b, pid);
@@ -189,6 +204,10 @@ void fa_rng_reused(enum fa_rng_family f, const char *fn, long long value, const 
             fa_render_prefix(&b, pid);
             fa_puts(&b, "  drawn in the child at:\n");
             fa_render_frames_text(&b, pid, pc, n, "    ");
+            fa_render_prefix(&b, pid);
+            fa_puts(&b, "  suppress with: ");
+            suggest_rule(&b, s, pc, n);
+            fa_putc(&b, '\n');
             fa_render_prefix(&b, pid);
             fa_putc(&b, '\n');
         }

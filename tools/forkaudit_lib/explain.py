@@ -327,8 +327,11 @@ def explain(args, out):
             raise Failure("no state record from process %d in %s within %g s (the program may have taken "
                           "signal %d for itself)" % (pid, where, args.timeout, sig))
         if fmt != "json":
+            busy = "no state dump on signal" in found[0]
+            if busy and attempt + 1 < RETRIES:
+                continue  # busy: a fork audit or another dump; ask again
             out.write("\n".join(found) + "\n")
-            return 0
+            return 1 if busy else 0
         if found.get("unavailable") and attempt + 1 < RETRIES:
             continue  # busy: a fork audit or another dump; ask again
         if args.json:
