@@ -19,6 +19,7 @@
 #include "log.h"
 #include "options.h"
 #include "process.h"
+#include "procfs.h"
 #include "report.h"
 #include "threads.h"
 #include "threadstacks.h"
@@ -28,46 +29,11 @@
 /* getdents64 buffer */
 #define DIRENT_BYTES 4096
 
-struct linux_dirent64 {
-    unsigned long long d_ino;
-    long long d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
-};
-
 static long sys_openat(int dir, const char *path, int flags) { return syscall(SYS_openat, dir, path, flags, 0); }
 
-/* Calls fn(name, dirfd, s) for every entry of the directory `path` but "." and "..". */
 static void for_each_dirent(struct fa_snapshot *s, const char *path, void (*fn)(const char *, int dirfd, void *))
 {
-    long dfd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return;
-    char *buf = s->dirents; /* not on the stack: stack pages written after a fork fault */
-    for (;;) {
-        long n = syscall(SYS_getdents64, dfd, buf, DIRENT_BYTES);
-        if (n <= 0) break;
-        for (long off = 0; off < n;) {
-            struct linux_dirent64 *d = (void *)(buf + off);
-            off += d->d_reclen;
-            if (d->d_name[0] != '.') fn(d->d_name, (int)dfd, s);
-        }
-        /* procfs fills the buffer while entries fit (names here are short numbers): a
-         * reply with room for 256 more bytes was the last one, skip the empty call. */
-        if (n + 256 <= DIRENT_BYTES) break;
-    }
-    syscall(SYS_close, dfd);
-}
-
-static long parse_num(const char *s)
-{
-    long v = 0;
-    if (!*s) return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') return -1;
-        v = v * 10 + (*s - '0');
-    }
-    return v;
+    fa_proc_each_entry(path, s->dirents, DIRENT_BYTES, fn, s);
 }
 
 static void capture_locks(struct fa_snapshot *s)
@@ -121,7 +87,7 @@ static void read_comm(int dirfd, const char *tid, char *out, size_t cap)
 static void add_thread(const char *name, int dirfd, void *ctx)
 {
     struct fa_snapshot *s = ctx;
-    long tid = parse_num(name);
+    long tid = fa_proc_number(name);
     if (tid <= 0 || tid == s->tid) return;
     if (s->nthreads >= s->max_threads) {
         s->threads_dropped++;
@@ -188,7 +154,7 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
 static void add_fd(const char *name, int dirfd, void *ctx)
 {
     struct fa_snapshot *s = ctx;
-    long fd = parse_num(name);
+    long fd = fa_proc_number(name);
     if (fd < 3 || fd == dirfd || fd == s->log_fd) return;
     fa_audit_add_fd(s, dirfd, name, fd, -1);
 }

@@ -18,6 +18,7 @@
 #include "fmt.h"
 #include "options.h"
 #include "process.h"
+#include "procfs.h"
 #include "report.h"
 #include "threads.h"
 
@@ -159,47 +160,26 @@ static int resolve_program(const struct fa_exec_call *c, struct fa_buf *b)
 #define PROGRAM_BYTES 4096
 #define RENDER_BYTES (64 * 1024) /* larger records get a temporary mapping (report.c) */
 
-struct linux_dirent64 {
-    unsigned long long d_ino;
-    long long d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[];
+struct leak_scan {
+    struct fa_snapshot *s;
+    const posix_spawn_file_actions_t *actions;
 };
 
-static long parse_fd(const char *s)
-{
-    long v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') return -1;
-        v = v * 10 + (*s - '0');
-    }
-    return v;
-}
-
 /* Adds entry `name` of /proc/self/fd when that descriptor passes into the new program. */
-static void add_leak(struct fa_snapshot *s, int dirfd, const char *name, const posix_spawn_file_actions_t *actions)
+static void add_leak(const char *name, int dirfd, void *ctx)
 {
-    long fd = parse_fd(name);
+    struct leak_scan *scan = ctx;
+    long fd = fa_proc_number(name);
     if (fd < 3 || fd == dirfd) return;
     long fdflags = syscall(SYS_fcntl, fd, F_GETFD);
-    if (fdflags < 0 || (fdflags & FD_CLOEXEC) || fa_spawn_actions_touch(actions, (int)fd)) return;
-    fa_audit_add_fd(s, dirfd, name, fd, fdflags);
+    if (fdflags < 0 || (fdflags & FD_CLOEXEC) || fa_spawn_actions_touch(scan->actions, (int)fd)) return;
+    fa_audit_add_fd(scan->s, dirfd, name, fd, fdflags);
 }
 
 static void collect_leaks(struct fa_snapshot *s, const posix_spawn_file_actions_t *actions)
 {
-    long dfd = syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (dfd < 0) return;
-    long n;
-    while ((n = syscall(SYS_getdents64, dfd, s->dirents, DIRENT_BYTES)) > 0) {
-        for (long off = 0; off < n;) {
-            struct linux_dirent64 *d = (void *)(s->dirents + off);
-            off += d->d_reclen;
-            if (d->d_name[0] != '.') add_leak(s, (int)dfd, d->d_name, actions);
-        }
-    }
-    syscall(SYS_close, dfd);
+    struct leak_scan scan = {s, actions};
+    fa_proc_each_entry("/proc/self/fd", s->dirents, DIRENT_BYTES, add_leak, &scan);
 }
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }

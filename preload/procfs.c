@@ -23,3 +23,42 @@ int fa_proc_read(const char *path, struct fa_buf *b)
     b->p[b->len] = 0;
     return 0;
 }
+
+struct linux_dirent64 {
+    unsigned long long d_ino;
+    long long d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+void fa_proc_each_entry(const char *path, char *buf, long len, void (*fn)(const char *name, int dirfd, void *ctx),
+                        void *ctx)
+{
+    long dfd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (dfd < 0) return;
+    for (;;) {
+        long n = syscall(SYS_getdents64, dfd, buf, len);
+        if (n <= 0) break;
+        for (long off = 0; off < n;) {
+            struct linux_dirent64 *d = (void *)(buf + off);
+            off += d->d_reclen;
+            if (d->d_name[0] != '.') fn(d->d_name, (int)dfd, ctx);
+        }
+        /* procfs fills the buffer while entries fit (names here are short numbers): a
+         * reply with room for 256 more bytes was the last one, skip the empty call. */
+        if (n + 256 <= len) break;
+    }
+    syscall(SYS_close, dfd);
+}
+
+long fa_proc_number(const char *s)
+{
+    long v = 0;
+    if (!*s) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}

@@ -8,4 +8,12 @@
  * fa_buf_release). Returns 0, or -1 when the file cannot be opened or mapped. */
 int fa_proc_read(const char *path, struct fa_buf *b);
 
+/* Calls fn(name, dirfd, ctx) for every entry of the directory `path` but "." and "..",
+ * reading entries with getdents64 into `buf` (`len` bytes: the caller's, so that nothing
+ * lands on the stack, whose pages fault after a fork). System calls only. */
+void fa_proc_each_entry(const char *path, char *buf, long len, void (*fn)(const char *name, int dirfd, void *ctx),
+                        void *ctx);
+/* The decimal number `s` (a pid, tid or fd entry name), -1 when it is not one. */
+long fa_proc_number(const char *s);
+
 #endif
