@@ -300,11 +300,7 @@ struct fa_snapshot *fa_audit_state(int unwind, uintptr_t restorer, int *busy)
     r->stack_state = unwind ? FA_STACK_OK : FA_STACK_BUSY;
     if (unwind) {
         s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, NULL);
-        /* start at the interrupted code, not at the signal-return trampoline */
-        if (s->stack.n > 0 && restorer && s->stack.pc[0] == restorer) {
-            memmove(s->stack.pc, s->stack.pc + 1, (size_t)(s->stack.n - 1) * sizeof s->stack.pc[0]);
-            s->stack.n--;
-        }
+        s->stack.n = fa_backtrace_drop_handler(s->stack.pc, s->stack.n, restorer);
         r->nstack = s->stack.n;
         memcpy(r->stack, s->stack.pc, (size_t)s->stack.n * sizeof r->stack[0]);
     }

@@ -52,6 +52,15 @@ static int call_site_only(uintptr_t *pc, int max, const void *call_site)
 
 int fa_unwinders;
 
+int fa_backtrace_drop_handler(uintptr_t *pc, int n, uintptr_t restorer)
+{
+    int k = 0;
+    while (k < n && (!restorer || pc[k] != restorer)) k++;
+    if (k >= n) return n;
+    memmove(pc, pc + k + 1, (size_t)(n - k - 1) * sizeof pc[0]);
+    return n - k - 1;
+}
+
 int fa_backtrace(uintptr_t *pc, int max, const void *call_site)
 {
     if (fa_proc.no_unwind) return call_site_only(pc, max, call_site);

@@ -16,6 +16,10 @@ int fa_backtrace(uintptr_t *pc, int max, const void *call_site);
 /* fa_backtrace even in a child where unwinding is forbidden: for a caller that knows
  * libunwind's state is whole (no thread was unwinding at the fork, see fa_unwinders). */
 int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site);
+/* For a stack unwound in a signal handler: drops the frames up to and including the
+ * signal-return trampoline `restorer` (the handler's sa_restorer), so the stack starts at
+ * the interrupted code. Returns the new count; unchanged when the trampoline is absent. */
+int fa_backtrace_drop_handler(uintptr_t *pc, int n, uintptr_t restorer);
 /* Threads inside libunwind right now, process-wide. */
 extern int fa_unwinders;
 /* From now on in this process, only call sites: see fa_backtrace. Async-signal-safe. */

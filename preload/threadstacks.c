@@ -70,11 +70,7 @@ static void on_stack_signal(int sig, siginfo_t *info, void *uc)
         stack_t alt;
         int busy = fa_in_auditor > 0 || !unwind_warm ||
                    (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK));
-        r->n = busy ? 0 : fa_backtrace(r->pc, fa_opts.stack_depth, NULL);
-        if (r->n > 0 && r->pc[0] == restorer) { /* start at the interrupted code */
-            memmove(r->pc, r->pc + 1, (size_t)(r->n - 1) * sizeof r->pc[0]);
-            r->n--;
-        }
+        r->n = busy ? 0 : fa_backtrace_drop_handler(r->pc, fa_backtrace(r->pc, fa_opts.stack_depth, NULL), restorer);
         __atomic_store_n(&r->state, STATE(gen, busy ? BUSY : DONE), __ATOMIC_RELEASE);
         __atomic_add_fetch(&answered, 1, __ATOMIC_ACQ_REL);
         syscall(SYS_futex, &answered, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);

@@ -485,11 +485,7 @@ static int unwind_interrupted(uintptr_t *pc)
     dl_iterate_phdr(stop_at_first, NULL);
     int n = fa_backtrace_unchecked(pc, fa_opts.stack_depth, NULL);
     unwinding = 0;
-    int skip = 0;
-    while (skip < n && pc[skip] != restorer) skip++;
-    if (skip >= n) return 0;
-    memmove(pc, pc + skip + 1, (size_t)(n - skip - 1) * sizeof pc[0]);
-    return n - skip - 1;
+    return fa_backtrace_drop_handler(pc, n, restorer);
 }
 
 static void on_watchdog_signal(int sig, siginfo_t *info, void *ucontext)
