@@ -51,7 +51,7 @@ static const struct fa_options defaults = FA_OPTIONS_INITIALIZER;
 
 int fa_stacks_signal(const struct fa_options *o)
 {
-    return o->stack_signal ? o->stack_signal : o->child_watchdog ? FA_WATCHDOG_SIGNAL : 0;
+    return o->stack_signal ? o->stack_signal : o->child_watchdog ? FA_WATCHDOG_STACKS_SIGNAL : 0;
 }
 struct fa_options fa_opts = FA_OPTIONS_INITIALIZER;
 

@@ -41,9 +41,9 @@ typedef void (*fa_diag_fn)(const char *line, void *ctx);
         .on_child_stuck = FA_ACTION_REPORT                                                  \
     }
 
-/* The signal the other threads' stacks are collected with (and the child watchdog's timer
- * signals): stack_signal, or FA_WATCHDOG_SIGNAL when only child_watchdog asks for it. */
-#define FA_WATCHDOG_SIGNAL 61
+/* The signal the other threads' stacks are collected with at a fork: stack_signal, or
+ * FA_WATCHDOG_STACKS_SIGNAL when only child_watchdog asks for them (to name a suspect). */
+#define FA_WATCHDOG_STACKS_SIGNAL 61
 int fa_stacks_signal(const struct fa_options *o);
 
 /* The options in force in this process. */
