@@ -528,10 +528,12 @@ static void on_watchdog_signal(int sig, siginfo_t *info, void *ucontext)
     uintptr_t pc[FA_MAX_FRAMES];
     int n = unwind_interrupted(pc);
     if (n == 0) pc[n++] = interrupted_pc;
-    reported = 1;
     syscall(SYS_timer_delete, timer_id);
     timer_id = -1;
-    report(pc, n, &w);
+    if (!reported) { /* a slow unwind may have been reported by the guard already */
+        reported = 1;
+        report(pc, n, &w);
+    }
     fa_in_auditor--;
     errno = saved;
 }
