@@ -95,6 +95,8 @@ static void wait_with_deadline(struct fa_run *r, pid_t pid, int deadline_s)
     kill(-pid, SIGKILL);
 }
 
+static const char *preload_list; /* fa_run_preloaded's LD_PRELOAD list; NULL: the library alone */
+
 pid_t fa_spawn_audited(struct fa_run *r, const char *const argv[], const char *extra, int *out_fd)
 {
     memset(r, 0, sizeof *r);
@@ -118,10 +120,20 @@ pid_t fa_spawn_audited(struct fa_run *r, const char *const argv[], const char *e
         syscall(SYS_close_range, 3, ~0U, 0);
         /* FORKAUDIT_TEST_PRELOAD goes first (a sanitizer runtime for check-asan). */
         const char *first = getenv("FORKAUDIT_TEST_PRELOAD");
-        char preload[1200];
-        snprintf(preload, sizeof preload, "%s%s%s", first ? first : "", first ? ":" : "", fa_build_path("libforkaudit.so"));
-        setenv("LD_PRELOAD", preload, 1);
-        setenv("FORKAUDIT_OPTIONS", opts, 1);
+        char preload[2400] = "";
+        if (first) snprintf(preload, sizeof preload, "%s", first);
+        /* The word "forkaudit" in the list stands for the library; an empty list runs unaudited. */
+        char copy[1200];
+        snprintf(copy, sizeof copy, "%s", preload_list ? preload_list : "forkaudit");
+        for (char *item = strtok(copy, ":"); item; item = strtok(NULL, ":")) {
+            size_t len = strlen(preload);
+            snprintf(preload + len, sizeof preload - len, "%s%s", len ? ":" : "",
+                     strcmp(item, "forkaudit") == 0 ? fa_build_path("libforkaudit.so") : item);
+        }
+        if (!preload[0]) unsetenv("LD_PRELOAD");
+        else setenv("LD_PRELOAD", preload, 1);
+        if (preload_list && !strstr(preload_list, "forkaudit")) unsetenv("FORKAUDIT_OPTIONS");
+        else setenv("FORKAUDIT_OPTIONS", opts, 1);
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -153,6 +165,33 @@ int fa_run_audited(struct fa_run *r, const char *const argv[], const char *extra
     pid_t pid = fa_spawn_audited(r, argv, extra, NULL);
     fa_finish(r, pid, extra, deadline_s);
     return 0;
+}
+
+int fa_run_preloaded(struct fa_run *r, const char *const argv[], const char *preload, const char *extra, int deadline_s)
+{
+    preload_list = preload;
+    pid_t pid = fa_spawn_audited(r, argv, extra, NULL);
+    preload_list = NULL;
+    fa_finish(r, pid, extra, deadline_s);
+    return 0;
+}
+
+int fa_run_plain(struct fa_run *r, const char *const argv[], int deadline_s)
+{
+    return fa_run_preloaded(r, argv, "", NULL, deadline_s);
+}
+
+void fa_assert_same_behaviour(const struct fa_run *plain, const struct fa_run *audited)
+{
+    if (plain->timed_out || audited->timed_out)
+        fail_msg("a run timed out (plain %d, audited %d)", plain->timed_out, audited->timed_out);
+    if (plain->exited != audited->exited || plain->status != audited->status || plain->signal != audited->signal)
+        fail_msg("exit differs: plain exited=%d status=%d signal=%d, audited exited=%d status=%d signal=%d",
+                 plain->exited, plain->status, plain->signal, audited->exited, audited->status, audited->signal);
+    if (strcmp(plain->out, audited->out) != 0)
+        fail_msg("stdout differs:\n--- plain\n%s\n--- audited\n%s", plain->out, audited->out);
+    if (strcmp(plain->err, audited->err) != 0)
+        fail_msg("stderr differs:\n--- plain\n%s\n--- audited\n%s", plain->err, audited->err);
 }
 
 int fa_wait_for_line(int fd, const char *text, int deadline_s)

@@ -30,6 +30,17 @@ const char *fa_build_path(const char *rel);
 int fa_run_audited(struct fa_run *r, const char *const argv[], const char *extra_options, int deadline_s);
 void fa_run_free(struct fa_run *r);
 
+/* The same run with another LD_PRELOAD list, in order: the word "forkaudit" stands for the
+ * library, other items are paths ("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2:forkaudit").
+ * A list without "forkaudit" (or "") runs the program unaudited, without FORKAUDIT_OPTIONS;
+ * its records are then empty. */
+int fa_run_preloaded(struct fa_run *r, const char *const argv[], const char *preload, const char *extra, int deadline_s);
+/* The program unaudited: nothing preloaded (except FORKAUDIT_TEST_PRELOAD, a sanitizer runtime). */
+int fa_run_plain(struct fa_run *r, const char *const argv[], int deadline_s);
+/* Fails the test unless both runs ended the same way (exit status or signal) and wrote the
+ * same stdout and stderr: the auditor must not change what the program does. */
+void fa_assert_same_behaviour(const struct fa_run *plain, const struct fa_run *audited);
+
 /* The same in two steps, for servers: start (stdout goes to the pipe *out_fd when
  * out_fd is not NULL), then wait with a deadline and collect. */
 pid_t fa_spawn_audited(struct fa_run *r, const char *const argv[], const char *extra_options, int *out_fd);
