@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,12 +21,27 @@
 static const char *path_template; /* NULL: stderr/stdout */
 static int stdio_fd = 2;
 static pid_t log_failed_pid; /* pid that already said it could not open the file */
+/* A relative log_path made absolute at start-up: a daemon that moves to "/" and closes
+ * every descriptor must reopen the same file, not a new one in its new directory. */
+static char absolute_template[2048];
 
 void fa_log_init(const struct fa_options *o)
 {
     if (strcmp(o->log_path, "stderr") == 0) stdio_fd = 2;
     else if (strcmp(o->log_path, "stdout") == 0) stdio_fd = 1;
     else path_template = o->log_path;
+    if (!path_template || path_template[0] == '/') return;
+    long n = syscall(SYS_getcwd, absolute_template, sizeof absolute_template); /* length with the NUL */
+    /* An unreachable or very long cwd: stay relative. */
+    if (n <= 1 || absolute_template[0] != '/' || (size_t)n + strlen(path_template) + 1 >= sizeof absolute_template)
+        return;
+    struct fa_buf b;
+    fa_buf_fixed(&b, absolute_template, sizeof absolute_template);
+    b.len = (size_t)n - 1;
+    if (b.len > 1) fa_putc(&b, '/');
+    fa_puts(&b, path_template);
+    fa_buf_terminate(&b);
+    path_template = absolute_template;
 }
 
 static void write_all(int fd, const char *p, size_t n)
@@ -82,36 +98,58 @@ static int is_log_file(int fd, struct stat *st)
     return fd >= 0 && syscall(SYS_fstat, fd, st) == 0 && st->st_dev == fa_proc.log_dev && st->st_ino == fa_proc.log_ino;
 }
 
+/* Says once per process why the log file is not used; the records go to stderr. */
+static void refuse_log_file(pid_t pid, const char *path, const char *why, long number)
+{
+    if (log_failed_pid == pid) return;
+    static const char head[] = "forkaudit: cannot use log file '";
+    char tail[200];
+    struct fa_buf b;
+    log_failed_pid = pid;
+    fa_buf_fixed(&b, tail, sizeof tail);
+    fa_puts(&b, "': ");
+    fa_puts(&b, why);
+    if (number >= 0) fa_put_dec(&b, number);
+    fa_puts(&b, "; writing to stderr instead\n");
+    /* One writev, the path not copied: this may run on a small signal stack. */
+    struct iovec iov[3] = {{(void *)head, sizeof head - 1}, {(void *)path, strlen(path)}, {b.p, b.len}};
+    syscall(SYS_writev, 2, iov, 3);
+}
+
 static int open_log(pid_t pid)
 {
-    char path[1100];
+    char path[sizeof absolute_template + 24];
     expand(path, sizeof path, pid);
-    /* O_NOFOLLOW: never write through a symlink someone planted at the log path. */
-    long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* 0600: records show paths and stacks of the program, for its owner only.
+     * O_NOFOLLOW: never write through a symlink someone planted at the log path.
+     * O_NONBLOCK: a FIFO planted there must not block the program in open (cleared below). */
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    int e = errno;
     struct stat st;
-    if (fd >= 0 && syscall(SYS_fstat, fd, &st) == 0) {
-        /* Out of the program's way: its next open gets the number it would without us. */
-        fd = fa_fd_move_high((int)fd);
-        fa_proc.log_dev = st.st_dev;
-        fa_proc.log_ino = st.st_ino;
-        fa_fdtrack_mark_auditor((int)fd);
-        return (int)fd;
+    if (fd < 0) {
+        if (e == ELOOP) refuse_log_file(pid, path, "it is a symbolic link (not followed)", -1);
+        else refuse_log_file(pid, path, "open failed with errno ", e);
+        return -1;
     }
-    if (fd >= 0) syscall(SYS_close, fd);
-    if (log_failed_pid != pid) {
-        char msg[1300];
-        struct fa_buf b;
-        int e = errno;
-        log_failed_pid = pid;
-        fa_buf_fixed(&b, msg, sizeof msg);
-        fa_puts(&b, "forkaudit: cannot open log file '");
-        fa_puts(&b, path);
-        fa_puts(&b, "' (errno ");
-        fa_put_dec(&b, e);
-        fa_puts(&b, "); writing to stderr instead\n");
-        write_all(2, b.p, b.len);
+    if (syscall(SYS_fstat, fd, &st) != 0) {
+        syscall(SYS_close, fd);
+        refuse_log_file(pid, path, "fstat failed with errno ", errno);
+        return -1;
     }
-    return -1;
+    /* Another user's file (planted in a shared directory to collect our records, or to
+     * make us write where they cannot) is not appended to. */
+    if (st.st_uid != (uid_t)syscall(SYS_geteuid)) {
+        syscall(SYS_close, fd);
+        refuse_log_file(pid, path, "it exists and belongs to another user, uid ", (long)st.st_uid);
+        return -1;
+    }
+    syscall(SYS_fcntl, fd, F_SETFL, O_APPEND);
+    /* Out of the program's way: its next open gets the number it would without us. */
+    fd = fa_fd_move_high((int)fd);
+    fa_proc.log_dev = st.st_dev;
+    fa_proc.log_ino = st.st_ino;
+    fa_fdtrack_mark_auditor((int)fd);
+    return (int)fd;
 }
 
 /* Spins while another thread opens the log: an open is a few system calls. */
@@ -158,8 +196,11 @@ void fa_log_write(const char *p, size_t n)
 
 int fa_log_own_fd(void)
 {
+    struct stat st;
     int fd = __atomic_load_n(&fa_proc.log_fd, __ATOMIC_ACQUIRE);
-    return path_template && fd >= 0 && fa_proc.log_pid == fa_getpid() ? fd : -1;
+    /* The identity too: a number the program put a file of its own on (a raw dup2, or
+     * close_range and a new open) is the program's, and fd reports must list it. */
+    return path_template && fd >= 0 && fa_proc.log_pid == fa_getpid() && is_log_file(fd, &st) ? fd : -1;
 }
 
 void fa_log_after_fork_child(void)
