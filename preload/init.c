@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,6 +38,8 @@ void fa_init(void)
         return;
     }
     fa_options_parse(&fa_opts, getenv("FORKAUDIT_OPTIONS"), fa_diag_stderr, NULL);
+    /* A set-user-ID program must not write or read files its caller names. */
+    if (getauxval(AT_SECURE)) fa_options_drop_paths(&fa_opts, fa_diag_stderr, NULL);
     if (fa_opts.help) {
         char text[4096];
         fa_options_help(&fa_opts, text, sizeof text);

@@ -226,6 +226,30 @@ int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, vo
     return problems;
 }
 
+int fa_options_drop_paths(struct fa_options *o, fa_diag_fn diag, void *ctx)
+{
+    char line[512];
+    struct fa_buf b;
+    int dropped = 0;
+    fa_buf_fixed(&b, line, sizeof line);
+    fa_puts(&b, "forkaudit: secure execution (set-user-ID, set-group-ID or capabilities): ignoring ");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char *field = (char *)o + opts[i].offset;
+        const char *dflt = (const char *)&defaults + opts[i].offset;
+        if (opts[i].kind != OPT_PATH || strcmp(field, dflt) == 0) continue;
+        if (opts[i].offset == OFF(log_path) && (strcmp(field, "stderr") == 0 || strcmp(field, "stdout") == 0))
+            continue; /* names no file */
+        memcpy(field, dflt, strlen(dflt) + 1);
+        fa_puts(&b, dropped++ ? ", " : "");
+        fa_puts(&b, opts[i].key);
+    }
+    fa_puts(&b, " from FORKAUDIT_OPTIONS (options that name files); the log goes to ");
+    fa_puts(&b, o->log_path);
+    fa_buf_terminate(&b);
+    if (dropped && diag) diag(line, ctx);
+    return dropped;
+}
+
 size_t fa_options_help(const struct fa_options *o, char *out, size_t cap)
 {
     struct fa_buf b;

@@ -57,6 +57,13 @@ void fa_options_defaults(struct fa_options *o);
  * otherwise. `spec` may be NULL. */
 int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, void *ctx);
 
+/* Secure execution (AT_SECURE: set-user-ID, set-group-ID, file capabilities): options that
+ * name a file (log_path other than stderr/stdout, suppressions) come from someone who may
+ * not own the privileges, so they go back to their defaults, as secure_getenv() would
+ * have them. One diagnostic line through `diag` names the options ignored. Returns how
+ * many were. */
+int fa_options_drop_paths(struct fa_options *o, fa_diag_fn diag, void *ctx);
+
 /* Writes the option list into buf (NUL-terminated, truncated to cap): each option with
  * the value in effect in `o`, its default when that differs, and its meaning. Returns
  * the length written. */

@@ -154,6 +154,41 @@ static void help_lists_every_option_with_its_default(void **state)
     assert_non_null(strstr(text, "(default 16)"));
 }
 
+/* AT_SECURE: a file named by the caller of a set-user-ID program is neither written
+ * (log_path) nor read (suppressions); every other option stays. */
+static void secure_execution_drops_options_that_name_files(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    fa_options_defaults(&o);
+    assert_int_equal(fa_options_parse(&o, "log_path=/etc/evil.%p:suppressions=/root/secret:format=json:verbosity=1",
+                                      collect, &d), 0);
+    assert_int_equal(fa_options_drop_paths(&o, collect, &d), 2);
+    assert_string_equal(o.log_path, "stderr");
+    assert_string_equal(o.suppressions, "");
+    assert_int_equal(o.format, FA_FORMAT_JSON);
+    assert_int_equal(o.verbosity, 1);
+    assert_int_equal(d.n, 1); /* said once, naming the keys, not the values */
+    assert_non_null(strstr(d.last, "secure execution"));
+    assert_non_null(strstr(d.last, "ignoring log_path, suppressions from FORKAUDIT_OPTIONS"));
+    assert_non_null(strstr(d.last, "the log goes to stderr"));
+    assert_null(strstr(d.last, "/etc/evil"));
+}
+
+static void secure_execution_keeps_stderr_stdout_and_says_nothing_when_nothing_dropped(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    fa_options_defaults(&o);
+    assert_int_equal(fa_options_drop_paths(&o, collect, &d), 0);
+    assert_int_equal(fa_options_parse(&o, "log_path=stdout", collect, &d), 0);
+    assert_int_equal(fa_options_drop_paths(&o, collect, &d), 0);
+    assert_string_equal(o.log_path, "stdout");
+    assert_int_equal(d.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +200,8 @@ int main(void)
         cmocka_unit_test(child_deadlock_actions),
         cmocka_unit_test(long_keys_and_paths_are_bounded),
         cmocka_unit_test(help_lists_every_option_with_its_default),
+        cmocka_unit_test(secure_execution_drops_options_that_name_files),
+        cmocka_unit_test(secure_execution_keeps_stderr_stdout_and_says_nothing_when_nothing_dropped),
     };
     return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
