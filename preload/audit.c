@@ -49,7 +49,8 @@ static void capture_locks(struct fa_snapshot *s)
         s->locks_overflow += t->held.overflow;
         for (int k = 0; k < n && k < FA_HELD_MAX; k++) {
             struct fa_held h = t->held.e[k];
-            if (!h.addr || (h.flags & FA_HELD_IN_COND_WAIT)) continue;
+            if (!h.addr || (h.flags & FA_HELD_IN_COND_WAIT) || fa_held_seen_before(&t->held, k, h.addr)) continue;
+            if (h.depth == 0) h.depth = 1; /* caught between the count and the removal of its last release */
             if (h.flags & FA_HELD_BY_PREPARE) {
                 s->locks_protected++;
                 continue;

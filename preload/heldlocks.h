@@ -114,12 +114,18 @@ static inline void fa_held_acquire(struct fa_heldset *h, const void *addr, unsig
 /* Other threads may clear an entry's addr at any moment (a semaphore posted elsewhere:
  * fa_held_clear, which scans from the top down). So the last entry is copied down into
  * the freed slot before it is taken out of its own: a scan always finds the address in
- * one of the two, and a clear that hit the old slot meanwhile is applied to the copy. */
+ * one of the two, and a clear that hit the old slot meanwhile is applied to the copy.
+ * The freed slot is emptied before the copy: a fork from a signal handler that interrupted
+ * this reads the set of its own thread half-moved, and must never pair one lock's address
+ * with another's type, depth and acquisition site (a copy seen twice is merged by the
+ * reader, fa_held_seen_before). */
 static inline void fa_held_remove(struct fa_heldset *h, struct fa_held *e)
 {
     int n = fa_held_count(h);
     struct fa_held *last = &h->e[n - 1];
     if (e != last) {
+        __atomic_store_n(&e->addr, NULL, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST); /* emptied before the copy, for a handler */
         const void *addr = __atomic_load_n(&last->addr, __ATOMIC_RELAXED);
         __builtin_memcpy(&e->depth, &last->depth, sizeof *e - __builtin_offsetof(struct fa_held, depth));
         __atomic_store_n(&e->addr, addr, __ATOMIC_RELEASE);
@@ -127,6 +133,15 @@ static inline void fa_held_remove(struct fa_heldset *h, struct fa_held *e)
             __atomic_compare_exchange_n(&e->addr, &addr, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
     }
     __atomic_store_n(&h->n, n - 1, __ATOMIC_RELEASE);
+}
+
+/* 1 when an entry below e[k] holds the same address: the reader met an entry in the
+ * middle of its move down by fa_held_remove (both copies are valid for an instant). */
+static inline int fa_held_seen_before(const struct fa_heldset *h, int k, const void *addr)
+{
+    for (int i = 0; i < k; i++)
+        if (__atomic_load_n(&h->e[i].addr, __ATOMIC_RELAXED) == addr) return 1;
+    return 0;
 }
 
 /* Records one release; returns 1 when `addr` was in the set. */
