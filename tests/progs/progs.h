@@ -7,6 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,22 @@
 
 static inline void print_value(const char *key, long value) { dprintf(1, "%s=%ld\n", key, value); }
 static inline long my_tid(void) { return syscall(SYS_gettid); }
+
+/* Facts that differ from run to run (tids, addresses, pids) go to a file of their own
+ * (fact_file_open), so that stdout stays comparable with an unaudited run. */
+static inline int *fact_fd(void)
+{
+    static int fd = -1;
+    return &fd;
+}
+static inline void fact_file_open(const char *path)
+{
+    if (path) *fact_fd() = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+}
+static inline void print_fact(const char *key, long value)
+{
+    if (*fact_fd() >= 0) dprintf(*fact_fd(), "%s=%ld\n", key, value);
+}
 
 /* fork; the child exits at once; the parent waits. Returns the child's pid. */
 static inline pid_t fork_and_reap(void)

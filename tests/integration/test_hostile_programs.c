@@ -1,0 +1,264 @@
+/* Hostile programs (issue 6, items 5, 6, 7 and 10): forks from signal handlers and from
+ * eight threads at once, libraries whose constructors run before the auditor's, atfork
+ * handlers of unloaded libraries, threads of dlopen'ed libraries, and a thousand vforks
+ * and posix_spawns. Each program runs twice, without and with the auditor: both runs must
+ * end the same way with the same stdout and stderr (fa_assert_same_behaviour), and the
+ * audited run's records must be complete and right. Facts that differ between runs
+ * (tids, addresses, pids) are written by the programs to a file of their own. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* Generous: the spawn test starts 2,000 programs, each loading the library (and, under
+ * make check-asan, the sanitizer runtime). A hang still fails. */
+#define DEADLINE 240
+
+/* One program, run without and then with the auditor. */
+struct pair {
+    struct fa_run plain, audited;
+    struct fa_run facts; /* the audited run's fact file, read with fa_out_value */
+    char dir[64];
+};
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    char *data = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&data, &len);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, n, m);
+    fclose(f);
+    fclose(m);
+    return data;
+}
+
+/* Runs `prog mode <factfile>` (and `extra_arg` when not NULL) both ways and checks that the
+ * auditor changed nothing the program did. */
+static void run_pair(struct pair *p, const char *prog, const char *mode, const char *extra_arg, const char *options)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->dir, sizeof p->dir, "/tmp/forkaudit-hostile.XXXXXX");
+    assert_non_null(mkdtemp(p->dir));
+    char plain_facts[128], audited_facts[128];
+    snprintf(plain_facts, sizeof plain_facts, "%s/facts.plain", p->dir);
+    snprintf(audited_facts, sizeof audited_facts, "%s/facts.audited", p->dir);
+    const char *argv[] = {fa_build_path(prog), mode, plain_facts, extra_arg, NULL};
+    assert_int_equal(fa_run_plain(&p->plain, argv, DEADLINE), 0);
+    argv[2] = audited_facts;
+    assert_int_equal(fa_run_audited(&p->audited, argv, options, DEADLINE), 0);
+    assert_false(p->audited.timed_out);
+    fa_assert_same_behaviour(&p->plain, &p->audited);
+    assert_true(p->audited.exited);
+    assert_int_equal(p->audited.status, 0);
+    p->facts.out = slurp(audited_facts);
+}
+
+static void free_pair(struct pair *p)
+{
+    fa_run_free(&p->plain);
+    fa_run_free(&p->audited);
+    free(p->facts.out);
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", p->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static long fact(const struct pair *p, const char *key)
+{
+    long v = fa_out_value(&p->facts, key);
+    if (v == -1) fail_msg("fact %s missing", key);
+    return v;
+}
+
+static void hex(char *out, size_t cap, long value) { snprintf(out, cap, "0x%lx", value); }
+
+/* The records of `kind` written by process `pid` whose fork has sequence number `seq`
+ * (0: any). */
+static int count_of(json_t *records, const char *kind, long pid, long seq)
+{
+    int n = 0;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+        if (strcmp(fa_str(rec, "kind"), kind) == 0 && fa_int(rec, "pid") == pid &&
+            (seq == 0 || fa_int(json_object_get(rec, "fork"), "seq") == seq))
+            n++;
+    return n;
+}
+
+/* Every fork of `pid` has its one "fork" record (verbosity=1), numbered 1..n without gaps. */
+static void every_fork_recorded_once(json_t *records, long pid, int n)
+{
+    char *seen = calloc((size_t)n + 1, 1);
+    json_t *rec;
+    int total = 0;
+    size_t i;
+    json_array_foreach(records, i, rec) {
+        if (strcmp(fa_str(rec, "kind"), "fork") != 0 || fa_int(rec, "pid") != pid) continue;
+        long long seq = fa_int(json_object_get(rec, "fork"), "seq");
+        assert_true(seq >= 1 && seq <= n);
+        assert_int_equal(seen[seq], 0);
+        seen[seq] = 1;
+        total++;
+    }
+    free(seen);
+    assert_int_equal(total, n);
+}
+
+/* The last fork: exactly one held lock, final_lock, held by the worker that took it. */
+static void final_fork_reports_the_held_lock_once(struct pair *p, long seq)
+{
+    long pid = fact(p, "main_tid");
+    json_t *records = p->audited.records;
+    assert_int_equal(count_of(records, "lock-held-at-fork", pid, seq), 1);
+    json_t *rec = NULL, *r;
+    size_t i;
+    json_array_foreach(records, i, r)
+        if (strcmp(fa_str(r, "kind"), "lock-held-at-fork") == 0 && fa_int(r, "pid") == pid &&
+            fa_int(json_object_get(r, "fork"), "seq") == seq)
+            rec = r;
+    assert_non_null(rec);
+    assert_string_equal(fa_str(rec, "severity"), "error");
+    assert_int_equal(fa_int(json_object_get(rec, "fork"), "child_pid"), fact(p, "final_child"));
+    json_t *lock = json_object_get(rec, "lock");
+    char addr[32];
+    hex(addr, sizeof addr, fact(p, "final_lock"));
+    assert_string_equal(fa_str(lock, "addr"), addr);
+    assert_string_equal(fa_str(lock, "mutex_type"), "normal");
+    assert_int_equal(fa_int(lock, "holder_tid"), fact(p, "holder_tid"));
+    assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "hold_final_lock"));
+}
+
+/* ------------------------------------------------------------------ item 5 */
+
+#define SIGNALS 1000
+#define THREAD_FORKS 200
+
+/* A fork from a signal handler that interrupted the main thread inside a lock or unlock
+ * wrapper reads that thread's held set half-updated: each lock it reports must still be
+ * whole (its own type, depth and acquisition site), reported once, held by the main thread. */
+static void forks_from_signal_handlers_inside_lock_wrappers(void **state)
+{
+    (void)state;
+    struct pair p;
+    run_pair(&p, "tests/progs/hostile_prog_fork_storms", "signals", NULL, "verbosity=1");
+    assert_int_equal(fa_out_value(&p.audited, "handler_forks"), SIGNALS);
+    assert_int_equal(fa_out_value(&p.audited, "handler_children_ok"), SIGNALS);
+    assert_int_equal(fa_out_value(&p.audited, "final_child_status"), 9);
+    long main_tid = fact(&p, "main_tid");
+    json_t *records = p.audited.records;
+    every_fork_recorded_once(records, main_tid, SIGNALS + 1);
+    /* the sender thread was alive at every fork of the storm, the holder at the last */
+    assert_int_equal(count_of(records, "threads-at-fork", main_tid, 0), SIGNALS + 1);
+
+    char normal[3][32], recursive[32];
+    hex(normal[0], sizeof normal[0], fact(&p, "loop_lock"));
+    hex(normal[1], sizeof normal[1], fact(&p, "loop_try"));
+    hex(normal[2], sizeof normal[2], fact(&p, "loop_rw"));
+    hex(recursive, sizeof recursive, fact(&p, "loop_recursive"));
+    json_t *rec, *seen = json_object();
+    int storm_locks = 0;
+    size_t i;
+    json_array_foreach(records, i, rec) {
+        if (strcmp(fa_str(rec, "kind"), "lock-held-at-fork") != 0) continue;
+        long long seq = fa_int(json_object_get(rec, "fork"), "seq");
+        if (seq == SIGNALS + 1) continue; /* the final fork, below */
+        storm_locks++;
+        json_t *lock = json_object_get(rec, "lock");
+        const char *addr = fa_str(lock, "addr");
+        assert_true(fa_frames_have(json_object_get(rec, "stack"), "on_signal"));
+        assert_int_equal(fa_int(lock, "holder_tid"), main_tid);
+        assert_true(json_is_true(json_object_get(lock, "holder_is_forking_thread")));
+        assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "lock_loop"));
+        /* one record per lock and fork */
+        char key[64];
+        snprintf(key, sizeof key, "%lld %s", seq, addr);
+        assert_null(json_object_get(seen, key));
+        json_object_set_new(seen, key, json_true());
+        if (strcmp(addr, recursive) == 0) {
+            assert_string_equal(fa_str(lock, "mutex_type"), "recursive");
+            assert_true(fa_int(lock, "depth") == 1 || fa_int(lock, "depth") == 2);
+            assert_string_equal(fa_str(rec, "severity"), "error"); /* the child cannot unlock it */
+        } else if (strcmp(addr, normal[2]) == 0) {
+            assert_string_equal(fa_str(lock, "type"), "pthread_rwlock");
+            assert_string_equal(fa_str(rec, "severity"), "warning");
+        } else {
+            assert_true(strcmp(addr, normal[0]) == 0 || strcmp(addr, normal[1]) == 0);
+            assert_string_equal(fa_str(lock, "type"), "pthread_mutex");
+            assert_string_equal(fa_str(lock, "mutex_type"), "normal");
+            assert_int_equal(fa_int(lock, "depth"), 1);
+            assert_string_equal(fa_str(rec, "severity"), "warning");
+        }
+    }
+    json_decref(seen);
+    /* the loop holds a lock most of the time: many forks caught one */
+    assert_true(storm_locks > SIGNALS / 10);
+    final_fork_reports_the_held_lock_once(&p, SIGNALS + 1);
+    free_pair(&p);
+}
+
+/* Eight threads fork at once, each holding its own mutex: every lock is reported with its
+ * own holder, as a warning at its holder's fork and an error at the others'. */
+static void eight_threads_fork_at_once(void **state)
+{
+    (void)state;
+    struct pair p;
+    run_pair(&p, "tests/progs/hostile_prog_fork_storms", "threads", NULL, "verbosity=1");
+    assert_int_equal(fa_out_value(&p.audited, "thread_forks"), THREAD_FORKS);
+    assert_int_equal(fa_out_value(&p.audited, "final_child_status"), 9);
+    long main_tid = fact(&p, "main_tid");
+    json_t *records = p.audited.records;
+    every_fork_recorded_once(records, main_tid, THREAD_FORKS + 1);
+    assert_int_equal(count_of(records, "threads-at-fork", main_tid, 0), THREAD_FORKS + 1);
+    char lock_addr[8][32];
+    long tid[8];
+    int own_fork_reports[8] = {0};
+    for (int t = 0; t < 8; t++) {
+        char key[32];
+        snprintf(key, sizeof key, "forker%d_lock", t);
+        hex(lock_addr[t], sizeof lock_addr[t], fact(&p, key));
+        snprintf(key, sizeof key, "forker%d_tid", t);
+        tid[t] = fact(&p, key);
+    }
+    json_t *rec;
+    size_t i;
+    json_array_foreach(records, i, rec) {
+        if (strcmp(fa_str(rec, "kind"), "lock-held-at-fork") != 0) continue;
+        if (fa_int(json_object_get(rec, "fork"), "seq") == THREAD_FORKS + 1) continue;
+        json_t *lock = json_object_get(rec, "lock");
+        int t = 0;
+        while (t < 8 && strcmp(fa_str(lock, "addr"), lock_addr[t]) != 0) t++;
+        assert_true(t < 8);
+        assert_int_equal(fa_int(lock, "holder_tid"), tid[t]);
+        assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "forker_main"));
+        int own = fa_int(rec, "tid") == tid[t];
+        assert_int_equal(json_is_true(json_object_get(lock, "holder_is_forking_thread")), own);
+        assert_string_equal(fa_str(rec, "severity"), own ? "warning" : "error");
+        own_fork_reports[t] += own;
+    }
+    /* each thread held its own lock at each of its own forks */
+    for (int t = 0; t < 8; t++) assert_int_equal(own_fork_reports[t], THREAD_FORKS / 8);
+    final_fork_reports_the_held_lock_once(&p, THREAD_FORKS + 1);
+    free_pair(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(forks_from_signal_handlers_inside_lock_wrappers),
+        cmocka_unit_test(eight_threads_fork_at_once),
+    };
+    return cmocka_run_group_tests_name("hostile programs (integration)", tests, NULL, NULL);
+}
