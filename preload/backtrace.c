@@ -2,7 +2,6 @@
 #define UNW_LOCAL_ONLY
 #include "backtrace.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
 #include <link.h>
@@ -12,34 +11,60 @@
 #include "process.h"
 #include "threads.h"
 
+/* The auditor's executable code, [self_lo, self_hi): published with self_hi last. */
 static uintptr_t self_lo, self_hi;
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *base)
+struct code_range {
+    uintptr_t lo, hi;
+};
+
+/* The object whose executable segments hold this function is the auditor. */
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    if ((void *)info->dlpi_addr != base) return 0;
+    struct code_range *r = data;
+    uintptr_t me = (uintptr_t)&find_self, lo = 0, hi = 0;
+    int mine = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-        if (!self_lo || lo < self_lo) self_lo = lo;
-        if (hi > self_hi) self_hi = hi;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+        if (me >= a && me < b) mine = 1;
+        if (!lo || a < lo) lo = a;
+        if (b > hi) hi = b;
     }
+    if (!mine) return 0;
+    r->lo = lo;
+    r->hi = hi;
     return 1;
+}
+
+/* Learns the range once, from whichever comes first: our constructor, or a backtrace
+ * taken before it ran (a pthread_create or open in another library's constructor, which
+ * runs first when that library is a dependency of the program). Concurrent callers find
+ * the same range. */
+static void learn_own_code(void)
+{
+    if (__atomic_load_n(&self_hi, __ATOMIC_ACQUIRE)) return;
+    struct code_range r = {0, 0};
+    dl_iterate_phdr(find_self, &r);
+    if (!r.hi) return;
+    __atomic_store_n(&self_lo, r.lo, __ATOMIC_RELAXED);
+    __atomic_store_n(&self_hi, r.hi, __ATOMIC_RELEASE);
 }
 
 void fa_backtrace_init(void)
 {
-    if (self_hi) return;
     int saved = errno;
-    Dl_info info;
-    if (dladdr((void *)&fa_backtrace_init, &info) && info.dli_fbase)
-        dl_iterate_phdr(find_self, info.dli_fbase);
+    learn_own_code();
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     errno = saved;
 }
 
-int fa_is_auditor_pc(uintptr_t pc) { return pc >= self_lo && pc < self_hi; }
+int fa_is_auditor_pc(uintptr_t pc)
+{
+    return pc < __atomic_load_n(&self_hi, __ATOMIC_ACQUIRE) && pc >= __atomic_load_n(&self_lo, __ATOMIC_RELAXED);
+}
 
 void fa_backtrace_forbid_unwinding(void) { fa_proc.no_unwind = 1; }
 
@@ -73,6 +98,7 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     int saved = errno;
     /* libunwind may take locks of its own: the wrappers must not record them. */
     fa_in_auditor++;
+    learn_own_code();
     int want = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0]) : max + 16;
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int n = unw_backtrace(raw, want);
