@@ -66,10 +66,14 @@ $(BUILD)/tests/progs/%.so: tests/progs/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O0 -fPIC -shared $< -o $@
 
+# A program linked against one of those libraries (DT_NEEDED, found beside the program).
+LINKED_LIB_atfork_protected := atfork_lib.so
+LINKED_LIB_hostile_prog_ctor := hostile_ctor_lib.so
+
 $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/progs.h $(TEST_LIBS_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O0 -fno-omit-frame-pointer $< -o $@ -L$(BUILD)/tests/progs \
-	    $(if $(filter atfork_protected,$*),-l:atfork_lib.so -Wl$(comma)-rpath$(comma)'$$ORIGIN') -lutil
+	    $(if $(LINKED_LIB_$*),-l:$(LINKED_LIB_$*) -Wl$(comma)-rpath$(comma)'$$ORIGIN') -lutil
 
 comma := ,
 

@@ -254,11 +254,98 @@ static void eight_threads_fork_at_once(void **state)
     free_pair(&p);
 }
 
+/* ------------------------------------------------------------------ item 6 */
+
+/* No frame anywhere in `j` (a record, or any part of one) is the auditor's own. */
+static void no_auditor_frames(json_t *j)
+{
+    if (json_is_object(j)) {
+        const char *module = fa_str(j, "module");
+        if (module && strstr(module, "libforkaudit")) fail_msg("a frame of the auditor: %s", fa_str(j, "function"));
+        const char *key;
+        json_t *v;
+        json_object_foreach(j, key, v) no_auditor_frames(v);
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) no_auditor_frames(v);
+    }
+}
+
+/* The position of the loader's "calling init: <...name>" line in `err`, or -1. */
+static long init_position(const char *err, const char *name)
+{
+    for (const char *p = err; (p = strstr(p, "calling init: ")) != NULL; p++) {
+        const char *end = strchr(p, '\n');
+        if (!end) end = p + strlen(p);
+        const char *hit = strstr(p, name);
+        if (hit && hit < end) return p - err;
+    }
+    return -1;
+}
+
+/* hostile_ctor_lib.so is a DT_NEEDED library of the program, and ld.so runs the
+ * initialisers of the program's dependencies before those of LD_PRELOAD objects that do
+ * not depend on them (the order is checked here, with LD_DEBUG=libs). So its constructor
+ * locks a mutex and starts a thread that keeps a lock before forkaudit's constructor runs:
+ * the wrappers meet a process the auditor has not initialised. The fork must still see
+ * the thread (with its start routine and creation site) and its lock, and nothing of the
+ * mutex released in the constructor. */
+static void constructor_before_ours_makes_a_thread_and_holds_a_lock(void **state)
+{
+    (void)state;
+    const char *argv[] = {fa_build_path("tests/progs/hostile_prog_ctor"), "ctor", "/dev/null", NULL};
+    struct fa_run order;
+    setenv("LD_DEBUG", "libs", 1);
+    assert_int_equal(fa_run_audited(&order, argv, NULL, DEADLINE), 0);
+    unsetenv("LD_DEBUG");
+    long lib = init_position(order.err, "/hostile_ctor_lib.so"), ours = init_position(order.err, "/libforkaudit.so");
+    assert_true(lib >= 0 && ours >= 0);
+    assert_true(lib < ours);
+    fa_run_free(&order);
+
+    struct pair p;
+    run_pair(&p, "tests/progs/hostile_prog_ctor", "ctor", NULL, "verbosity=1");
+    assert_int_equal(fa_out_value(&p.audited, "child_status"), 5);
+    assert_int_equal(fa_out_value(&p.audited, "second_fork_ok"), 1);
+    long pid = fact(&p, "main_tid"), thread = fact(&p, "ctor_thread_tid");
+    json_t *records = p.audited.records;
+    every_fork_recorded_once(records, pid, 2);
+    no_auditor_frames(records);
+
+    assert_int_equal(count_of(records, "lock-held-at-fork", pid, 1), 1);
+    json_t *rec = fa_find_kind(records, "lock-held-at-fork", 0);
+    assert_int_equal(fa_int(json_object_get(rec, "fork"), "child_pid"), fact(&p, "child"));
+    assert_string_equal(fa_str(rec, "severity"), "error");
+    json_t *lock = json_object_get(rec, "lock");
+    char addr[32];
+    hex(addr, sizeof addr, fact(&p, "kept_lock"));
+    assert_string_equal(fa_str(lock, "addr"), addr);
+    assert_int_equal(fa_int(lock, "holder_tid"), thread);
+    assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "take_kept_lock"));
+
+    assert_int_equal(count_of(records, "threads-at-fork", pid, 1), 1);
+    json_t *threads = json_object_get(fa_find_kind(records, "threads-at-fork", 0), "threads");
+    assert_int_equal(json_array_size(threads), 1);
+    json_t *t = json_array_get(threads, 0);
+    assert_int_equal(fa_int(t, "tid"), thread);
+    assert_string_equal(fa_str(t, "start_routine"), "ctor_thread_main");
+    assert_true(fa_frames_have(json_object_get(t, "created_at"), "hostile_ctor_lib_init"));
+    assert_string_equal(fa_str(json_array_get(json_object_get(t, "created_at"), 0), "function"),
+                        "start_thread_holding_lock");
+
+    /* after the thread let its lock go and ended: nothing of either at the second fork */
+    assert_int_equal(count_of(records, "lock-held-at-fork", pid, 0), 1);
+    assert_int_equal(count_of(records, "threads-at-fork", pid, 0), 1);
+    free_pair(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forks_from_signal_handlers_inside_lock_wrappers),
         cmocka_unit_test(eight_threads_fork_at_once),
+        cmocka_unit_test(constructor_before_ours_makes_a_thread_and_holds_a_lock),
     };
     return cmocka_run_group_tests_name("hostile programs (integration)", tests, NULL, NULL);
 }
