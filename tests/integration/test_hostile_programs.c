@@ -340,12 +340,92 @@ static void constructor_before_ours_makes_a_thread_and_holds_a_lock(void **state
     free_pair(&p);
 }
 
+/* ------------------------------------------------------------------ item 7 */
+
+#define DL_CYCLES 100
+
+/* The record of kind `kind` of fork `seq` of `pid`, or NULL. */
+static json_t *record_of(json_t *records, const char *kind, long pid, long seq)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+        if (strcmp(fa_str(rec, "kind"), kind) == 0 && fa_int(rec, "pid") == pid &&
+            fa_int(json_object_get(rec, "fork"), "seq") == seq)
+            return rec;
+    return NULL;
+}
+
+/* A library registers atfork handlers and is unloaded, a hundred times (more than the
+ * auditor's 64 trampolines for foreign prepare handlers): while it is loaded each fork
+ * names its prepare handler, once it is gone no fork calls or names it, and none finds
+ * the handlers left unwatched. Then a dlopen'ed library starts threads in its constructor:
+ * a fork lists them with their start routine and creation site, and the lock one holds. */
+static void atfork_handlers_of_unloaded_libraries_and_threads_of_loaded_ones(void **state)
+{
+    (void)state;
+    struct pair p;
+    run_pair(&p, "tests/progs/hostile_prog_dl", "dl", NULL, "verbosity=1");
+    assert_int_equal(fa_out_value(&p.audited, "atfork_cycles_unloaded"), DL_CYCLES);
+    assert_int_equal(fa_out_value(&p.audited, "atfork_prepare_runs"), DL_CYCLES);
+    assert_int_equal(fa_out_value(&p.audited, "atfork_parent_runs"), DL_CYCLES);
+    assert_int_equal(fa_out_value(&p.audited, "atfork_forks_ok"), 2 * DL_CYCLES);
+    assert_int_equal(fa_out_value(&p.audited, "threads_forks_ok"), 3);
+    long pid = fact(&p, "main_tid");
+    json_t *records = p.audited.records;
+    every_fork_recorded_once(records, pid, 2 * DL_CYCLES + 3);
+
+    for (long seq = 1; seq <= 2 * DL_CYCLES; seq++) {
+        json_t *fork = record_of(records, "fork", pid, seq);
+        json_t *handlers = json_object_get(fork, "atfork_prepare_handlers");
+        assert_null(json_object_get(fork, "atfork_handlers_unwrapped"));
+        assert_int_equal(fa_int(fork, "locks_held"), 0); /* the handler's lock is protected */
+        if (seq % 2 == 0) { /* after dlclose */
+            assert_int_equal(json_array_size(handlers), 0);
+            continue;
+        }
+        assert_int_equal(json_array_size(handlers), 1);
+        json_t *h = json_array_get(handlers, 0);
+        assert_string_equal(fa_str(h, "function"), "hostile_atfork_prepare");
+        assert_non_null(strstr(fa_str(h, "module"), "/hostile_atfork_lib.so"));
+    }
+    assert_int_equal(count_of(records, "lock-held-at-fork", pid, 0), 1);
+    assert_int_equal(count_of(records, "threads-at-fork", pid, 0), 1);
+
+    /* the threads of the dlopen'ed library */
+    long seq = 2 * DL_CYCLES + 1;
+    json_t *threads = json_object_get(record_of(records, "threads-at-fork", pid, seq), "threads");
+    assert_int_equal(json_array_size(threads), 2);
+    for (int i = 0; i < 2; i++) {
+        json_t *t = json_array_get(threads, (size_t)i);
+        long tid = fa_int(t, "tid");
+        assert_true(tid == fact(&p, "dl_thread0") || tid == fact(&p, "dl_thread1"));
+        assert_string_equal(fa_str(t, "start_routine"), "dl_worker_main");
+        json_t *created = json_object_get(t, "created_at");
+        assert_string_equal(fa_str(json_array_get(created, 0), "function"), "start_dl_workers");
+        assert_true(fa_frames_have(created, "hostile_threads_lib_init"));
+        assert_true(fa_frames_have(created, "main"));
+    }
+    json_t *lock = json_object_get(record_of(records, "lock-held-at-fork", pid, seq), "lock");
+    char addr[32];
+    hex(addr, sizeof addr, fact(&p, "dl_lock"));
+    assert_string_equal(fa_str(lock, "addr"), addr);
+    assert_int_equal(fa_int(lock, "holder_tid"), fact(&p, "dl_thread0"));
+    assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "dl_worker_main"));
+    /* stopped, then unloaded: nothing */
+    assert_int_equal(fa_int(record_of(records, "fork", pid, seq + 1), "threads"), 0);
+    assert_int_equal(fa_int(record_of(records, "fork", pid, seq + 2), "threads"), 0);
+    no_auditor_frames(records);
+    free_pair(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forks_from_signal_handlers_inside_lock_wrappers),
         cmocka_unit_test(eight_threads_fork_at_once),
         cmocka_unit_test(constructor_before_ours_makes_a_thread_and_holds_a_lock),
+        cmocka_unit_test(atfork_handlers_of_unloaded_libraries_and_threads_of_loaded_ones),
     };
     return cmocka_run_group_tests_name("hostile programs (integration)", tests, NULL, NULL);
 }
