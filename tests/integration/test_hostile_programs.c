@@ -419,6 +419,62 @@ static void atfork_handlers_of_unloaded_libraries_and_threads_of_loaded_ones(voi
     free_pair(&p);
 }
 
+/* ------------------------------------------------------------------ item 10 */
+
+/* The descriptor `fd` in a record's list, or NULL. */
+static json_t *fd_entry(json_t *fds, long fd)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(fds, i, f) if (fa_int(f, "fd") == fd) return f;
+    return NULL;
+}
+
+/* A thousand vfork+execs (with descriptors leaking: a vfork child's exec is not audited)
+ * and a thousand posix_spawn/posix_spawnp, half with file actions, then system() and
+ * popen(): every child exits as it should, the program's descriptors are as many after as
+ * before, and exactly the two spawns made with leaking descriptors are reported, each
+ * with the descriptors that pass (the pipe's write end is closed by a file action). */
+static void a_thousand_vforks_and_spawns(void **state)
+{
+    (void)state;
+    struct pair p;
+    run_pair(&p, "tests/progs/hostile_prog_spawn", "spawn", NULL, NULL);
+    assert_int_equal(fa_out_value(&p.audited, "vfork_exec_ok"), 1000);
+    assert_int_equal(fa_out_value(&p.audited, "spawn_ok"), 1000);
+    assert_int_equal(fa_out_value(&p.audited, "system_ok"), 3);
+    assert_int_equal(fa_out_value(&p.audited, "popen_ok"), 3);
+    assert_int_equal(fa_out_value(&p.audited, "fd_count_unchanged"), 1);
+    assert_int_equal(fact(&p, "warmup_ok"), 1);
+    assert_int_equal(fact(&p, "leaky_ok"), 1);
+    assert_int_equal(fact(&p, "fds_before"), fact(&p, "fds_after"));
+
+    json_t *records = p.audited.records;
+    long pid = fact(&p, "main");
+    assert_int_equal(json_array_size(records), 2); /* nothing from any child either */
+    assert_int_equal(count_of(records, "fds-leaked-at-exec", pid, 0), 2);
+    for (int i = 0; i < 2; i++) {
+        json_t *rec = fa_find_kind(records, "fds-leaked-at-exec", i);
+        json_t *exec = json_object_get(rec, "exec");
+        assert_string_equal(fa_str(exec, "via"), "posix_spawn");
+        assert_string_equal(fa_str(exec, "path"), "/bin/true");
+        json_t *stack = json_object_get(rec, "stack");
+        assert_true(fa_frames_have(stack, "spawn_true"));
+        assert_true(fa_frames_have(stack, "leaky_spawn"));
+        json_t *fds = json_object_get(rec, "fds");
+        assert_int_equal(json_array_size(fds), 2);
+        json_t *null_fd = fd_entry(fds, fact(&p, "devnull")), *read_end = fd_entry(fds, fact(&p, "pipe_r"));
+        assert_non_null(null_fd);
+        assert_string_equal(fa_str(null_fd, "target"), "/dev/null");
+        assert_non_null(read_end);
+        assert_non_null(strstr(fa_str(read_end, "target"), "pipe:["));
+        assert_string_equal(fa_str(read_end, "opened_by"), "pipe2");
+        assert_true(fa_frames_have(json_object_get(read_end, "opened_at"), "main"));
+    }
+    no_auditor_frames(records);
+    free_pair(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +482,7 @@ int main(void)
         cmocka_unit_test(eight_threads_fork_at_once),
         cmocka_unit_test(constructor_before_ours_makes_a_thread_and_holds_a_lock),
         cmocka_unit_test(atfork_handlers_of_unloaded_libraries_and_threads_of_loaded_ones),
+        cmocka_unit_test(a_thousand_vforks_and_spawns),
     };
     return cmocka_run_group_tests_name("hostile programs (integration)", tests, NULL, NULL);
 }
