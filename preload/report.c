@@ -58,6 +58,26 @@ static const char *thread_name(const struct fa_snapshot *s, pid_t tid)
     return NULL;
 }
 
+/* The most one record may take. A list (threads, descriptors) stops before it and says
+ * how many entries it left out ("threads_truncated", "fds_truncated"), so a record stays
+ * one valid line, written by one write(2), however large the process and the options. */
+#define RECORD_MAX ((size_t)4 << 20)
+/* Room kept after a list for what follows it (counts, text's fork stack, the closing). */
+#define RECORD_TAIL ((size_t)16 << 10)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* After rendering one list entry from `mark`: 0 when it fits, else 1 (and the entry taken
+ * out again when the record grew past RECORD_MAX; a fixed buffer that overflowed is
+ * rendered again in a larger one by emit(), so there it just stops). */
+static int list_entry_overflows(struct fa_buf *b, size_t mark)
+{
+    if (b->truncated) return 1;
+    if (b->len + RECORD_TAIL <= RECORD_MAX) return 0;
+    b->len = mark;
+    return 1;
+}
+
 /* ---------------------------------------------------------------- JSON */
 
 void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
@@ -282,8 +302,10 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
     switch (kind) {
     case FA_KIND_THREADS:
         fa_puts(b, ",\"threads\":[");
-        for (int i = 0; i < s->nthreads; i++) {
+        int shown = 0;
+        for (int i = 0; i < s->nthreads; i++, shown++) {
             const struct fa_snap_thread *t = &s->threads[i];
+            size_t mark = b->len;
             if (i) fa_putc(b, ',');
             fa_puts(b, "{\"tid\":");
             fa_put_dec(b, t->tid);
@@ -296,8 +318,10 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             json_suggestion(b, "threads-at-fork", name[0] ? NULL : t->created_at, name[0] ? 0 : t->ncreated,
                             name[0] ? name : NULL);
             fa_putc(b, '}');
+            if (list_entry_overflows(b, mark)) break;
         }
         fa_putc(b, ']');
+        if (shown < s->nthreads) json_key_int(b, "threads_truncated", s->nthreads - shown);
         if (s->threads_dropped) json_key_int(b, "threads_dropped", (long long)s->threads_dropped);
         if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
         break;
@@ -317,8 +341,10 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
     case FA_KIND_FDS:
     case FA_KIND_EXEC_FDS:
         fa_puts(b, ",\"fds\":[");
-        for (int i = 0; i < s->nfds; i++) {
+        int fds_shown = 0;
+        for (int i = 0; i < s->nfds; i++, fds_shown++) {
             const struct fa_snap_fd *f = &s->fds[i];
+            size_t mark = b->len;
             if (i) fa_putc(b, ',');
             fa_puts(b, "{\"fd\":");
             fa_put_dec(b, f->fd);
@@ -339,9 +365,12 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             json_suggestion(b, kind_name(kind), f->target[0] == '/' ? NULL : f->frames, f->target[0] == '/' ? 0 : f->nframes,
                             fd_pattern(f));
             fa_putc(b, '}');
+            if (list_entry_overflows(b, mark)) break;
         }
         fa_putc(b, ']');
+        if (fds_shown < s->nfds) json_key_int(b, "fds_truncated", s->nfds - fds_shown);
         if (s->fds_dropped) json_key_int(b, "fds_dropped", (long long)s->fds_dropped);
+        if (s->fds_untracked) json_key_int(b, "fds_untracked", (long long)s->fds_untracked);
         break;
     case FA_KIND_RNG: {
         const struct fa_snap_rng *r = &s->rng[index];
@@ -494,12 +523,25 @@ static void text_thread_stack(struct fa_buf *b, const struct fa_snapshot *s, con
     }
 }
 
+/* "... and N more not shown" when a list stopped at the record size limit. */
+static void text_truncated_note(struct fa_buf *b, const struct fa_snapshot *s, const char *indent, int n)
+{
+    if (n <= 0) return;
+    text_prefix(b, s);
+    fa_puts(b, indent);
+    fa_puts(b, "... and ");
+    fa_put_dec(b, n);
+    fa_puts(b, " more not shown: the record reached its size limit (4 MiB)\n");
+}
+
 /* One line per descriptor, its opening site below. At an exec every listed descriptor
  * lacks close-on-exec and the offset shared with a forked parent is beside the point. */
 static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_exec)
 {
-    for (int i = 0; i < s->nfds; i++) {
+    int shown = 0;
+    for (int i = 0; i < s->nfds; i++, shown++) {
         const struct fa_snap_fd *f = &s->fds[i];
+        size_t mark = b->len;
         text_prefix(b, s);
         fa_puts(b, "  fd ");
         fa_put_dec(b, f->fd);
@@ -535,12 +577,21 @@ static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_e
         }
         text_suggestion(b, s, "    ", at_exec ? "fds-leaked-at-exec" : "fds-at-fork", f->target[0] == '/' ? NULL : f->frames,
                         f->target[0] == '/' ? 0 : f->nframes, fd_pattern(f));
+        if (list_entry_overflows(b, mark)) break;
     }
+    text_truncated_note(b, s, "  ", s->nfds - shown);
     if (s->fds_dropped) {
         text_prefix(b, s);
         fa_puts(b, "  ... and ");
         fa_put_udec(b, s->fds_dropped);
         fa_puts(b, " more (max_fds)\n");
+    }
+    if (s->fds_untracked) {
+        text_prefix(b, s);
+        fa_puts(b, "  (");
+        fa_put_udec(b, s->fds_untracked);
+        fa_puts(b, s->fds_untracked == 1 ? " of them is" : " of them are");
+        fa_puts(b, " numbered " STR(FA_FD_TRACKED) " or above: no opening site is kept for those)\n");
     }
 }
 
@@ -572,8 +623,10 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         text_fork_ref(b, s);
         fa_puts(b, "\n");
         text_line(b, s, "  the child has none of them: work they were doing and locks they held are gone\n");
-        for (int i = 0; i < s->nthreads; i++) {
+        int shown = 0;
+        for (int i = 0; i < s->nthreads; i++, shown++) {
             const struct fa_snap_thread *t = &s->threads[i];
+            size_t mark = b->len;
             text_prefix(b, s);
             fa_puts(b, "  thread ");
             fa_put_dec(b, t->tid);
@@ -587,7 +640,9 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             start_routine_name(t, name, sizeof name);
             text_suggestion(b, s, "    ", "threads-at-fork", name[0] ? NULL : t->created_at, name[0] ? 0 : t->ncreated,
                             name[0] ? name : NULL);
+            if (list_entry_overflows(b, mark)) break;
         }
+        text_truncated_note(b, s, "  ", s->nthreads - shown);
         if (s->threads_dropped) {
             text_prefix(b, s);
             fa_puts(b, "  ... and ");
@@ -742,7 +797,11 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
         json_key_int(b, "locks_protected_by_atfork", (long long)s->locks_protected);
         if (s->locks_dropped) json_key_int(b, "locks_dropped", (long long)s->locks_dropped);
         if (s->locks_overflow) json_key_int(b, "locks_untracked", (long long)s->locks_overflow);
+        if (s->threads_dropped) json_key_int(b, "threads_dropped", (long long)s->threads_dropped);
         if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
+        if (s->fds_dropped) json_key_int(b, "fds_dropped", (long long)s->fds_dropped);
+        if (s->fds_untracked) json_key_int(b, "fds_untracked", (long long)s->fds_untracked);
+        if (s->semaphores_untracked) json_key_int(b, "semaphores_untracked", (long long)s->semaphores_untracked);
         if (s->prepare_unwrapped)
             json_key_int(b, "atfork_handlers_unwrapped", (long long)s->prepare_unwrapped);
         json_key_int(b, "fds", s->nfds + (long long)s->fds_dropped);
@@ -775,7 +834,11 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
     count_note(b, s->locks_protected, " held locks protected by atfork handlers");
     count_note(b, s->locks_dropped, " more held locks not reported: max_locks");
     count_note(b, s->locks_overflow, " lock acquisitions not tracked: a thread held more than 64 locks");
+    count_note(b, s->threads_dropped, " more threads not listed: max_threads");
     count_note(b, s->threads_untracked, " threads not tracked: thread table full");
+    count_note(b, s->fds_dropped, " more descriptors not listed: max_fds");
+    count_note(b, s->fds_untracked, " descriptors numbered " STR(FA_FD_TRACKED) " or above, opening sites not kept");
+    count_note(b, s->semaphores_untracked, " semaphores not tracked: semaphore registry full");
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
     for (int i = 0; i < s->nhandlers; i++) {
         struct fa_frame_info fn;
@@ -894,7 +957,7 @@ void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
     int findings = s->nlocks + (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
     /* A table that overflowed is always said, in the fork note. */
     int overflowed = s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked ||
-                     s->fds_dropped || s->prepare_unwrapped;
+                     s->fds_dropped || s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped;
     for (int i = 0; i < s->nlocks; i++) emit(s, FA_KIND_LOCK, i, o);
     if (s->nthreads > 0) emit(s, FA_KIND_THREADS, 0, o);
     if (s->nfds > 0) emit(s, FA_KIND_FDS, 0, o);
@@ -958,11 +1021,16 @@ static void json_state_thread(struct fa_buf *b, const struct fa_snapshot *s, con
 
 static void json_state_locks(struct fa_buf *b, const struct fa_snapshot *s, int inherited)
 {
-    int first = 1;
+    int first = 1, left_out = 0;
     fa_puts(b, inherited ? ",\"locks_inherited\":[" : ",\"locks_held\":[");
     for (int i = 0; i < s->nlocks; i++) {
         const struct fa_snap_lock *l = &s->locks[i];
         if (inherited ? !state_lock_inherited(l) : !state_lock_now(l)) continue;
+        if (left_out) {
+            left_out++;
+            continue;
+        }
+        size_t mark = b->len;
         if (!first) fa_putc(b, ',');
         first = 0;
         if (inherited) {
@@ -984,8 +1052,10 @@ static void json_state_locks(struct fa_buf *b, const struct fa_snapshot *s, int 
                 fa_puts(b, ",\"inherited\":true}");
             }
         }
+        if (list_entry_overflows(b, mark)) left_out = 1;
     }
     fa_putc(b, ']');
+    if (left_out) json_key_int(b, inherited ? "locks_inherited_truncated" : "locks_held_truncated", left_out);
 }
 
 static void json_state(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)
@@ -1027,11 +1097,15 @@ static void json_state(struct fa_buf *b, const struct fa_snapshot *s, const stru
     if (s->locks_overflow) json_key_int(b, "locks_overflow", (long long)s->locks_overflow);
     fa_puts(b, ",\"threads\":[");
     json_state_thread(b, s, &s->receiver, 1);
-    for (int i = 0; i < s->nthreads; i++) {
+    int shown = 0;
+    for (int i = 0; i < s->nthreads; i++, shown++) {
+        size_t mark = b->len;
         fa_putc(b, ',');
         json_state_thread(b, s, &s->threads[i], 0);
+        if (list_entry_overflows(b, mark)) break;
     }
     fa_putc(b, ']');
+    if (shown < s->nthreads) json_key_int(b, "threads_truncated", s->nthreads - shown);
     if (s->threads_dropped) json_key_int(b, "threads_dropped", (long long)s->threads_dropped);
     if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
     fa_puts(b, "}\n");
@@ -1143,9 +1217,18 @@ static void text_state(struct fa_buf *b, const struct fa_snapshot *s, const stru
         fa_puts(b, inherited ? "  locks inherited held at the fork: " : "  locks held now: ");
         fa_put_dec(b, n);
         fa_puts(b, n ? "\n" : " (none)\n");
-        for (int i = 0; i < s->nlocks; i++)
-            if (inherited ? state_lock_inherited(&s->locks[i]) : state_lock_now(&s->locks[i]))
-                text_state_lock(b, s, &s->locks[i], inherited);
+        int left_out = 0;
+        for (int i = 0; i < s->nlocks; i++) {
+            if (!(inherited ? state_lock_inherited(&s->locks[i]) : state_lock_now(&s->locks[i]))) continue;
+            if (left_out) {
+                left_out++;
+                continue;
+            }
+            size_t mark = b->len;
+            text_state_lock(b, s, &s->locks[i], inherited);
+            if (list_entry_overflows(b, mark)) left_out = 1;
+        }
+        text_truncated_note(b, s, "    ", left_out);
     }
     if (s->locks_dropped || s->locks_overflow) {
         text_prefix(b, s);
@@ -1158,7 +1241,13 @@ static void text_state(struct fa_buf *b, const struct fa_snapshot *s, const stru
     fa_put_dec(b, s->nthreads + 1 + (long long)s->threads_dropped);
     fa_putc(b, '\n');
     text_state_thread(b, s, &s->receiver, 1);
-    for (int i = 0; i < s->nthreads; i++) text_state_thread(b, s, &s->threads[i], 0);
+    int shown = 0;
+    for (int i = 0; i < s->nthreads; i++, shown++) {
+        size_t mark = b->len;
+        text_state_thread(b, s, &s->threads[i], 0);
+        if (list_entry_overflows(b, mark)) break;
+    }
+    text_truncated_note(b, s, "    ", s->nthreads - shown);
     if (s->threads_dropped) {
         text_prefix(b, s);
         fa_puts(b, "    ... and ");

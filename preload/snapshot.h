@@ -72,13 +72,16 @@ struct fa_snapshot {
     struct fa_snap_lock *locks;
 
     int nfds, max_fds;
-    unsigned long fds_dropped;
+    unsigned long fds_dropped;   /* over max_fds: counted, not listed */
+    unsigned long fds_untracked; /* listed ones numbered FA_FD_TRACKED or above: no
+                                  * opening site is kept for them */
     struct fa_snap_fd *fds;
 
     int nrng;
     struct fa_snap_rng rng[FA_RNG_COUNT];
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
+    unsigned long semaphores_untracked; /* binary semaphores the full registry left out */
     unsigned long suppressed;        /* findings dropped by suppression rules */
     int nhandlers;                   /* other libraries' prepare handlers that ran */
     void *handler[64], *handler_dso[64];
