@@ -37,6 +37,22 @@ static void run_both(struct fa_run *audited, const char *prog, const char *optio
     fa_run_free(&plain);
 }
 
+/* The nth (from 0) record of `kind` made at fork number `seq` of its process, or NULL. */
+static json_t *kind_at_fork(json_t *records, const char *kind, long seq, int nth)
+{
+    for (int i = 0;; i++) {
+        json_t *rec = fa_find_kind(records, kind, i);
+        if (!rec || (fa_int(json_object_get(rec, "fork"), "seq") == seq && nth-- == 0)) return rec;
+    }
+}
+
+static int count_at_fork(json_t *records, const char *kind, long seq)
+{
+    int n = 0;
+    while (kind_at_fork(records, kind, seq, n)) n++;
+    return n;
+}
+
 /* The one record of `kind` written by the process that printed the program's output (the
  * forking parent), or NULL. */
 static json_t *parent_record(json_t *records, const char *kind, json_t *fork_note)
@@ -91,9 +107,10 @@ static void threads_and_locks_at_fork_default_limits(void **state)
     run_both(&r, "tests/progs/scale_threads_locks", NULL);
     assert_non_null(strstr(r.out, "child ran\n"));
     assert_int_equal(fa_out_value(&r, "child_status"), 7);
+    assert_int_equal(fa_out_value(&r, "second_child_status"), 8);
     assert_int_equal(fa_out_value(&r, "joined"), OTHER_THREADS);
 
-    json_t *note = fa_find_kind(r.records, "fork", 0);
+    json_t *note = kind_at_fork(r.records, "fork", 1, 0);
     assert_non_null(note); /* tables overflowed: the note is always written */
     assert_int_equal(fa_int(note, "threads"), OTHER_THREADS);
     assert_int_equal(fa_int(note, "threads_dropped"), OTHER_THREADS - 256);
@@ -103,18 +120,51 @@ static void threads_and_locks_at_fork_default_limits(void **state)
     assert_int_equal(fa_int(note, "errors"), 64);
 
     /* max_locks=64: 64 records, each a worker's mutex taken in hold_slice */
-    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 64);
+    assert_int_equal(count_at_fork(r.records, "lock-held-at-fork", 1), 64);
     for (int i = 0; i < 64; i++) {
-        json_t *lock = json_object_get(fa_find_kind(r.records, "lock-held-at-fork", i), "lock");
+        json_t *lock = json_object_get(kind_at_fork(r.records, "lock-held-at-fork", 1, i), "lock");
         assert_true(fa_int(lock, "holder_tid") > 0);
         assert_true(json_is_false(json_object_get(lock, "holder_is_forking_thread")));
         assert_true(fa_frames_have(json_object_get(lock, "acquired_at"), "hold_slice"));
     }
     /* max_threads=256: 256 listed, the rest counted */
-    json_t *threads = fa_find_kind(r.records, "threads-at-fork", 0);
+    json_t *threads = kind_at_fork(r.records, "threads-at-fork", 1, 0);
     assert_int_equal(json_array_size(json_object_get(threads, "threads")), 256);
     assert_int_equal(fa_int(threads, "threads_dropped"), OTHER_THREADS - 256);
     assert_null(json_object_get(threads, "threads_truncated"));
+
+    /* Second fork, after the hoarder released its 100 locks (36 of them untracked): none
+     * of its locks is held, none is said untracked any more. */
+    json_t *second = kind_at_fork(r.records, "fork", 2, 0);
+    assert_non_null(second);
+    assert_int_equal(fa_int(second, "locks_held"), LOCKS_TRACKED - 64);
+    assert_int_equal(fa_int(second, "locks_dropped"), LOCKS_TRACKED - 64 - 64);
+    assert_null(json_object_get(second, "locks_untracked"));
+    assert_int_equal(count_at_fork(r.records, "lock-held-at-fork", 2), 64);
+    fa_run_free(&r);
+}
+
+/* Every thread listed (max_threads above the count), each with its stack at the fork or
+ * the reason it has none; the signal that collects them changes nothing the workers do. */
+static void all_threads_listed_with_their_stacks(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both(&r, "tests/progs/scale_threads_locks", "max_threads=1000:stack_signal=61");
+    json_t *threads = json_object_get(kind_at_fork(r.records, "threads-at-fork", 1, 0), "threads");
+    assert_int_equal(json_array_size(threads), OTHER_THREADS);
+    int with_stack = 0;
+    for (size_t i = 0; i < json_array_size(threads); i++) {
+        json_t *t = json_array_get(threads, i);
+        json_t *stack = json_object_get(t, "stack_at_fork");
+        if (stack && fa_frames_have(stack, "worker_main")) with_stack++;
+        else assert_non_null(fa_str(t, "stack_at_fork_missing"));
+        assert_non_null(fa_str(t, "start_routine")); /* worker_main (ASan's wrapper in check-asan) */
+    }
+    print_message("%d of %d threads' stacks collected at the fork\n", with_stack, OTHER_THREADS);
+    assert_true(with_stack > 0);
+    json_t *note = kind_at_fork(r.records, "fork", 1, 0);
+    assert_null(json_object_get(note, "threads_dropped"));
     fa_run_free(&r);
 }
 
@@ -123,14 +173,15 @@ static void small_limits_bound_each_record(void **state)
     (void)state;
     struct fa_run r;
     run_both(&r, "tests/progs/scale_threads_locks", "max_threads=5:max_locks=7:max_fds=1");
-    json_t *note = fa_find_kind(r.records, "fork", 0);
+    json_t *note = kind_at_fork(r.records, "fork", 1, 0);
     assert_int_equal(fa_int(note, "threads"), OTHER_THREADS);
     assert_int_equal(fa_int(note, "locks_held"), LOCKS_TRACKED);
     assert_int_equal(fa_int(note, "locks_dropped"), LOCKS_TRACKED - 7);
     assert_int_equal(fa_int(note, "locks_untracked"), LOCKS_UNTRACKED);
-    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 7);
+    assert_int_equal(count_at_fork(r.records, "lock-held-at-fork", 1), 7);
+    assert_int_equal(count_at_fork(r.records, "lock-held-at-fork", 2), 7);
 
-    json_t *threads = fa_find_kind(r.records, "threads-at-fork", 0);
+    json_t *threads = kind_at_fork(r.records, "threads-at-fork", 1, 0);
     assert_int_equal(json_array_size(json_object_get(threads, "threads")), 5);
     assert_int_equal(fa_int(threads, "threads_dropped"), OTHER_THREADS - 5);
     assert_int_equal(fa_int(note, "threads_dropped"), OTHER_THREADS - 5);
@@ -153,10 +204,11 @@ static void small_limits_in_text_say_how_many_more(void **state)
     assert_lines_bounded(logs, 0);
     int errors = 0;
     for (const char *p = logs; (p = strstr(p, "forkaudit: ERROR: lock-held-at-fork")) != NULL; p++) errors++;
-    assert_int_equal(errors, 7);
+    assert_int_equal(errors, 7 + 7); /* two forks */
     assert_non_null(strstr(logs, "499 other threads were running at fork #1"));
     assert_non_null(strstr(logs, "  ... and 494 more (max_threads)\n"));
     assert_non_null(strstr(logs, "(957 more held locks not reported: max_locks)"));
+    assert_non_null(strstr(logs, "(893 more held locks not reported: max_locks)")); /* second fork */
     assert_non_null(strstr(logs, "(36 lock acquisitions not tracked: a thread held more than 64 locks)"));
     assert_non_null(strstr(logs, "(494 more threads not listed: max_threads)"));
     assert_non_null(strstr(logs, " more (max_fds)\n"));
@@ -256,6 +308,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_and_locks_at_fork_default_limits),
+        cmocka_unit_test(all_threads_listed_with_their_stacks),
         cmocka_unit_test(small_limits_bound_each_record),
         cmocka_unit_test(small_limits_in_text_say_how_many_more),
         cmocka_unit_test(twenty_thousand_fds_default_limits),

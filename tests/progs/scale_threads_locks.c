@@ -1,7 +1,9 @@
 /* 500 threads alive and 1,000 mutexes held at a fork: 450 workers hold 2 mutexes each,
  * one worker ("hoarder") holds 100, more than its per-thread table of held locks keeps
  * (64), and 48 hold none. The main thread forks while all of them wait; the child
- * reports and exits, the parent reaps it, then lets the workers go and joins them.
+ * reports and exits, the parent reaps it. Then the hoarder releases its 100 locks and the
+ * main thread forks again (nothing of the hoarder's is held any more), then lets the
+ * workers go and joins them.
  * stdout carries only what is the same in every run (no pids), so a run with the auditor
  * can be compared with one without. */
 #include "progs.h"
@@ -16,7 +18,7 @@
 
 static pthread_mutex_t locks[LOCKS];
 static pthread_barrier_t all_holding;
-static struct gate release;
+static struct gate release, hoarder_release, hoarder_done;
 
 struct worker {
     pthread_t thread;
@@ -35,6 +37,12 @@ static void *worker_main(void *arg)
     if (w->count == HOARDED) pthread_setname_np(pthread_self(), "hoarder");
     hold_slice(w);
     pthread_barrier_wait(&all_holding);
+    if (w->count == HOARDED) {
+        gate_wait(&hoarder_release);
+        for (int i = w->count - 1; i >= 0; i--) pthread_mutex_unlock(&locks[w->first + i]);
+        w->count = 0;
+        gate_open(&hoarder_done);
+    }
     gate_wait(&release);
     for (int i = w->count - 1; i >= 0; i--) pthread_mutex_unlock(&locks[w->first + i]);
     return NULL;
@@ -46,6 +54,8 @@ int main(void)
     for (int i = 0; i < LOCKS; i++) pthread_mutex_init(&locks[i], NULL);
     pthread_barrier_init(&all_holding, NULL, THREADS);
     gate_init(&release);
+    gate_init(&hoarder_release);
+    gate_init(&hoarder_done);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024); /* 500 default stacks are 4 GiB of address space */
@@ -81,6 +91,15 @@ int main(void)
     if (getenv("SCALE_TIMING"))
         dprintf(2, "fork_us=%ld\n", (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000);
     print_value("child_status", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+
+    /* Second fork: the hoarder has released everything, tracked or not. */
+    gate_open(&hoarder_release);
+    gate_wait(&hoarder_done);
+    pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) _exit(8);
+    if (waitpid(pid, &status, 0) != pid) return 1;
+    print_value("second_child_status", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 
     static char go[THREADS - 1];
     if (write(release.fd[1], go, sizeof go) != (ssize_t)sizeof go) return 1;
