@@ -28,6 +28,7 @@ enum fa_stack_state {
                               stack, or not started by pthread_create */
     FA_STACK_UNAVAILABLE = 4, /* the signal is the program's, or another fork was collecting */
     FA_STACK_BLOCKED = 5,  /* the thread blocks stack_signal: not sent it */
+    FA_STACK_TOO_MANY = 6, /* past the collector's table (threadstacks.c): not asked */
 };
 
 struct fa_snap_lock {
