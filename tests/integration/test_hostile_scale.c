@@ -2,7 +2,8 @@
  * its per-thread table of held locks), 20,000 open descriptors, more binary semaphores
  * than the registry keeps. Each program must behave exactly as without the auditor; the
  * records must say how much did not fit (options max_threads, max_locks, max_fds, and the
- * fixed tables), and a record stays one valid line below its size limit (4 MiB). */
+ * fixed tables: held locks per thread, semaphore and thread registries, atfork
+ * trampolines), and a record stays one valid line below its size limit (4 MiB). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -304,6 +305,46 @@ static void full_semaphore_registry_is_counted(void **state)
     fa_run_free(&r);
 }
 
+/* 1,100 threads and the main thread: 77 past the registry's 1,024 slots. */
+static void full_thread_registry_is_counted(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both(&r, "tests/progs/scale_thread_registry", NULL);
+    assert_int_equal(fa_out_value(&r, "child_status"), 6);
+    json_t *note = fa_find_kind(r.records, "fork", 0);
+    assert_non_null(note);
+    assert_int_equal(fa_int(note, "threads"), 1100);
+    assert_int_equal(fa_int(note, "threads_untracked"), 1101 - 1024);
+    assert_int_equal(fa_int(note, "threads_dropped"), 1100 - 256);
+    json_t *threads = fa_find_kind(r.records, "threads-at-fork", 0);
+    assert_int_equal(fa_int(threads, "threads_untracked"), 1101 - 1024);
+    fa_run_free(&r);
+}
+
+/* 70 atfork prepare handlers, 64 trampolines: 6 run unwatched, and the note says so. The
+ * 64 watched ones are named in the note; nothing they lock is a finding. */
+static void atfork_handlers_past_the_trampolines_are_counted(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both(&r, "tests/progs/scale_atfork", NULL);
+    assert_int_equal(fa_out_value(&r, "child_status"), 4);
+    assert_int_equal(fa_out_value(&r, "prepared"), 70);
+    json_t *note = fa_find_kind(r.records, "fork", 0);
+    assert_non_null(note);
+    /* a sanitizer runtime (check-asan) may hold a trampoline of its own */
+    json_t *ran = json_object_get(note, "atfork_prepare_handlers");
+    long unwrapped = fa_int(note, "atfork_handlers_unwrapped"), ours = 0;
+    for (size_t i = 0; i < json_array_size(ran); i++)
+        ours += strstr(fa_str(json_array_get(ran, i), "module"), "scale_atfork") != NULL;
+    assert_int_equal(json_array_size(ran), 64);
+    assert_true(unwrapped >= 70 - 64);
+    assert_int_equal(ours + unwrapped, 70);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
+    fa_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +356,8 @@ int main(void)
         cmocka_unit_test(huge_fd_record_is_truncated_cleanly),
         cmocka_unit_test(huge_fd_record_in_text_is_truncated_cleanly),
         cmocka_unit_test(full_semaphore_registry_is_counted),
+        cmocka_unit_test(full_thread_registry_is_counted),
+        cmocka_unit_test(atfork_handlers_past_the_trampolines_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
