@@ -207,13 +207,20 @@ static int walk_fds(const char *name, int dirfd, void *ctx)
     if (fd > w->last) w->last = fd;
     add_fd(name, dirfd, s);
     if (s->nfds < s->max_fds) return 0;
-    long rest = unlisted(dirfd, w, 0);
+    long rest = fa_audit_fds_unlisted(dirfd, w->seen, w->last, s->log_fd);
     if (rest < 0) return 0;
-    /* the auditor's own past this point: the directory itself, the log, libunwind's pipe */
-    rest -= (dirfd > w->last) + (s->log_fd > w->last && !fa_fdtrack_is_auditor(s->log_fd)) +
-            fa_fdtrack_own_above((int)w->last);
-    s->fds_dropped += (unsigned long)(rest > 0 ? rest : 0);
+    s->fds_dropped += (unsigned long)rest;
     return 1;
+}
+
+long fa_audit_fds_unlisted(int dirfd, long seen, long last, int log_fd)
+{
+    struct walk w = {NULL, seen, last, 0};
+    long rest = unlisted(dirfd, &w, 0);
+    if (rest < 0) return -1;
+    /* the auditor's own past this point: the directory itself, the log, libunwind's pipe */
+    rest -= (dirfd > last) + (log_fd > last && !fa_fdtrack_is_auditor(log_fd)) + fa_fdtrack_own_above((int)last);
+    return rest > 0 ? rest : 0;
 }
 
 static void capture_rng(struct fa_snapshot *s)

@@ -372,6 +372,7 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         if (fds_shown < s->nfds) json_key_int(b, "fds_truncated", s->nfds - fds_shown);
         if (s->fds_dropped) json_key_int(b, "fds_dropped", (long long)s->fds_dropped);
         if (s->fds_untracked) json_key_int(b, "fds_untracked", (long long)s->fds_untracked);
+        if (s->fds_unchecked) json_key_int(b, "fds_unchecked", (long long)s->fds_unchecked);
         break;
     case FA_KIND_RNG: {
         const struct fa_snap_rng *r = &s->rng[index];
@@ -587,6 +588,12 @@ static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_e
         fa_put_udec(b, s->fds_dropped);
         fa_puts(b, " more (max_fds)\n");
     }
+    if (s->fds_unchecked) {
+        text_prefix(b, s);
+        fa_puts(b, "  ... and up to ");
+        fa_put_udec(b, s->fds_unchecked);
+        fa_puts(b, " more: past max_fds, their close-on-exec flags were not read\n");
+    }
     if (s->fds_untracked) {
         text_prefix(b, s);
         fa_puts(b, "  (");
@@ -747,7 +754,12 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
     case FA_KIND_EXEC_FDS: {
         long long n = s->nfds + (long long)s->fds_dropped;
         fa_put_dec(b, n);
-        fa_puts(b, n == 1 ? " file descriptor passes into " : " file descriptors pass into ");
+        if (s->fds_unchecked) {
+            fa_puts(b, " (and up to ");
+            fa_put_udec(b, s->fds_unchecked);
+            fa_puts(b, " more)");
+        }
+        fa_puts(b, n == 1 && !s->fds_unchecked ? " file descriptor passes into " : " file descriptors pass into ");
         fa_puts(b, s->exec_path);
         fa_puts(b, " (");
         fa_puts(b, s->exec_via);
@@ -970,7 +982,7 @@ void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
 void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o)
 {
     apply_suppressions(s, FA_KIND_EXEC_FDS);
-    if (s->nfds > 0 || s->fds_dropped > 0) emit(s, FA_KIND_EXEC_FDS, 0, o);
+    if (s->nfds > 0 || s->fds_dropped > 0 || s->fds_unchecked > 0) emit(s, FA_KIND_EXEC_FDS, 0, o);
 }
 
 /* ---------------------------------------------------------------- state (dump_signal) */

@@ -76,6 +76,8 @@ struct fa_snapshot {
     unsigned long fds_dropped;   /* over max_fds: counted, not listed */
     unsigned long fds_untracked; /* listed ones numbered FA_FD_TRACKED or above: no
                                   * opening site is kept for them */
+    unsigned long fds_unchecked; /* exec audits: open descriptors past max_fds leaking ones,
+                                  * whose close-on-exec flag was not read */
     struct fa_snap_fd *fds;
 
     int nrng;
