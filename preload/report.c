@@ -67,15 +67,47 @@ static const char *thread_name(const struct fa_snapshot *s, pid_t tid)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* After rendering one list entry from `mark`: 0 when it fits, else 1 (and the entry taken
- * out again when the record grew past RECORD_MAX; a fixed buffer that overflowed is
- * rendered again in a larger one by emit(), so there it just stops). */
+/* Set by write_record()'s last resort, when no buffer larger than the arena's could be
+ * mapped: lists are then cut to fit the arena's. Per thread: two threads may report. */
+static FA_TLS int cut_to_buffer;
+
+/* After rendering one list entry from `mark`: 0 when it fits, else 1, with the entry
+ * taken out again when the record grew past its limit (RECORD_MAX, or the buffer in the
+ * last resort). A fixed buffer that overflowed otherwise just stops: write_record()
+ * renders the record again in a larger one. */
 static int list_entry_overflows(struct fa_buf *b, size_t mark)
 {
-    if (b->truncated) return 1;
-    if (b->len + RECORD_TAIL <= RECORD_MAX) return 0;
+    size_t limit = cut_to_buffer && b->cap < RECORD_MAX ? b->cap : RECORD_MAX;
+    if (b->truncated && !cut_to_buffer) return 1;
+    if (!b->truncated && b->len + RECORD_TAIL <= limit) return 0;
     b->len = mark;
+    b->truncated = 0;
     return 1;
+}
+
+/* Renders a record with render(b, ctx) into the arena's buffer, else into a mapped one
+ * that grows up to RECORD_MAX, else (no memory) into the arena's buffer again with its
+ * lists cut to fit; writes it with one write(2). A record that still does not fit (its
+ * fixed part alone is too large) is dropped whole: the log never holds a torn line. */
+static void write_record(struct fa_snapshot *s, void (*render)(struct fa_buf *, void *), void *ctx)
+{
+    struct fa_buf b;
+    fa_buf_fixed(&b, s->render, s->render_len);
+    render(&b, ctx);
+    if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
+        render(&b, ctx);
+        int fits = !b.truncated;
+        if (fits) fa_log_write(b.p, b.len);
+        fa_buf_release(&b);
+        if (fits) return;
+    }
+    if (b.truncated || !b.p) {
+        cut_to_buffer = 1;
+        fa_buf_fixed(&b, s->render, s->render_len);
+        render(&b, ctx);
+        cut_to_buffer = 0;
+    }
+    if (!b.truncated && b.len) fa_log_write(b.p, b.len);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -533,7 +565,7 @@ static void text_truncated_note(struct fa_buf *b, const struct fa_snapshot *s, c
     fa_puts(b, indent);
     fa_puts(b, "... and ");
     fa_put_dec(b, n);
-    fa_puts(b, " more not shown: the record reached its size limit (4 MiB)\n");
+    fa_puts(b, " more not shown: the record reached its size limit\n");
 }
 
 /* One line per descriptor, its opening site below. At an exec every listed descriptor
@@ -891,21 +923,24 @@ void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind,
     }
 }
 
+struct emit_ctx {
+    const struct fa_snapshot *s;
+    enum fa_kind kind;
+    int index;
+    const struct fa_options *o;
+};
+
+static void render_emit(struct fa_buf *b, void *ctx)
+{
+    const struct emit_ctx *e = ctx;
+    fa_render(b, e->s, e->kind, e->index, e->o);
+}
+
 static void emit(struct fa_snapshot *s, enum fa_kind kind, int index, const struct fa_options *o)
 {
     if (strcmp(severity_of(s, kind, index), "error") == 0) __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
-    struct fa_buf b;
-    fa_buf_fixed(&b, s->render, s->render_len);
-    fa_render(&b, s, kind, index, o);
-    if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
-        fa_render(&b, s, kind, index, o);
-        if (!b.truncated) fa_log_write(b.p, b.len);
-        fa_buf_release(&b);
-        s->fork_stack_shown = 1;
-        return;
-    }
-    /* a truncated record is dropped whole: JSON lines stay parseable */
-    if (!b.truncated && b.len) fa_log_write(b.p, b.len);
+    struct emit_ctx e = {s, kind, index, o};
+    write_record(s, render_emit, &e);
     s->fork_stack_shown = 1;
 }
 
@@ -1276,18 +1311,16 @@ static void render_state(struct fa_buf *b, const struct fa_snapshot *s, const st
     else text_state(b, s, o);
 }
 
+static void render_state_record(struct fa_buf *b, void *ctx)
+{
+    const struct emit_ctx *e = ctx;
+    render_state(b, e->s, e->o);
+}
+
 void fa_report_state(struct fa_snapshot *s, const struct fa_options *o)
 {
-    struct fa_buf b;
-    fa_buf_fixed(&b, s->render, s->render_len);
-    render_state(&b, s, o);
-    if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
-        render_state(&b, s, o);
-        fa_report_write(&b);
-        fa_buf_release(&b);
-        return;
-    }
-    fa_report_write(&b);
+    struct emit_ctx e = {s, FA_KIND_FORK, 0, o};
+    write_record(s, render_state_record, &e);
 }
 
 void fa_report_state_unavailable(const char *why, const struct fa_options *o)

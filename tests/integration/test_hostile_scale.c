@@ -26,16 +26,22 @@
 #define LOCKS_UNTRACKED 36
 #define SEMAPHORES_UNTRACKED (8300 - 8192)
 
-/* Runs `prog` unaudited and audited with `options`; fails unless both behave the same. */
-static void run_both(struct fa_run *audited, const char *prog, const char *options)
+/* Runs `prog` (with argument `arg`, if not NULL) unaudited and audited with `options`;
+ * fails unless both behave the same. */
+static void run_both_with(struct fa_run *audited, const char *prog, const char *arg, const char *options)
 {
-    const char *argv[] = {fa_build_path(prog), NULL};
+    const char *argv[] = {fa_build_path(prog), arg, NULL};
     struct fa_run plain;
     assert_int_equal(fa_run_plain(&plain, argv, DEADLINE), 0);
     assert_int_equal(fa_run_audited(audited, argv, options, DEADLINE), 0);
     fa_assert_same_behaviour(&plain, audited);
     assert_int_equal(audited->status, 0);
     fa_run_free(&plain);
+}
+
+static void run_both(struct fa_run *audited, const char *prog, const char *options)
+{
+    run_both_with(audited, prog, NULL, options);
 }
 
 /* The nth (from 0) record of `kind` made at fork number `seq` of its process, or NULL. */
@@ -285,8 +291,30 @@ static void huge_fd_record_in_text_is_truncated_cleanly(void **state)
     run_both(&r, "tests/progs/scale_fds", "format=text:max_fds=20000");
     char *logs = read_logs(&r);
     assert_lines_bounded(logs, 0);
-    assert_non_null(strstr(logs, " more not shown: the record reached its size limit (4 MiB)\n"));
+    assert_non_null(strstr(logs, " more not shown: the record reached its size limit\n"));
     assert_non_null(strstr(logs, "SUMMARY: forkaudit: fork #1"));
+    free(logs);
+    fa_run_free(&r);
+}
+
+/* No memory for a larger buffer (the address space is limited to what the program uses,
+ * plus 384 KiB): the huge record is cut to the arena's 256 KiB render buffer instead. */
+static void huge_record_without_memory_is_cut_to_the_buffer(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both_with(&r, "tests/progs/scale_fds", "tight", "max_fds=20000");
+    assert_int_equal(fa_out_value(&r, "address_space_limited"), 1);
+    json_t *note = kind_at_fork(r.records, "fork", 2, 0);
+    assert_non_null(note);
+    json_t *fds = kind_at_fork(r.records, "fds-at-fork", 2, 0);
+    assert_non_null(fds);
+    long listed = (long)json_array_size(json_object_get(fds, "fds"));
+    assert_true(listed > 0);
+    assert_true(listed < 1000); /* 256 KiB hold a few hundred */
+    assert_int_equal(listed + fa_int(fds, "fds_truncated"), fa_int(note, "fds"));
+    char *logs = read_logs(&r);
+    assert_lines_bounded(logs, 1);
     free(logs);
     fa_run_free(&r);
 }
@@ -357,6 +385,7 @@ int main(void)
         cmocka_unit_test(twenty_thousand_fds_default_limits),
         cmocka_unit_test(huge_fd_record_is_truncated_cleanly),
         cmocka_unit_test(huge_fd_record_in_text_is_truncated_cleanly),
+        cmocka_unit_test(huge_record_without_memory_is_cut_to_the_buffer),
         cmocka_unit_test(full_semaphore_registry_is_counted),
         cmocka_unit_test(full_thread_registry_is_counted),
         cmocka_unit_test(atfork_handlers_past_the_trampolines_are_counted),

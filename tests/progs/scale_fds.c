@@ -2,7 +2,10 @@
  * them (none is close-on-exec), the parent reaps it. The soft RLIMIT_NOFILE is raised to
  * the hard one (as root, the hard one too, if it is below what is needed); when fewer
  * descriptors are possible, the program opens as many as it may (leaving room for the
- * auditor's and the runtime's own) and prints the number. */
+ * auditor's and the runtime's own) and prints the number.
+ * With argument "tight", it forks once first (the child exits at once), then limits its
+ * address space to what it uses plus 384 KiB before the fork that execs: a tool that
+ * needs memory to report must then make do with what it already has. */
 #include "progs.h"
 
 #include <fcntl.h>
@@ -26,8 +29,23 @@ static __attribute__((noinline)) int open_many(int n)
     return n;
 }
 
-int main(void)
+/* The address space in use now (VmSize), in bytes; 0 when unknown. */
+static long vm_size(void)
 {
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    const char *p = strstr(buf, "VmSize:");
+    return p ? atol(p + 7) * 1024 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    int tight = argc > 1 && strcmp(argv[1], "tight") == 0;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < WANTED + SPARE) {
@@ -42,6 +60,15 @@ int main(void)
     print_value("fds", opened);
     if (opened != n) return 1;
 
+    if (tight) {
+        pid_t first = fork();
+        if (first == 0) _exit(0);
+        if (first < 0 || waitpid(first, NULL, 0) != first) return 1;
+        long used = vm_size();
+        struct rlimit as = {(rlim_t)used + 384 * 1024, RLIM_INFINITY};
+        if (used == 0 || setrlimit(RLIMIT_AS, &as) != 0) return 1;
+        print_value("address_space_limited", 1);
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
