@@ -299,11 +299,18 @@ static struct fa_snapshot *snapshot_memory(int arena_only, int *busy)
     return s;
 }
 
+/* 1 once this process said that a fork went unaudited for lack of memory. */
+static int said_unaudited;
+
 struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
 {
     int saved = errno;
     struct fa_snapshot *s = snapshot_memory(0, NULL);
     if (!s) {
+        /* Counted as a fork all the same: the child's and later forks' numbers stay true. */
+        unsigned long seq = __atomic_add_fetch(&fa_proc.fork_seq, 1, __ATOMIC_RELAXED);
+        if (!__atomic_exchange_n(&said_unaudited, 1, __ATOMIC_RELAXED))
+            fa_report_unaudited(seq, via, snapshot_bytes() + RENDER_BYTES + DIRENT_BYTES, &fa_opts);
         errno = saved;
         return NULL;
     }
@@ -431,6 +438,7 @@ void fa_audit_after_fork_child(void)
 {
     /* Snapshot mappings are MADV_DONTFORK: none of them exists in the child. */
     fa_proc.fork_seq = 0;
+    said_unaudited = 0;
     fa_proc.arena = NULL;
     fa_proc.arena_busy = 0;
 }

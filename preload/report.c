@@ -1323,6 +1323,38 @@ void fa_report_state(struct fa_snapshot *s, const struct fa_options *o)
     write_record(s, render_state_record, &e);
 }
 
+void fa_report_unaudited(unsigned long seq, const char *via, size_t bytes, const struct fa_options *o)
+{
+    char line[512];
+    struct fa_buf b;
+    pid_t pid = fa_getpid();
+    fa_buf_fixed(&b, line, sizeof line);
+    if (o->format == FA_FORMAT_JSON) {
+        fa_puts(&b, "{\"kind\":\"fork\",\"severity\":\"note\"");
+        json_key_int(&b, "pid", pid);
+        json_key_int(&b, "ppid", syscall(SYS_getppid));
+        json_key_int(&b, "tid", fa_gettid());
+        fa_puts(&b, ",\"fork\":{\"seq\":");
+        fa_put_udec(&b, seq);
+        fa_puts(&b, ",\"via\":\"");
+        fa_puts(&b, via);
+        fa_puts(&b, "\"},\"stack\":[]");
+        json_key_int(&b, "snapshot_bytes", (long long)bytes);
+        fa_puts(&b, ",\"unaudited\":\"no memory for the snapshot (max_threads, max_locks, max_fds size it); "
+                    "said once per process\"}\n");
+    } else {
+        fa_render_prefix(&b, pid);
+        fa_puts(&b, "forkaudit: NOTE: fork #");
+        fa_put_udec(&b, seq);
+        fa_puts(&b, " (via ");
+        fa_puts(&b, via);
+        fa_puts(&b, ") is not audited: no memory for its snapshot (");
+        fa_put_udec(&b, bytes);
+        fa_puts(&b, " bytes; max_threads, max_locks and max_fds size it); said once per process\n");
+    }
+    fa_report_write(&b);
+}
+
 void fa_report_state_unavailable(const char *why, const struct fa_options *o)
 {
     char line[512];

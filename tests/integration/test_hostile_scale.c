@@ -319,6 +319,27 @@ static void huge_record_without_memory_is_cut_to_the_buffer(void **state)
     fa_run_free(&r);
 }
 
+/* No memory even for the snapshot (limited before the first fork): the forks happen
+ * unaudited, and the log says so once. */
+static void fork_without_memory_for_the_snapshot_says_so(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both_with(&r, "tests/progs/scale_fds", "tight-first", NULL);
+    assert_int_equal(fa_out_value(&r, "child_status"), 0);
+    int unaudited = 0;
+    for (int i = 0; fa_find_kind(r.records, "fork", i); i++) {
+        json_t *note = fa_find_kind(r.records, "fork", i);
+        if (!fa_str(note, "unaudited")) continue;
+        unaudited++;
+        assert_int_equal(fa_int(json_object_get(note, "fork"), "seq"), 1);
+        assert_true(fa_int(note, "snapshot_bytes") > 384 * 1024);
+    }
+    assert_int_equal(unaudited, 1); /* once per process */
+    assert_int_equal(fa_count_kind(r.records, "fds-at-fork"), 0);
+    fa_run_free(&r);
+}
+
 static void full_semaphore_registry_is_counted(void **state)
 {
     (void)state;
@@ -386,6 +407,7 @@ int main(void)
         cmocka_unit_test(huge_fd_record_is_truncated_cleanly),
         cmocka_unit_test(huge_fd_record_in_text_is_truncated_cleanly),
         cmocka_unit_test(huge_record_without_memory_is_cut_to_the_buffer),
+        cmocka_unit_test(fork_without_memory_for_the_snapshot_says_so),
         cmocka_unit_test(full_semaphore_registry_is_counted),
         cmocka_unit_test(full_thread_registry_is_counted),
         cmocka_unit_test(atfork_handlers_past_the_trampolines_are_counted),

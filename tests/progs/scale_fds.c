@@ -5,7 +5,8 @@
  * auditor's and the runtime's own) and prints the number.
  * With argument "tight", it forks once first (the child exits at once), then limits its
  * address space to what it uses plus 384 KiB before the fork that execs: a tool that
- * needs memory to report must then make do with what it already has. */
+ * needs memory to report must then make do with what it already has. "tight-first"
+ * limits it before that first fork. */
 #include "progs.h"
 
 #include <fcntl.h>
@@ -43,9 +44,20 @@ static long vm_size(void)
     return p ? atol(p + 7) * 1024 : 0;
 }
 
+/* Limits the address space to what is in use now plus 384 KiB; 0 on failure. */
+static int limit_address_space(void)
+{
+    long used = vm_size();
+    struct rlimit as = {(rlim_t)used + 384 * 1024, RLIM_INFINITY};
+    if (used == 0 || setrlimit(RLIMIT_AS, &as) != 0) return 0;
+    print_value("address_space_limited", 1);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int tight = argc > 1 && strcmp(argv[1], "tight") == 0;
+    int tight_first = argc > 1 && strcmp(argv[1], "tight-first") == 0;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < WANTED + SPARE) {
@@ -60,14 +72,12 @@ int main(int argc, char **argv)
     print_value("fds", opened);
     if (opened != n) return 1;
 
-    if (tight) {
+    if (tight || tight_first) {
+        if (tight_first && !limit_address_space()) return 1;
         pid_t first = fork();
         if (first == 0) _exit(0);
         if (first < 0 || waitpid(first, NULL, 0) != first) return 1;
-        long used = vm_size();
-        struct rlimit as = {(rlim_t)used + 384 * 1024, RLIM_INFINITY};
-        if (used == 0 || setrlimit(RLIMIT_AS, &as) != 0) return 1;
-        print_value("address_space_limited", 1);
+        if (tight && !limit_address_space()) return 1;
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
