@@ -65,6 +65,7 @@ struct fa_snapshot {
     struct fa_stack stack; /* the forking thread's stack */
 
     int nthreads, max_threads;
+    int registry_cursor;   /* where the next thread is looked for in the registry */
     unsigned long threads_dropped, threads_untracked;
     struct fa_snap_thread *threads;
 
