@@ -16,6 +16,12 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child);
  * when it is -1), offset, opening site. Skips the auditor's own. Returns 1 when added. */
 int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd, long fdflags);
 
+/* The program's open descriptors numbered above `last`, when a walk of /proc/self/fd
+ * (open as `dirfd`) has listed `seen` entries, all of them up to `last`: from the
+ * directory's size (Linux 6.2+), less the auditor's own (the directory, the log
+ * `log_fd`, libunwind's pipe). -1 when the kernel does not say. */
+long fa_audit_fds_unlisted(int dirfd, long seen, long last, int log_fd);
+
 /* A state dump (dump_signal, in its handler; async-signal-safe): the receiving thread's
  * stack when `unwind` (`restorer`, the signal-return trampoline, dropped from its top),
  * the held locks of every thread (those of threads of ancestor processes too), the other

@@ -16,6 +16,7 @@
 #include "backtrace.h"
 #include "fdtrack.h"
 #include "fmt.h"
+#include "log.h"
 #include "options.h"
 #include "process.h"
 #include "procfs.h"
@@ -163,12 +164,12 @@ static int resolve_program(const struct fa_exec_call *c, struct fa_buf *b)
 struct leak_scan {
     struct fa_snapshot *s;
     const posix_spawn_file_actions_t *actions;
+    long seen, last; /* entries listed, the highest number among them */
 };
 
 /* Adds entry `name` of /proc/self/fd when that descriptor passes into the new program. */
-static void add_leak(const char *name, int dirfd, void *ctx)
+static void add_leak(struct leak_scan *scan, const char *name, int dirfd)
 {
-    struct leak_scan *scan = ctx;
     long fd = fa_proc_number(name);
     if (fd < 3 || fd == dirfd) return;
     long fdflags = syscall(SYS_fcntl, fd, F_GETFD);
@@ -176,10 +177,27 @@ static void add_leak(const char *name, int dirfd, void *ctx)
     fa_audit_add_fd(scan->s, dirfd, name, fd, fdflags);
 }
 
+/* Once max_fds leaks are listed the walk stops: the descriptors past that point are
+ * counted (fds_unchecked), not listed, and their close-on-exec flags are not read (at
+ * 20,000 descriptors the listing and the reads cost tens of milliseconds per exec). */
+static int walk_leaks(const char *name, int dirfd, void *ctx)
+{
+    struct leak_scan *scan = ctx;
+    long fd = fa_proc_number(name);
+    scan->seen++;
+    if (fd > scan->last) scan->last = fd;
+    add_leak(scan, name, dirfd);
+    if (scan->s->nfds < scan->s->max_fds) return 0;
+    long rest = fa_audit_fds_unlisted(dirfd, scan->seen, scan->last, fa_log_own_fd());
+    if (rest < 0) return 0; /* an older kernel: go on, counting */
+    scan->s->fds_unchecked = (unsigned long)rest;
+    return 1;
+}
+
 static void collect_leaks(struct fa_snapshot *s, const posix_spawn_file_actions_t *actions)
 {
-    struct leak_scan scan = {s, actions};
-    fa_proc_each_entry("/proc/self/fd", s->dirents, DIRENT_BYTES, add_leak, &scan);
+    struct leak_scan scan = {s, actions, 0, -1};
+    fa_proc_walk("/proc/self/fd", s->dirents, DIRENT_BYTES, walk_leaks, &scan);
 }
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -209,7 +227,7 @@ void fa_exec_audit(const struct fa_exec_call *c)
         s->dirents = s->render + RENDER_BYTES;
         fa_buf_fixed(&b, program, PROGRAM_BYTES);
         if (resolve_program(c, &b)) collect_leaks(s, c->actions);
-        if (s->nfds > 0 || s->fds_dropped > 0) {
+        if (s->nfds > 0 || s->fds_dropped > 0 || s->fds_unchecked > 0) {
             s->exec_via = c->via;
             if (fa_proc.forked_child) { /* the fork that made this process, as child records say */
                 s->seq = fa_proc.born_seq;

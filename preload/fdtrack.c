@@ -18,6 +18,44 @@
 const char fa_fd_auditor[] = "forkaudit";
 static struct fa_fd_origin table[FA_FD_TRACKED];
 
+/* The auditor's own descriptors (its log, libunwind's pipe), whatever their numbers, for
+ * the fork audit, which counts the descriptors past the part of /proc/self/fd it lists
+ * and must leave these out. A slot is reused when its descriptor no longer is ours. */
+#define OWN_FDS 8
+static struct own_fd {
+    int fd; /* fd + 1; 0: free */
+    dev_t dev;
+    ino_t ino;
+} own[OWN_FDS];
+
+static int own_fd_is_live(const struct own_fd *e, int fd)
+{
+    struct stat st;
+    return e->fd == fd + 1 && syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == e->dev && st.st_ino == e->ino;
+}
+
+static void remember_own(int fd, const struct stat *st)
+{
+    struct own_fd *slot = NULL;
+    for (int i = 0; i < OWN_FDS && !slot; i++)
+        if (own[i].fd == 0 || own[i].fd == fd + 1 || !own_fd_is_live(&own[i], own[i].fd - 1)) slot = &own[i];
+    if (!slot) return; /* more than OWN_FDS of ours at once: never seen; then counted as the program's */
+    slot->fd = 0;
+    slot->dev = st->st_dev;
+    slot->ino = st->st_ino;
+    __atomic_store_n(&slot->fd, fd + 1, __ATOMIC_RELEASE);
+}
+
+int fa_fdtrack_own_above(int fd)
+{
+    int n = 0;
+    for (int i = 0; i < OWN_FDS; i++) {
+        int f = __atomic_load_n(&own[i].fd, __ATOMIC_ACQUIRE) - 1;
+        if (f > fd && own_fd_is_live(&own[i], f)) n++;
+    }
+    return n;
+}
+
 static void reset(struct fa_fd_origin *o, dev_t dev, ino_t ino)
 {
     o->known = 0;
@@ -32,14 +70,17 @@ static void reset(struct fa_fd_origin *o, dev_t dev, ino_t ino)
 
 void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site)
 {
-    if (fd < 0 || fd >= FA_FD_TRACKED) return;
+    if (fd < 0 || (fd >= FA_FD_TRACKED && !fa_in_auditor)) return;
     int saved = errno;
     struct stat st;
     if (syscall(SYS_fstat, fd, &st) == 0) {
-        struct fa_fd_origin *o = &table[fd];
-        reset(o, st.st_dev, st.st_ino);
-        o->nframes = fa_in_auditor ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES, call_site);
-        o->opened_by = fa_in_auditor ? fa_fd_auditor : opened_by;
+        if (fa_in_auditor) remember_own(fd, &st);
+        if (fd < FA_FD_TRACKED) {
+            struct fa_fd_origin *o = &table[fd];
+            reset(o, st.st_dev, st.st_ino);
+            o->nframes = fa_in_auditor ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES, call_site);
+            o->opened_by = fa_in_auditor ? fa_fd_auditor : opened_by;
+        }
     }
     errno = saved;
 }
@@ -47,13 +88,20 @@ void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site)
 void fa_fdtrack_mark_auditor(int fd)
 {
     struct stat st;
-    if (fd < 0 || fd >= FA_FD_TRACKED || syscall(SYS_fstat, fd, &st) != 0) return;
+    if (fd < 0 || syscall(SYS_fstat, fd, &st) != 0) return;
+    remember_own(fd, &st);
+    if (fd >= FA_FD_TRACKED) return;
     reset(&table[fd], st.st_dev, st.st_ino);
     table[fd].opened_by = fa_fd_auditor;
 }
 
 int fa_fdtrack_is_auditor(int fd)
 {
+    if (fd >= FA_FD_TRACKED) {
+        for (int i = 0; i < OWN_FDS; i++)
+            if (own_fd_is_live(&own[i], fd)) return 1;
+        return 0;
+    }
     if (fd < 0 || fd >= FA_FD_TRACKED || table[fd].opened_by != fa_fd_auditor || !table[fd].known) return 0;
     struct stat st; /* the number may have been reused behind our back (close_range) */
     return syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == table[fd].dev && st.st_ino == table[fd].ino;

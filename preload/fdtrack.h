@@ -50,6 +50,8 @@ const char *fa_fdtrack_target(const struct fa_fd_origin *o, const struct stat *s
 void fa_fdtrack_mark_auditor(int fd);
 /* 1 when `fd` is, right now, a descriptor of the auditor's own. */
 int fa_fdtrack_is_auditor(int fd);
+/* How many of the auditor's own descriptors are open now with numbers above `fd`. */
+int fa_fdtrack_own_above(int fd);
 
 /* Moves a descriptor of the auditor's own (its log, libunwind's pipe) to 48 or above,
  * close-on-exec, so the program's own opens get the numbers they would get without the

@@ -138,6 +138,11 @@ void fa_put_json_strn(struct fa_buf *b, const char *s, size_t n)
             fa_putc(b, "0123456789abcdef"[c >> 4]);
             fa_putc(b, "0123456789abcdef"[c & 15]);
             i++;
+        } else if (c < 0x80) { /* a run of plain ASCII, copied at once: most of a record */
+            size_t j = i + 1;
+            while (j < n && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '"' && u[j] != '\\') j++;
+            fa_putsn(b, s + i, j - i);
+            i = j;
         } else {
             size_t l = utf8_len(u + i, n - i);
             if (l == 0) { /* not UTF-8: keep the byte visible as U+00XX */

@@ -55,7 +55,9 @@ struct fa_heldset {
     int n;                   /* entries in use; read with an acquire load by other threads */
     int slow;                /* owner's switch: non-zero sends acquisitions down the slow path
                               * (inside an atfork prepare handler, deep acquisition stacks) */
-    unsigned long overflow;  /* acquisitions that did not fit */
+    unsigned long overflow;  /* acquisitions that did not fit, less the releases of locks not
+                              * in the set since (so: held now and untracked, as far as the
+                              * owner's own unlocks tell) */
     struct fa_held e[FA_HELD_MAX];
 } __attribute__((aligned(64)));
 

@@ -117,7 +117,7 @@ FA_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
 /* Only a semaphore initialised to 1 is a lock (Python 3.11's threading.Lock is one); the
  * others count resources or signal events, and their waits hold nothing. The binary ones
  * are kept in a fixed open-addressing set of addresses (lock-free; when full, further
- * semaphores are simply not tracked). */
+ * semaphores are not tracked and counted in fa_semaphores_untracked). */
 #define BINARY_MAX 8192
 #define TOMBSTONE ((const void *)1)
 static const void *binary[BINARY_MAX];
@@ -153,7 +153,11 @@ static void set_binary(const sem_t *s, int on)
             }
             if (!v) break;
         }
-        if (!on || !free_slot) return; /* absent; or the table is full: not tracked */
+        if (!on) return; /* absent */
+        if (!free_slot) { /* the table is full: not tracked, counted for the fork note */
+            __atomic_add_fetch(&fa_semaphores_untracked, 1, __ATOMIC_RELAXED);
+            return;
+        }
         if (__atomic_compare_exchange_n(free_slot, &seen, (const void *)s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             return;
         /* another thread took that slot: look again */

@@ -100,6 +100,8 @@ FA_EXPORT HOT int pthread_mutex_unlock(pthread_mutex_t *m)
         /* inherited from a thread the child lacks (an owner-checked one glibc refuses to
          * unlock: it stays recorded) */
         fa_lock_released_elsewhere(m, 0);
+    } else if (self && FA_UNLIKELY(self->held.overflow)) {
+        self->held.overflow--; /* one of those that did not fit in the set */
     }
     return FA_REAL(pthread_mutex_unlock)(m);
 }

@@ -36,6 +36,7 @@ static inline void fa_lock_released(const void *addr, int any_thread)
     struct fa_thread *self = fa_self;
     if (FA_LIKELY(self != NULL) && fa_held_release(&self->held, addr)) return;
     if (FA_UNLIKELY(fa_threads_gone) || any_thread) fa_lock_released_elsewhere(addr, any_thread);
+    else if (self && FA_UNLIKELY(self->held.overflow)) self->held.overflow--; /* one that did not fit in the set */
 }
 
 /* The lock was re-initialised or destroyed: entries inherited from an ancestor's threads

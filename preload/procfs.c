@@ -32,24 +32,42 @@ struct linux_dirent64 {
     char d_name[];
 };
 
-void fa_proc_each_entry(const char *path, char *buf, long len, void (*fn)(const char *name, int dirfd, void *ctx),
-                        void *ctx)
+void fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *name, int dirfd, void *ctx), void *ctx)
 {
     long dfd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (dfd < 0) return;
-    for (;;) {
+    for (int stop = 0; !stop;) {
         long n = syscall(SYS_getdents64, dfd, buf, len);
         if (n <= 0) break;
-        for (long off = 0; off < n;) {
+        for (long off = 0; off < n && !stop;) {
             struct linux_dirent64 *d = (void *)(buf + off);
             off += d->d_reclen;
-            if (d->d_name[0] != '.') fn(d->d_name, (int)dfd, ctx);
+            if (d->d_name[0] != '.') stop = fn(d->d_name, (int)dfd, ctx);
         }
         /* procfs fills the buffer while entries fit (names here are short numbers): a
          * reply with room for 256 more bytes was the last one, skip the empty call. */
         if (n + 256 <= len) break;
     }
     syscall(SYS_close, dfd);
+}
+
+struct each_entry {
+    void (*fn)(const char *name, int dirfd, void *ctx);
+    void *ctx;
+};
+
+static int each_entry(const char *name, int dirfd, void *ctx)
+{
+    struct each_entry *e = ctx;
+    e->fn(name, dirfd, e->ctx);
+    return 0;
+}
+
+void fa_proc_each_entry(const char *path, char *buf, long len, void (*fn)(const char *name, int dirfd, void *ctx),
+                        void *ctx)
+{
+    struct each_entry e = {fn, ctx};
+    fa_proc_walk(path, buf, len, each_entry, &e);
 }
 
 long fa_proc_number(const char *s)

@@ -58,6 +58,58 @@ static const char *thread_name(const struct fa_snapshot *s, pid_t tid)
     return NULL;
 }
 
+/* The most one record may take. A list (threads, descriptors) stops before it and says
+ * how many entries it left out ("threads_truncated", "fds_truncated"), so a record stays
+ * one valid line, written by one write(2), however large the process and the options. */
+#define RECORD_MAX ((size_t)4 << 20)
+/* Room kept after a list for what follows it (counts, text's fork stack, the closing). */
+#define RECORD_TAIL ((size_t)16 << 10)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Set by write_record()'s last resort, when no buffer larger than the arena's could be
+ * mapped: lists are then cut to fit the arena's. Per thread: two threads may report. */
+static FA_TLS int cut_to_buffer;
+
+/* After rendering one list entry from `mark`: 0 when it fits, else 1, with the entry
+ * taken out again when the record grew past its limit (RECORD_MAX, or the buffer in the
+ * last resort). A fixed buffer that overflowed otherwise just stops: write_record()
+ * renders the record again in a larger one. */
+static int list_entry_overflows(struct fa_buf *b, size_t mark)
+{
+    size_t limit = cut_to_buffer && b->cap < RECORD_MAX ? b->cap : RECORD_MAX;
+    if (b->truncated && !cut_to_buffer) return 1;
+    if (!b->truncated && b->len + RECORD_TAIL <= limit) return 0;
+    b->len = mark;
+    b->truncated = 0;
+    return 1;
+}
+
+/* Renders a record with render(b, ctx) into the arena's buffer, else into a mapped one
+ * that grows up to RECORD_MAX, else (no memory) into the arena's buffer again with its
+ * lists cut to fit; writes it with one write(2). A record that still does not fit (its
+ * fixed part alone is too large) is dropped whole: the log never holds a torn line. */
+static void write_record(struct fa_snapshot *s, void (*render)(struct fa_buf *, void *), void *ctx)
+{
+    struct fa_buf b;
+    fa_buf_fixed(&b, s->render, s->render_len);
+    render(&b, ctx);
+    if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
+        render(&b, ctx);
+        int fits = !b.truncated;
+        if (fits) fa_log_write(b.p, b.len);
+        fa_buf_release(&b);
+        if (fits) return;
+    }
+    if (b.truncated || !b.p) {
+        cut_to_buffer = 1;
+        fa_buf_fixed(&b, s->render, s->render_len);
+        render(&b, ctx);
+        cut_to_buffer = 0;
+    }
+    if (!b.truncated && b.len) fa_log_write(b.p, b.len);
+}
+
 /* ---------------------------------------------------------------- JSON */
 
 void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
@@ -176,6 +228,7 @@ static const char *stack_missing(int state)
     case FA_STACK_NO_ANSWER: return "no answer within 100 ms (thread stopped or too slow)";
     case FA_STACK_BUSY: return "not safe to unwind (inside forkaudit, on an alternate signal stack, or not started by pthread_create)";
     case FA_STACK_BLOCKED: return "the thread blocks stack_signal";
+    case FA_STACK_TOO_MANY: return "not asked: more than 1024 other threads at the fork";
     case FA_STACK_UNAVAILABLE: return "stack_signal is the program's, or another fork was collecting";
     default: return NULL;
     }
@@ -282,8 +335,10 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
     switch (kind) {
     case FA_KIND_THREADS:
         fa_puts(b, ",\"threads\":[");
-        for (int i = 0; i < s->nthreads; i++) {
+        int shown = 0;
+        for (int i = 0; i < s->nthreads; i++, shown++) {
             const struct fa_snap_thread *t = &s->threads[i];
+            size_t mark = b->len;
             if (i) fa_putc(b, ',');
             fa_puts(b, "{\"tid\":");
             fa_put_dec(b, t->tid);
@@ -296,8 +351,10 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             json_suggestion(b, "threads-at-fork", name[0] ? NULL : t->created_at, name[0] ? 0 : t->ncreated,
                             name[0] ? name : NULL);
             fa_putc(b, '}');
+            if (list_entry_overflows(b, mark)) break;
         }
         fa_putc(b, ']');
+        if (shown < s->nthreads) json_key_int(b, "threads_truncated", s->nthreads - shown);
         if (s->threads_dropped) json_key_int(b, "threads_dropped", (long long)s->threads_dropped);
         if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
         break;
@@ -317,8 +374,10 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
     case FA_KIND_FDS:
     case FA_KIND_EXEC_FDS:
         fa_puts(b, ",\"fds\":[");
-        for (int i = 0; i < s->nfds; i++) {
+        int fds_shown = 0;
+        for (int i = 0; i < s->nfds; i++, fds_shown++) {
             const struct fa_snap_fd *f = &s->fds[i];
+            size_t mark = b->len;
             if (i) fa_putc(b, ',');
             fa_puts(b, "{\"fd\":");
             fa_put_dec(b, f->fd);
@@ -339,9 +398,13 @@ static void json_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             json_suggestion(b, kind_name(kind), f->target[0] == '/' ? NULL : f->frames, f->target[0] == '/' ? 0 : f->nframes,
                             fd_pattern(f));
             fa_putc(b, '}');
+            if (list_entry_overflows(b, mark)) break;
         }
         fa_putc(b, ']');
+        if (fds_shown < s->nfds) json_key_int(b, "fds_truncated", s->nfds - fds_shown);
         if (s->fds_dropped) json_key_int(b, "fds_dropped", (long long)s->fds_dropped);
+        if (s->fds_untracked) json_key_int(b, "fds_untracked", (long long)s->fds_untracked);
+        if (s->fds_unchecked) json_key_int(b, "fds_unchecked", (long long)s->fds_unchecked);
         break;
     case FA_KIND_RNG: {
         const struct fa_snap_rng *r = &s->rng[index];
@@ -494,12 +557,25 @@ static void text_thread_stack(struct fa_buf *b, const struct fa_snapshot *s, con
     }
 }
 
+/* "... and N more not shown" when a list stopped at the record size limit. */
+static void text_truncated_note(struct fa_buf *b, const struct fa_snapshot *s, const char *indent, int n)
+{
+    if (n <= 0) return;
+    text_prefix(b, s);
+    fa_puts(b, indent);
+    fa_puts(b, "... and ");
+    fa_put_dec(b, n);
+    fa_puts(b, " more not shown: the record reached its size limit\n");
+}
+
 /* One line per descriptor, its opening site below. At an exec every listed descriptor
  * lacks close-on-exec and the offset shared with a forked parent is beside the point. */
 static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_exec)
 {
-    for (int i = 0; i < s->nfds; i++) {
+    int shown = 0;
+    for (int i = 0; i < s->nfds; i++, shown++) {
         const struct fa_snap_fd *f = &s->fds[i];
+        size_t mark = b->len;
         text_prefix(b, s);
         fa_puts(b, "  fd ");
         fa_put_dec(b, f->fd);
@@ -535,12 +611,27 @@ static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_e
         }
         text_suggestion(b, s, "    ", at_exec ? "fds-leaked-at-exec" : "fds-at-fork", f->target[0] == '/' ? NULL : f->frames,
                         f->target[0] == '/' ? 0 : f->nframes, fd_pattern(f));
+        if (list_entry_overflows(b, mark)) break;
     }
+    text_truncated_note(b, s, "  ", s->nfds - shown);
     if (s->fds_dropped) {
         text_prefix(b, s);
         fa_puts(b, "  ... and ");
         fa_put_udec(b, s->fds_dropped);
         fa_puts(b, " more (max_fds)\n");
+    }
+    if (s->fds_unchecked) {
+        text_prefix(b, s);
+        fa_puts(b, "  ... and up to ");
+        fa_put_udec(b, s->fds_unchecked);
+        fa_puts(b, " more: past max_fds, their close-on-exec flags were not read\n");
+    }
+    if (s->fds_untracked) {
+        text_prefix(b, s);
+        fa_puts(b, "  (");
+        fa_put_udec(b, s->fds_untracked);
+        fa_puts(b, s->fds_untracked == 1 ? " of them is" : " of them are");
+        fa_puts(b, " numbered " STR(FA_FD_TRACKED) " or above: no opening site is kept for those)\n");
     }
 }
 
@@ -572,8 +663,10 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         text_fork_ref(b, s);
         fa_puts(b, "\n");
         text_line(b, s, "  the child has none of them: work they were doing and locks they held are gone\n");
-        for (int i = 0; i < s->nthreads; i++) {
+        int shown = 0;
+        for (int i = 0; i < s->nthreads; i++, shown++) {
             const struct fa_snap_thread *t = &s->threads[i];
+            size_t mark = b->len;
             text_prefix(b, s);
             fa_puts(b, "  thread ");
             fa_put_dec(b, t->tid);
@@ -587,7 +680,9 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             start_routine_name(t, name, sizeof name);
             text_suggestion(b, s, "    ", "threads-at-fork", name[0] ? NULL : t->created_at, name[0] ? 0 : t->ncreated,
                             name[0] ? name : NULL);
+            if (list_entry_overflows(b, mark)) break;
         }
+        text_truncated_note(b, s, "  ", s->nthreads - shown);
         if (s->threads_dropped) {
             text_prefix(b, s);
             fa_puts(b, "  ... and ");
@@ -691,7 +786,12 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
     case FA_KIND_EXEC_FDS: {
         long long n = s->nfds + (long long)s->fds_dropped;
         fa_put_dec(b, n);
-        fa_puts(b, n == 1 ? " file descriptor passes into " : " file descriptors pass into ");
+        if (s->fds_unchecked) {
+            fa_puts(b, " (and up to ");
+            fa_put_udec(b, s->fds_unchecked);
+            fa_puts(b, " more)");
+        }
+        fa_puts(b, n == 1 && !s->fds_unchecked ? " file descriptor passes into " : " file descriptors pass into ");
         fa_puts(b, s->exec_path);
         fa_puts(b, " (");
         fa_puts(b, s->exec_via);
@@ -742,7 +842,11 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
         json_key_int(b, "locks_protected_by_atfork", (long long)s->locks_protected);
         if (s->locks_dropped) json_key_int(b, "locks_dropped", (long long)s->locks_dropped);
         if (s->locks_overflow) json_key_int(b, "locks_untracked", (long long)s->locks_overflow);
+        if (s->threads_dropped) json_key_int(b, "threads_dropped", (long long)s->threads_dropped);
         if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
+        if (s->fds_dropped) json_key_int(b, "fds_dropped", (long long)s->fds_dropped);
+        if (s->fds_untracked) json_key_int(b, "fds_untracked", (long long)s->fds_untracked);
+        if (s->semaphores_untracked) json_key_int(b, "semaphores_untracked", (long long)s->semaphores_untracked);
         if (s->prepare_unwrapped)
             json_key_int(b, "atfork_handlers_unwrapped", (long long)s->prepare_unwrapped);
         json_key_int(b, "fds", s->nfds + (long long)s->fds_dropped);
@@ -775,7 +879,11 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
     count_note(b, s->locks_protected, " held locks protected by atfork handlers");
     count_note(b, s->locks_dropped, " more held locks not reported: max_locks");
     count_note(b, s->locks_overflow, " lock acquisitions not tracked: a thread held more than 64 locks");
+    count_note(b, s->threads_dropped, " more threads not listed: max_threads");
     count_note(b, s->threads_untracked, " threads not tracked: thread table full");
+    count_note(b, s->fds_dropped, " more descriptors not listed: max_fds");
+    count_note(b, s->fds_untracked, " descriptors numbered " STR(FA_FD_TRACKED) " or above, opening sites not kept");
+    count_note(b, s->semaphores_untracked, " semaphores not tracked: semaphore registry full");
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
     for (int i = 0; i < s->nhandlers; i++) {
         struct fa_frame_info fn;
@@ -815,21 +923,24 @@ void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind,
     }
 }
 
+struct emit_ctx {
+    const struct fa_snapshot *s;
+    enum fa_kind kind;
+    int index;
+    const struct fa_options *o;
+};
+
+static void render_emit(struct fa_buf *b, void *ctx)
+{
+    const struct emit_ctx *e = ctx;
+    fa_render(b, e->s, e->kind, e->index, e->o);
+}
+
 static void emit(struct fa_snapshot *s, enum fa_kind kind, int index, const struct fa_options *o)
 {
     if (strcmp(severity_of(s, kind, index), "error") == 0) __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
-    struct fa_buf b;
-    fa_buf_fixed(&b, s->render, s->render_len);
-    fa_render(&b, s, kind, index, o);
-    if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
-        fa_render(&b, s, kind, index, o);
-        if (!b.truncated) fa_log_write(b.p, b.len);
-        fa_buf_release(&b);
-        s->fork_stack_shown = 1;
-        return;
-    }
-    /* a truncated record is dropped whole: JSON lines stay parseable */
-    if (!b.truncated && b.len) fa_log_write(b.p, b.len);
+    struct emit_ctx e = {s, kind, index, o};
+    write_record(s, render_emit, &e);
     s->fork_stack_shown = 1;
 }
 
@@ -894,7 +1005,7 @@ void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
     int findings = s->nlocks + (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
     /* A table that overflowed is always said, in the fork note. */
     int overflowed = s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked ||
-                     s->fds_dropped || s->prepare_unwrapped;
+                     s->fds_dropped || s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped;
     for (int i = 0; i < s->nlocks; i++) emit(s, FA_KIND_LOCK, i, o);
     if (s->nthreads > 0) emit(s, FA_KIND_THREADS, 0, o);
     if (s->nfds > 0) emit(s, FA_KIND_FDS, 0, o);
@@ -906,7 +1017,7 @@ void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
 void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o)
 {
     apply_suppressions(s, FA_KIND_EXEC_FDS);
-    if (s->nfds > 0 || s->fds_dropped > 0) emit(s, FA_KIND_EXEC_FDS, 0, o);
+    if (s->nfds > 0 || s->fds_dropped > 0 || s->fds_unchecked > 0) emit(s, FA_KIND_EXEC_FDS, 0, o);
 }
 
 /* ---------------------------------------------------------------- state (dump_signal) */
@@ -958,11 +1069,16 @@ static void json_state_thread(struct fa_buf *b, const struct fa_snapshot *s, con
 
 static void json_state_locks(struct fa_buf *b, const struct fa_snapshot *s, int inherited)
 {
-    int first = 1;
+    int first = 1, left_out = 0;
     fa_puts(b, inherited ? ",\"locks_inherited\":[" : ",\"locks_held\":[");
     for (int i = 0; i < s->nlocks; i++) {
         const struct fa_snap_lock *l = &s->locks[i];
         if (inherited ? !state_lock_inherited(l) : !state_lock_now(l)) continue;
+        if (left_out) {
+            left_out++;
+            continue;
+        }
+        size_t mark = b->len;
         if (!first) fa_putc(b, ',');
         first = 0;
         if (inherited) {
@@ -984,8 +1100,10 @@ static void json_state_locks(struct fa_buf *b, const struct fa_snapshot *s, int 
                 fa_puts(b, ",\"inherited\":true}");
             }
         }
+        if (list_entry_overflows(b, mark)) left_out = 1;
     }
     fa_putc(b, ']');
+    if (left_out) json_key_int(b, inherited ? "locks_inherited_truncated" : "locks_held_truncated", left_out);
 }
 
 static void json_state(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)
@@ -1027,11 +1145,15 @@ static void json_state(struct fa_buf *b, const struct fa_snapshot *s, const stru
     if (s->locks_overflow) json_key_int(b, "locks_overflow", (long long)s->locks_overflow);
     fa_puts(b, ",\"threads\":[");
     json_state_thread(b, s, &s->receiver, 1);
-    for (int i = 0; i < s->nthreads; i++) {
+    int shown = 0;
+    for (int i = 0; i < s->nthreads; i++, shown++) {
+        size_t mark = b->len;
         fa_putc(b, ',');
         json_state_thread(b, s, &s->threads[i], 0);
+        if (list_entry_overflows(b, mark)) break;
     }
     fa_putc(b, ']');
+    if (shown < s->nthreads) json_key_int(b, "threads_truncated", s->nthreads - shown);
     if (s->threads_dropped) json_key_int(b, "threads_dropped", (long long)s->threads_dropped);
     if (s->threads_untracked) json_key_int(b, "threads_untracked", (long long)s->threads_untracked);
     fa_puts(b, "}\n");
@@ -1143,9 +1265,18 @@ static void text_state(struct fa_buf *b, const struct fa_snapshot *s, const stru
         fa_puts(b, inherited ? "  locks inherited held at the fork: " : "  locks held now: ");
         fa_put_dec(b, n);
         fa_puts(b, n ? "\n" : " (none)\n");
-        for (int i = 0; i < s->nlocks; i++)
-            if (inherited ? state_lock_inherited(&s->locks[i]) : state_lock_now(&s->locks[i]))
-                text_state_lock(b, s, &s->locks[i], inherited);
+        int left_out = 0;
+        for (int i = 0; i < s->nlocks; i++) {
+            if (!(inherited ? state_lock_inherited(&s->locks[i]) : state_lock_now(&s->locks[i]))) continue;
+            if (left_out) {
+                left_out++;
+                continue;
+            }
+            size_t mark = b->len;
+            text_state_lock(b, s, &s->locks[i], inherited);
+            if (list_entry_overflows(b, mark)) left_out = 1;
+        }
+        text_truncated_note(b, s, "    ", left_out);
     }
     if (s->locks_dropped || s->locks_overflow) {
         text_prefix(b, s);
@@ -1158,7 +1289,13 @@ static void text_state(struct fa_buf *b, const struct fa_snapshot *s, const stru
     fa_put_dec(b, s->nthreads + 1 + (long long)s->threads_dropped);
     fa_putc(b, '\n');
     text_state_thread(b, s, &s->receiver, 1);
-    for (int i = 0; i < s->nthreads; i++) text_state_thread(b, s, &s->threads[i], 0);
+    int shown = 0;
+    for (int i = 0; i < s->nthreads; i++, shown++) {
+        size_t mark = b->len;
+        text_state_thread(b, s, &s->threads[i], 0);
+        if (list_entry_overflows(b, mark)) break;
+    }
+    text_truncated_note(b, s, "    ", s->nthreads - shown);
     if (s->threads_dropped) {
         text_prefix(b, s);
         fa_puts(b, "    ... and ");
@@ -1174,16 +1311,46 @@ static void render_state(struct fa_buf *b, const struct fa_snapshot *s, const st
     else text_state(b, s, o);
 }
 
+static void render_state_record(struct fa_buf *b, void *ctx)
+{
+    const struct emit_ctx *e = ctx;
+    render_state(b, e->s, e->o);
+}
+
 void fa_report_state(struct fa_snapshot *s, const struct fa_options *o)
 {
+    struct emit_ctx e = {s, FA_KIND_FORK, 0, o};
+    write_record(s, render_state_record, &e);
+}
+
+void fa_report_unaudited(unsigned long seq, const char *via, size_t bytes, const struct fa_options *o)
+{
+    char line[512];
     struct fa_buf b;
-    fa_buf_fixed(&b, s->render, s->render_len);
-    render_state(&b, s, o);
-    if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
-        render_state(&b, s, o);
-        fa_report_write(&b);
-        fa_buf_release(&b);
-        return;
+    pid_t pid = fa_getpid();
+    fa_buf_fixed(&b, line, sizeof line);
+    if (o->format == FA_FORMAT_JSON) {
+        fa_puts(&b, "{\"kind\":\"fork\",\"severity\":\"note\"");
+        json_key_int(&b, "pid", pid);
+        json_key_int(&b, "ppid", syscall(SYS_getppid));
+        json_key_int(&b, "tid", fa_gettid());
+        fa_puts(&b, ",\"fork\":{\"seq\":");
+        fa_put_udec(&b, seq);
+        fa_puts(&b, ",\"via\":\"");
+        fa_puts(&b, via);
+        fa_puts(&b, "\"},\"stack\":[]");
+        json_key_int(&b, "snapshot_bytes", (long long)bytes);
+        fa_puts(&b, ",\"unaudited\":\"no memory for the snapshot (max_threads, max_locks, max_fds size it); "
+                    "said once per process\"}\n");
+    } else {
+        fa_render_prefix(&b, pid);
+        fa_puts(&b, "forkaudit: NOTE: fork #");
+        fa_put_udec(&b, seq);
+        fa_puts(&b, " (via ");
+        fa_puts(&b, via);
+        fa_puts(&b, ") is not audited: no memory for its snapshot (");
+        fa_put_udec(&b, bytes);
+        fa_puts(&b, " bytes; max_threads, max_locks and max_fds size it); said once per process\n");
     }
     fa_report_write(&b);
 }

@@ -43,6 +43,9 @@ void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o);
 void fa_report_state(struct fa_snapshot *s, const struct fa_options *o);
 /* Writes a short state record that says why there is no dump this time (`why`). */
 void fa_report_state_unavailable(const char *why, const struct fa_options *o);
+/* Writes a fork note saying that fork `seq` (made `via` ...) is not audited: the snapshot
+ * of `bytes` bytes could not be mapped. */
+void fa_report_unaudited(unsigned long seq, const char *via, size_t bytes, const struct fa_options *o);
 /* Writes the fds-leaked-at-exec record of an exec audit (nothing when no fd leaks). */
 void fa_report_exec(struct fa_snapshot *s, const struct fa_options *o);
 

@@ -28,6 +28,7 @@ enum fa_stack_state {
                               stack, or not started by pthread_create */
     FA_STACK_UNAVAILABLE = 4, /* the signal is the program's, or another fork was collecting */
     FA_STACK_BLOCKED = 5,  /* the thread blocks stack_signal: not sent it */
+    FA_STACK_TOO_MANY = 6, /* past the collector's table (threadstacks.c): not asked */
 };
 
 struct fa_snap_lock {
@@ -64,6 +65,7 @@ struct fa_snapshot {
     struct fa_stack stack; /* the forking thread's stack */
 
     int nthreads, max_threads;
+    int registry_cursor;   /* where the next thread is looked for in the registry */
     unsigned long threads_dropped, threads_untracked;
     struct fa_snap_thread *threads;
 
@@ -72,13 +74,18 @@ struct fa_snapshot {
     struct fa_snap_lock *locks;
 
     int nfds, max_fds;
-    unsigned long fds_dropped;
+    unsigned long fds_dropped;   /* over max_fds: counted, not listed */
+    unsigned long fds_untracked; /* listed ones numbered FA_FD_TRACKED or above: no
+                                  * opening site is kept for them */
+    unsigned long fds_unchecked; /* exec audits: open descriptors past max_fds leaking ones,
+                                  * whose close-on-exec flag was not read */
     struct fa_snap_fd *fds;
 
     int nrng;
     struct fa_snap_rng rng[FA_RNG_COUNT];
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
+    unsigned long semaphores_untracked; /* binary semaphores the full registry left out */
     unsigned long suppressed;        /* findings dropped by suppression rules */
     int nhandlers;                   /* other libraries' prepare handlers that ran */
     void *handler[64], *handler_dso[64];

@@ -17,6 +17,7 @@ int fa_threads_used;
 unsigned long fa_threads_untracked;
 int fa_threads_gone;
 unsigned long fa_prepare_unwrapped;
+unsigned long fa_semaphores_untracked;
 
 static pthread_key_t slot_key;
 static int slot_key_ok;

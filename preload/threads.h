@@ -53,6 +53,9 @@ extern unsigned long fa_threads_untracked;
 extern int fa_threads_gone;
 /* Other libraries' atfork prepare handlers registered past the trampolines (interpose_fork.c). */
 extern unsigned long fa_prepare_unwrapped;
+/* Binary semaphores initialised while their registry (interpose_locks.c) was full: their
+ * waits and posts are not tracked. */
+extern unsigned long fa_semaphores_untracked;
 
 /* Creates the key whose destructor frees a thread's slot; call once at start-up. */
 void fa_threads_init(void);

@@ -191,6 +191,7 @@ void fa_thread_stacks_collect(struct fa_snapshot *s)
         return;
     }
     int n = s->nthreads < REQ_MAX ? s->nthreads : REQ_MAX;
+    for (int i = n; i < s->nthreads; i++) s->threads[i].stack_state = FA_STACK_TOO_MANY; /* max_threads > REQ_MAX */
     int gen = __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL) & GEN_MASK;
     __atomic_store_n(&answered, 0, __ATOMIC_RELEASE);
     for (int i = 0; i < n; i++) {

@@ -26,6 +26,8 @@
 #include "threadstacks.h"
 
 #define WD_THREADS 64
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define WD_COOKIE 0x66617764 /* tells our timer's signals from anyone's */
 
 struct remembered_thread {
@@ -43,6 +45,7 @@ struct remembered_thread {
 static struct {
     pid_t forking_tid;
     int n;
+    unsigned long omitted; /* other threads at the fork past WD_THREADS (or max_threads) */
     struct remembered_thread t[WD_THREADS];
 } at_fork;
 
@@ -85,6 +88,7 @@ void fa_watchdog_remember(const struct fa_snapshot *s)
         memcpy(t->stack, src->stack, (size_t)t->nstack * sizeof t->stack[0]);
     }
     at_fork.n = n;
+    at_fork.omitted = (unsigned long)(s->nthreads - n) + s->threads_dropped;
     at_fork.forking_tid = s->tid;
 }
 
@@ -346,14 +350,26 @@ static void render_json(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
         }
         fa_putc(b, '}');
     }
-    fa_puts(b, "],\"locks_held_at_fork\":[");
-    int first = 1, used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    fa_putc(b, ']');
+    if (mine && at_fork.omitted) {
+        fa_puts(b, ",\"parent_threads_omitted\":");
+        fa_put_udec(b, at_fork.omitted);
+    }
+    /* at most max_locks of them, as at the fork: up to 1,024 threads x 64 locks are kept */
+    fa_puts(b, ",\"locks_held_at_fork\":[");
+    int first = 1, used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE), listed = 0;
+    unsigned long locks_dropped = 0;
     for (int i = 0; i < used; i++) {
         struct fa_thread *t = &fa_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
         for (int k = 0; k < t->held.n && k < FA_HELD_MAX; k++) {
             const struct fa_held *h = &t->held.e[k];
             if (!h->addr || (h->flags & FA_HELD_IN_COND_WAIT)) continue;
+            if (listed >= fa_opts.max_locks) {
+                locks_dropped++;
+                continue;
+            }
+            listed++;
             if (!first) fa_putc(b, ',');
             first = 0;
             fa_puts(b, "{\"type\":\"");
@@ -368,6 +384,10 @@ static void render_json(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
         }
     }
     fa_putc(b, ']');
+    if (locks_dropped) {
+        fa_puts(b, ",\"locks_held_at_fork_dropped\":");
+        fa_put_udec(b, locks_dropped);
+    }
     char rule[300];
     struct fa_buf rb;
     fa_buf_fixed(&rb, rule, sizeof rule);
@@ -431,6 +451,12 @@ static void render_text(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
         } else {
             fa_puts(b, " (its stack at the fork is unknown)\n");
         }
+    }
+    if (mine && at_fork.omitted) {
+        fa_render_prefix(b, pid);
+        fa_puts(b, "  ... and ");
+        fa_put_udec(b, at_fork.omitted);
+        fa_puts(b, " more threads of the parent (a child remembers " STR(WD_THREADS) " at most)\n");
     }
     fa_render_prefix(b, pid);
     fa_puts(b, "  suppress with: ");
