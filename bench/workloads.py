@@ -49,12 +49,14 @@ class Config:
     def __init__(self, name, preload=None, audited=False):
         self.name, self.preload, self.audited = name, preload, audited
 
-    def command(self, argv, log_dir, rss_file):
+    def command(self, argv, log_dir):
         """argv run in this configuration, under /usr/bin/time when it is installed."""
         settings = ["LD_PRELOAD=" + (self.preload or "")]
         if self.audited:
             settings.append("FORKAUDIT_OPTIONS=format=json:log_path=%s/log.%%p" % log_dir)
-        timed = [TIME, "-f", "%M", "-o", rss_file] if TIME else []
+        # time prints on stderr: with -o its file would stay open in the program, and the
+        # auditor would rightly report it at every fork and exec.
+        timed = [TIME, "-f", "%M"] if TIME else []
         return timed + ["/usr/bin/env", "-u", "FORKAUDIT_OPTIONS"] + settings + argv
 
 
@@ -66,35 +68,32 @@ class Failure(Exception):
 
 
 class Run:
-    """One run of a program in one configuration: the command and where its peak RSS goes."""
+    """One run of a program in one configuration: the command, and its peak RSS from the
+    last line time prints on stderr."""
 
     def __init__(self, config, log_dir, argv):
-        fd, self.rss_file = tempfile.mkstemp(prefix="forkaudit-bench-rss.")
-        os.close(fd)
-        self.argv = config.command(argv, log_dir, self.rss_file)
+        self.argv = config.command(argv, log_dir)
         self.name = argv[0]
 
-    def peak_rss(self):
-        """The peak RSS in KiB (0 without /usr/bin/time); removes the file."""
-        with open(self.rss_file) as f:
-            lines = f.read().split()
-        os.unlink(self.rss_file)
-        return int(lines[-1]) if lines else 0
+    @staticmethod
+    def peak_rss(stderr):
+        """The peak RSS in KiB (0 without /usr/bin/time)."""
+        lines = stderr.decode(errors="replace").split()
+        return int(lines[-1]) if TIME and lines and lines[-1].isdigit() else 0
 
-    def check(self, status):
+    def check(self, status, stderr):
         if status != 0:
-            raise Failure("%s exited with %s" % (self.name, status))
+            raise Failure("%s exited with %s: %s" % (self.name, status, stderr.decode(errors="replace")[-300:]))
 
 
 def run(config, log_dir, argv):
     """Runs argv to its end in `config`; returns (seconds, peak RSS in KiB, stdout)."""
     r = Run(config, log_dir, argv)
     start = time.perf_counter()
-    proc = subprocess.run(r.argv, stdout=subprocess.PIPE)
+    proc = subprocess.run(r.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - start
-    rss = r.peak_rss()
-    r.check(proc.returncode)
-    return seconds, rss, proc.stdout.decode(errors="replace")
+    r.check(proc.returncode, proc.stderr)
+    return seconds, r.peak_rss(proc.stderr), proc.stdout.decode(errors="replace")
 
 
 # --- the workloads: each returns {metric: value} and the peak RSS of one run ---------------
@@ -152,7 +151,7 @@ def redis_workload(build, config, log_dir):
                                   "--save", "", "--appendonly", "no", "--dir", work,
                                   "--enable-debug-command", "local", "--logfile", ""])
         # A session of its own: on failure, time, env and the server are killed together.
-        server = subprocess.Popen(r.argv, stdout=subprocess.DEVNULL, start_new_session=True)
+        server = subprocess.Popen(r.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         try:
             client = connect_redis(port, server)
             out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-q", "-n", "100000",
@@ -179,10 +178,12 @@ def redis_workload(build, config, log_dir):
             client.close()
         except BaseException:
             os.killpg(server.pid, 9)
-            server.wait()
+            server.communicate()
             raise
-        r.check(server.wait())
-    return {"SET req/s": float(rates["SET"]), "GET req/s": float(rates["GET"]), "BGSAVE ms": bgsave_ms}, r.peak_rss()
+        stderr = server.communicate()[1]
+        r.check(server.returncode, stderr)
+    return ({"SET req/s": float(rates["SET"]), "GET req/s": float(rates["GET"]), "BGSAVE ms": bgsave_ms},
+            r.peak_rss(stderr))
 
 
 def connect_redis(port, server):
