@@ -16,6 +16,8 @@ Peak memory is the "Maximum resident set size" of /usr/bin/time (Debian package 
 the largest resident size of the program or of any descendant it waited for. time runs
 the program through env, which sets the preload, so that neither time nor this script is
 audited (and the script's own size is not counted: the kernel keeps a peak across exec).
+For bash and Python the CPU time of the whole tree (user + system, from time) is shown
+beside the wall-clock time: on a machine that other work loads it varies less.
 """
 import os
 import re
@@ -56,7 +58,7 @@ class Config:
             settings.append("FORKAUDIT_OPTIONS=format=json:log_path=%s/log.%%p" % log_dir)
         # time prints on stderr: with -o its file would stay open in the program, and the
         # auditor would rightly report it at every fork and exec.
-        timed = [TIME, "-f", "%M"] if TIME else []
+        timed = [TIME, "-f", "%M %U %S"] if TIME else []
         return timed + ["/usr/bin/env", "-u", "FORKAUDIT_OPTIONS"] + settings + argv
 
 
@@ -68,18 +70,23 @@ class Failure(Exception):
 
 
 class Run:
-    """One run of a program in one configuration: the command, and its peak RSS from the
-    last line time prints on stderr."""
+    """One run of a program in one configuration: the command, and its peak RSS and CPU
+    time from the last line time prints on stderr."""
 
     def __init__(self, config, log_dir, argv):
         self.argv = config.command(argv, log_dir)
         self.name = argv[0]
 
     @staticmethod
-    def peak_rss(stderr):
-        """The peak RSS in KiB (0 without /usr/bin/time)."""
-        lines = stderr.decode(errors="replace").split()
-        return int(lines[-1]) if TIME and lines and lines[-1].isdigit() else 0
+    def usage(stderr):
+        """(peak RSS in KiB, user + system CPU seconds of the whole tree); zeros without
+        /usr/bin/time."""
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        fields = lines[-1].split() if TIME and lines else []
+        try:
+            return int(fields[0]), float(fields[1]) + float(fields[2])
+        except (IndexError, ValueError):
+            return 0, 0.0
 
     def check(self, status, stderr):
         if status != 0:
@@ -87,32 +94,34 @@ class Run:
 
 
 def run(config, log_dir, argv):
-    """Runs argv to its end in `config`; returns (seconds, peak RSS in KiB, stdout)."""
+    """Runs argv to its end in `config`; returns (seconds, peak RSS in KiB, CPU seconds,
+    stdout)."""
     r = Run(config, log_dir, argv)
     start = time.perf_counter()
     proc = subprocess.run(r.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - start
     r.check(proc.returncode, proc.stderr)
-    return seconds, r.peak_rss(proc.stderr), proc.stdout.decode(errors="replace")
+    rss, cpu = r.usage(proc.stderr)
+    return seconds, rss, cpu, proc.stdout.decode(errors="replace")
 
 
 # --- the workloads: each returns {metric: value} and the peak RSS of one run ---------------
 
 def mutex_workload(mode):
     def measure(build, config, log_dir):
-        _, rss, out = run(config, log_dir, [os.path.join(build, "bench", "workload"), mode])
+        _, rss, _, out = run(config, log_dir, [os.path.join(build, "bench", "workload"), mode])
         return {"ns/pair": float(out)}, rss
     return measure
 
 
 def shell_workload(build, config, log_dir):
-    seconds, rss, _ = run(config, log_dir, [shutil.which("bash"), "-c", SHELL_SCRIPT])
-    return {"ms": seconds * 1e3}, rss
+    seconds, rss, cpu, _ = run(config, log_dir, [shutil.which("bash"), "-c", SHELL_SCRIPT])
+    return {"ms": seconds * 1e3, "cpu ms": cpu * 1e3}, rss
 
 
 def python_workload(build, config, log_dir):
-    seconds, rss, _ = run(config, log_dir, [sys.executable, "-c", PYTHON_SCRIPT])
-    return {"ms": seconds * 1e3}, rss
+    seconds, rss, cpu, _ = run(config, log_dir, [sys.executable, "-c", PYTHON_SCRIPT])
+    return {"ms": seconds * 1e3, "cpu ms": cpu * 1e3}, rss
 
 
 class Redis:
@@ -183,7 +192,7 @@ def redis_workload(build, config, log_dir):
         stderr = server.communicate()[1]
         r.check(server.returncode, stderr)
     return ({"SET req/s": float(rates["SET"]), "GET req/s": float(rates["GET"]), "BGSAVE ms": bgsave_ms},
-            r.peak_rss(stderr))
+            r.usage(stderr)[0])
 
 
 def connect_redis(port, server):
