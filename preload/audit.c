@@ -271,7 +271,6 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     s->via = via;
     s->seq = __atomic_add_fetch(&fa_proc.fork_seq, 1, __ATOMIC_RELAXED);
     s->pid = fa_getpid();
-    s->ppid = (pid_t)syscall(SYS_getppid);
     s->tid = self ? self->tid : fa_gettid();
     s->log_fd = fa_log_own_fd();
     /* Most forks report nothing: unwinding each one (libunwind's cache and counters, pages
@@ -348,7 +347,7 @@ static int taken_by_prepare(const struct fa_thread *self, const void *addr)
 }
 
 /* Whether fa_report_snapshot may write a record of this fork (a superset of its tests:
- * findings, full tables, verbosity). */
+ * findings, full tables, verbosity). The parent's pid and the stack are read only then. */
 static int might_report(const struct fa_snapshot *s)
 {
     return s->nlocks || s->nthreads || s->nfds || s->nrng || fa_opts.verbosity >= 1 || s->locks_dropped ||
@@ -374,8 +373,10 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
             s->handler[s->nhandlers] = (void *)fa_foreign_prepare[k];
             s->handler_dso[s->nhandlers++] = fa_foreign_dso[k];
         }
-    if (s->stack_call_site && might_report(s))
-        s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, s->stack_call_site);
+    if (might_report(s)) { /* what only records show: taken for them alone */
+        s->ppid = (pid_t)syscall(SYS_getppid);
+        if (s->stack_call_site) s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, s->stack_call_site);
+    }
     fa_report_snapshot(s, &fa_opts);
     fa_audit_discard(s);
     errno = saved;
