@@ -17,7 +17,8 @@ the largest resident size of the program or of any descendant it waited for. tim
 the program through env, which sets the preload, so that neither time nor this script is
 audited (and the script's own size is not counted: the kernel keeps a peak across exec).
 For bash and Python the CPU time of the whole tree (user + system, from time) is shown
-beside the wall-clock time: on a machine that other work loads it varies less.
+beside the wall-clock time: on a machine that other work loads it varies less. Both
+include time and env themselves, alike in every configuration.
 """
 import os
 import re
