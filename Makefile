@@ -127,9 +127,13 @@ $(BUILD)/bench/empty-unwind.so: bench/empty.c | deps-lib
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 $< -o $@ -Wl,--no-as-needed $(UNWIND_LIBS)
 
+# compare: the micro-benchmarks (lock pair, fork); workloads.py: real programs (threads on
+# mutexes, bash, Python multiprocessing, redis) and their peak memory. BENCH_ROUNDS sets
+# the rounds of both, BENCH_ONLY the real workloads to run.
 BENCH_BINS := $(BUILD)/bench/workload $(BUILD)/bench/compare $(BUILD)/bench/empty.so $(BUILD)/bench/empty-unwind.so
 bench: $(LIB) $(BENCH_BINS)
 	$(BUILD)/bench/compare $(LIB) $(BUILD)/bench/empty.so $(BUILD)/bench/workload $(BUILD)/bench/empty-unwind.so
+	python3 bench/workloads.py $(BUILD)
 
 # --- install ----------------------------------------------------------------------------
 # The library and the launcher's Python modules live in $(PREFIX)/lib/forkaudit; the

@@ -265,23 +265,47 @@ static void *map_private(size_t len)
     return p;
 }
 
+/* The arena begins with its busy flag, which the parent sets and clears around every fork:
+ * on the arena's page (MADV_DONTFORK, never shared with a child) that costs nothing, where
+ * in fa_proc it cost a copy-on-write fault per fork. */
+#define ARENA_HEAD 64
+
+/* The process's arena, mapped on first use, marked busy; NULL when it is busy (*busy set)
+ * or cannot be mapped. */
+static void *claim_arena(size_t len, int *busy)
+{
+    *busy = 0;
+    char *arena = __atomic_load_n((char **)&fa_proc.arena, __ATOMIC_ACQUIRE);
+    if (!arena) {
+        char *m = map_private(ARENA_HEAD + len);
+        if (!m) return NULL;
+        char *expect = NULL;
+        if (__atomic_compare_exchange_n((char **)&fa_proc.arena, &expect, m, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            arena = m;
+        } else { /* another thread (or a signal handler) mapped it first */
+            munmap(m, ARENA_HEAD + len);
+            arena = expect;
+        }
+    }
+    int free_flag = 0;
+    if (!__atomic_compare_exchange_n((int *)arena, &free_flag, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        *busy = 1;
+        return NULL;
+    }
+    return arena + ARENA_HEAD;
+}
+
 /* `arena_only`: a state dump takes the arena or nothing (NULL, *busy set when a fork audit
  * or another dump holds it). */
 static struct fa_snapshot *snapshot_memory(int arena_only, int *busy)
 {
     size_t len = snapshot_bytes() + RENDER_BYTES + DIRENT_BYTES;
-    int expect = 0;
-    void *p = NULL;
-    int from_arena = __atomic_compare_exchange_n(&fa_proc.arena_busy, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-    if (busy) *busy = !from_arena;
-    if (from_arena) {
-        if (!fa_proc.arena) fa_proc.arena = map_private(len);
-        p = fa_proc.arena;
-        if (!p) __atomic_store_n(&fa_proc.arena_busy, 0, __ATOMIC_RELEASE);
-    }
+    int arena_busy;
+    void *p = claim_arena(len, &arena_busy);
+    int from_arena = p != NULL;
+    if (busy) *busy = arena_busy;
     if (!p) {
         if (arena_only) return NULL;
-        from_arena = 0;
         p = map_private(len);
         if (!p) return NULL;
     }
@@ -324,10 +348,13 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     s->via = via;
     s->seq = __atomic_add_fetch(&fa_proc.fork_seq, 1, __ATOMIC_RELAXED);
     s->pid = fa_getpid();
-    s->ppid = (pid_t)syscall(SYS_getppid);
     s->tid = self ? self->tid : fa_gettid();
     s->log_fd = fa_log_own_fd();
-    s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, call_site);
+    /* Most forks report nothing: unwinding each one (libunwind's cache and counters, pages
+     * the child then shares copy-on-write) waits for fa_audit_finish. From there the stack
+     * is the same: only the auditor's frames lie between, and the unwind drops those. */
+    if (call_site) s->stack_call_site = call_site;
+    else s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, NULL);
     capture_locks(s);
     /* glibc clears __libc_single_threaded for good at the first pthread_create (whoever
      * calls it): while it is set, the listing would only find the forking thread. */
@@ -401,6 +428,14 @@ static int taken_by_prepare(const struct fa_thread *self, const void *addr)
     return 0;
 }
 
+/* Whether fa_report_snapshot may write a record of this fork (a superset of its tests:
+ * findings, full tables, verbosity). The parent's pid and the stack are read only then. */
+static int might_report(const struct fa_snapshot *s)
+{
+    return s->nlocks || s->nthreads || s->nfds || s->nrng || fa_opts.verbosity >= 1 || s->locks_dropped ||
+           s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped || s->prepare_unwrapped;
+}
+
 void fa_audit_finish(struct fa_snapshot *s, pid_t child)
 {
     int saved = errno;
@@ -420,6 +455,10 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
             s->handler[s->nhandlers] = (void *)fa_foreign_prepare[k];
             s->handler_dso[s->nhandlers++] = fa_foreign_dso[k];
         }
+    if (might_report(s)) { /* what only records show: taken for them alone */
+        s->ppid = (pid_t)syscall(SYS_getppid);
+        if (s->stack_call_site) s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, s->stack_call_site);
+    }
     fa_report_snapshot(s, &fa_opts);
     fa_audit_discard(s);
     errno = saved;
@@ -436,7 +475,7 @@ void fa_audit_cancel(struct fa_snapshot *s)
 void fa_audit_discard(struct fa_snapshot *s)
 {
     if (!s) return;
-    if (s->from_arena) __atomic_store_n(&fa_proc.arena_busy, 0, __ATOMIC_RELEASE);
+    if (s->from_arena) __atomic_store_n((int *)((char *)s - ARENA_HEAD), 0, __ATOMIC_RELEASE);
     else munmap(s, s->map_len);
 }
 
@@ -446,5 +485,4 @@ void fa_audit_after_fork_child(void)
     fa_proc.fork_seq = 0;
     said_unaudited = 0;
     fa_proc.arena = NULL;
-    fa_proc.arena_busy = 0;
 }

@@ -6,7 +6,9 @@
 
 /* Captures the state of the process as the calling thread is about to fork; `call_site`
  * is the return address into the program (0 if unknown). Returns NULL (and the fork goes
- * on unaudited) when memory for the snapshot cannot be mapped. */
+ * on unaudited) when memory for the snapshot cannot be mapped. With a call site (the fork
+ * wrapper, which calls fa_audit_finish from the same frame) the forking thread's stack is
+ * unwound there, and only when a record will show it. */
 struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site);
 /* In the parent after the fork: drops locks that atfork prepare handlers took on purpose,
  * writes the records, frees the snapshot. `child` <= 0 when unknown or failed. */

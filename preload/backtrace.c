@@ -57,8 +57,27 @@ void fa_backtrace_init(void)
 {
     int saved = errno;
     learn_own_code();
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     errno = saved;
+}
+
+/* libunwind is set up by the first unwind, not at start-up: its set-up (a memory-probing
+ * pipe moved out of the program's way, mincore, cache flushes: ~35,000 instructions, six
+ * system calls and five page faults) would otherwise be paid by every exec'd program,
+ * most of which never need a stack. 0: not yet, 1: one thread sets it up, 2: ready. */
+static int unwind_ready;
+
+/* 1 when libunwind is set up (here if need be); 0 while another thread sets it up (its
+ * cache policy would change under this unwind: this one is skipped). */
+static int setup_unwind(void)
+{
+    int state = __atomic_load_n(&unwind_ready, __ATOMIC_ACQUIRE);
+    if (FA_LIKELY(state == 2)) return 1;
+    int expect = 0;
+    if (state != 0 || !__atomic_compare_exchange_n(&unwind_ready, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return 0;
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    __atomic_store_n(&unwind_ready, 2, __ATOMIC_RELEASE);
+    return 1;
 }
 
 int fa_is_auditor_pc(uintptr_t pc)
@@ -101,7 +120,7 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     learn_own_code();
     int want = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0]) : max + 16;
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
-    int n = unw_backtrace(raw, want);
+    int n = setup_unwind() ? unw_backtrace(raw, want) : 0;
     __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int out = 0;
     for (int i = 0; i < n && out < max; i++) {

@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-/* Sets libunwind's per-thread cache and learns the auditor's own code range. Safe to call
- * more than once. */
+/* Learns the auditor's own code range (libunwind itself is set up, with its per-thread
+ * cache, by the first unwind). Safe to call more than once. */
 void fa_backtrace_init(void);
 /* Fills `pc` with up to `max` return addresses of the calling thread, innermost first,
  * skipping every frame inside the auditor. Returns the count. `call_site` (the return

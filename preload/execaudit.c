@@ -200,6 +200,32 @@ static void collect_leaks(struct fa_snapshot *s, const posix_spawn_file_actions_
     fa_proc_walk("/proc/self/fd", s->dirents, DIRENT_BYTES, walk_leaks, &scan);
 }
 
+struct candidate_scan {
+    const posix_spawn_file_actions_t *actions;
+    int found;
+};
+
+/* Counts a descriptor that would pass into the new program, as add_leak would list it. */
+static void count_candidate(const char *name, int dirfd, void *ctx)
+{
+    struct candidate_scan *scan = ctx;
+    long fd = fa_proc_number(name);
+    if (scan->found || fd < 3 || fd == dirfd) return;
+    long fdflags = syscall(SYS_fcntl, fd, F_GETFD);
+    if (fdflags >= 0 && !(fdflags & FD_CLOEXEC) && !fa_spawn_actions_touch(scan->actions, (int)fd)) scan->found = 1;
+}
+
+/* Whether any descriptor would pass into the new program: the common answer, no, costs
+ * one listing into a buffer on the stack, without the audit's mapping, its page faults
+ * and the checks of the program (every exec of a shell loop pays this). */
+static int any_candidate(const posix_spawn_file_actions_t *actions)
+{
+    char dirents[1024] __attribute__((aligned(8)));
+    struct candidate_scan scan = {actions, 0};
+    fa_proc_each_entry("/proc/self/fd", dirents, sizeof dirents, count_candidate, &scan);
+    return scan.found;
+}
+
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 void fa_exec_audit(const struct fa_exec_call *c)
@@ -213,6 +239,11 @@ void fa_exec_audit(const struct fa_exec_call *c)
     if (c->actions && c->actions->__used > 0 && !fa_spawn_actions_readable()) return;
     int saved = errno;
     fa_in_auditor++;
+    if (!any_candidate(c->actions)) {
+        fa_in_auditor--;
+        errno = saved;
+        return;
+    }
     size_t fds_len = align16((size_t)fa_opts.max_fds * sizeof(struct fa_snap_fd));
     size_t len = align16(sizeof(struct fa_snapshot)) + fds_len + PROGRAM_BYTES + RENDER_BYTES + DIRENT_BYTES;
     char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

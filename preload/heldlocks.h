@@ -113,6 +113,48 @@ static inline void fa_held_acquire(struct fa_heldset *h, const void *addr, unsig
     __atomic_store_n(&h->n, n + 1, __ATOMIC_RELEASE);
 }
 
+/* Acquisition in two steps, so that a lock's critical section grows by one store only:
+ * the entry is written into the free slot before the lock is taken (beyond the count, no
+ * other thread reads it), then published once the lock is held. Returns the slot, or -1
+ * when this way does not apply (the lock is in the set already, a recursive mutex; or the
+ * set is full): fa_held_acquire then, after the lock is taken. */
+static inline int fa_held_prepare(struct fa_heldset *h, const void *addr, unsigned type, unsigned kind, uintptr_t site)
+{
+    int n = fa_held_count(h);
+    if (FA_UNLIKELY(n >= FA_HELD_MAX)) return -1;
+    for (int i = n - 1; i >= 0; i--)
+        if (h->e[i].addr == addr) return -1;
+    struct fa_held *e = &h->e[n];
+    /* depth 1, flags 0, one frame: the layout fa_held_acquire writes */
+    uint64_t meta = 1u | (uint64_t)(uint8_t)type << 32 | (uint64_t)(uint8_t)kind << 40 | (uint64_t)1 << 56;
+    e->addr = addr;
+    __builtin_memcpy(&e->depth, &meta, sizeof meta);
+    e->frames[0] = site;
+    return n;
+}
+
+/* Publishes what fa_held_prepare wrote into `slot`, now that the lock is held. Returns 0
+ * when the slot was taken meanwhile (a signal handler of this thread locked something in
+ * between): the caller records the acquisition with fa_held_acquire. */
+static inline int fa_held_publish(struct fa_heldset *h, int slot, const void *addr)
+{
+    if (fa_held_count(h) != slot || h->e[slot].addr != addr) return 0;
+    __atomic_store_n(&h->n, slot + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* The common release, in one store: `addr` is the newest entry, taken once, by this
+ * process. Returns 0 when the caller must take the general way (fa_held_release). */
+static inline int fa_held_release_newest(struct fa_heldset *h, const void *addr)
+{
+    int n = fa_held_count(h);
+    if (n <= 0) return 0;
+    const struct fa_held *e = &h->e[n - 1];
+    if (e->addr != addr || e->depth != 1 || (e->flags & FA_HELD_INHERITED)) return 0;
+    __atomic_store_n(&h->n, n - 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
 /* Other threads may clear an entry's addr at any moment (a semaphore posted elsewhere:
  * fa_held_clear, which scans from the top down). So the last entry is copied down into
  * the freed slot before it is taken out of its own: a scan always finds the address in

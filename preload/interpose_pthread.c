@@ -54,10 +54,24 @@ static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, u
  * measured about 0.5 ns a pair faster than wherever the linker happened to put them. */
 #define HOT __attribute__((hot, aligned(64)))
 
+/* Writes the entry of `m` into the calling thread's held set, unpublished (see
+ * fa_held_prepare): its slot, or -1 when the acquisition is recorded after the lock. */
+static inline int prepare(pthread_mutex_t *m, void *call_site)
+{
+    struct fa_tls *tls = &fa_tls;
+    struct fa_thread *self = tls->self;
+    if (FA_UNLIKELY(self == NULL || tls->in_auditor || self->held.slow)) return -1;
+    return fa_held_prepare(&self->held, m, FA_LOCK_MUTEX, mutex_kind(m), (uintptr_t)call_site);
+}
+
 FA_EXPORT HOT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     CHECK(m, FA_WAIT_WRITE);
+    /* The entry is written before the lock is taken and published after: the program's
+     * critical section (what other threads wait for) grows by a few instructions only. */
+    int slot = prepare(m, __builtin_return_address(0));
     int rc = FA_REAL(pthread_mutex_lock)(m);
+    if (FA_LIKELY(rc == 0 && slot >= 0) && FA_LIKELY(fa_held_publish(&fa_self->held, slot, m))) return rc;
     if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
     return rc;
 }
@@ -85,10 +99,9 @@ FA_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const
     return rc;
 }
 
-FA_EXPORT HOT int pthread_mutex_unlock(pthread_mutex_t *m)
+/* pthread_mutex_unlock's cases other than the newest lock released once. */
+static __attribute__((noinline)) int unlock_general(struct fa_thread *self, pthread_mutex_t *m)
 {
-    /* Forget first: a fork in between sees the lock as free, never a freed lock as held. */
-    struct fa_thread *self = fa_self;
     struct fa_held *h = FA_LIKELY(self != NULL) ? fa_held_find(&self->held, m) : NULL;
     if (FA_LIKELY(h != NULL)) {
         /* In a forked child glibc refuses (EPERM) to unlock an owner-checked mutex the
@@ -104,6 +117,15 @@ FA_EXPORT HOT int pthread_mutex_unlock(pthread_mutex_t *m)
         self->held.overflow--; /* one of those that did not fit in the set */
     }
     return FA_REAL(pthread_mutex_unlock)(m);
+}
+
+FA_EXPORT HOT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    /* Forget first: a fork in between sees the lock as free, never a freed lock as held. */
+    struct fa_thread *self = fa_self;
+    if (FA_LIKELY(self != NULL) && FA_LIKELY(fa_held_release_newest(&self->held, m)))
+        return FA_REAL(pthread_mutex_unlock)(m);
+    return unlock_general(self, m);
 }
 
 FA_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)

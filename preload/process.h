@@ -15,8 +15,7 @@ struct fa_process {
     dev_t log_dev;           /* log.c: identity of the log file, to recognise it */
     ino_t log_ino;
     unsigned long fork_seq;  /* audit.c: forks audited in this process */
-    void *arena;             /* audit.c: reusable snapshot mapping (MADV_DONTFORK) */
-    int arena_busy;          /* audit.c: a fork is using the arena */
+    void *arena;             /* audit.c: reusable snapshot mapping (MADV_DONTFORK), its busy flag first */
     void *symbolizer;        /* symbolize.c: its state mapping (MADV_DONTFORK) */
     int no_unwind;           /* backtrace.c: a forked child of a multithreaded process */
     int forked_child;        /* interpose_fork.c: this process is a child made by fork */

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <string.h>
 
 #include "log.h"
@@ -38,19 +39,60 @@ static void *fallback(enum fa_real_id id)
     }
 }
 
+/* Where this library and any other copy of it are mapped: their loadable segments. Found
+ * by walking the program headers, once per resolution pass (dladdr would also scan the
+ * object's whole symbol table, ~100,000 instructions in libc per call: it was most of the
+ * start-up cost of every exec'd child). */
+#define COPY_SEGMENTS_MAX 32
+struct copies {
+    int n;
+    uintptr_t lo[COPY_SEGMENTS_MAX], hi[COPY_SEGMENTS_MAX];
+};
+
+static int contains(const struct dl_phdr_info *info, uintptr_t addr)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && addr >= lo && addr - lo < ph->p_memsz) return 1;
+    }
+    return 0;
+}
+
+static int add_if_copy(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct copies *c = data;
+    /* Another copy is recognised by name: a lookup in that object (dlopen, dlsym) could
+     * allocate or take the loader's lock, and this runs inside other libraries' mutexes
+     * at start-up (jemalloc's). */
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    if (strncmp(base, "libforkaudit", 12) != 0 && !contains(info, (uintptr_t)&fa_resolve)) return 0;
+    for (int i = 0; i < info->dlpi_phnum && c->n < COPY_SEGMENTS_MAX; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        c->lo[c->n] = info->dlpi_addr + ph->p_vaddr;
+        c->hi[c->n++] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+    }
+    return 0;
+}
+
+static void find_copies(struct copies *c)
+{
+    c->n = 0;
+    dl_iterate_phdr(add_if_copy, c);
+}
+
 /* 1 when `p` is in this library, or in another copy of it preloaded after this one (a
  * launcher inside a launcher, a test suite that uses forkaudit run under forkaudit):
  * calling into a copy would audit everything twice and deadlock in libunwind. */
-static int is_forkaudit(void *p)
+static int is_forkaudit(const struct copies *c, void *p)
 {
-    Dl_info mine, theirs;
-    if (!dladdr((void *)&fa_resolve, &mine) || !dladdr(p, &theirs)) return 0;
-    if (mine.dli_fbase == theirs.dli_fbase) return 1;
-    /* By name: a lookup in that object (dlopen, dlsym) could allocate or take the loader's
-     * lock, and this runs inside other libraries' mutexes at start-up (jemalloc's). */
-    const char *base = theirs.dli_fname ? strrchr(theirs.dli_fname, '/') : NULL;
-    base = base ? base + 1 : theirs.dli_fname;
-    return base && strncmp(base, "libforkaudit", 12) == 0;
+    for (int i = 0; i < c->n; i++)
+        if ((uintptr_t)p >= c->lo[i] && (uintptr_t)p < c->hi[i]) return 1;
+    return 0;
 }
 
 static void *lookup(void *handle, enum fa_real_id id)
@@ -58,7 +100,8 @@ static void *lookup(void *handle, enum fa_real_id id)
     return names[id].version ? dlvsym(handle, names[id].name, names[id].version) : dlsym(handle, names[id].name);
 }
 
-void *fa_resolve(enum fa_real_id id)
+/* `copies`: where the copies of the library are, or NULL to look them up now. */
+static void *resolve(enum fa_real_id id, struct copies *copies)
 {
     void **slot = (void **)&fa_real + id;
     void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
@@ -66,12 +109,17 @@ void *fa_resolve(enum fa_real_id id)
     if (resolving) return fallback(id);
     int saved = errno;
     resolving = 1;
+    struct copies here;
+    if (!copies) {
+        find_copies(&here);
+        copies = &here;
+    }
     p = lookup(RTLD_NEXT, id);
-    if (!p || is_forkaudit(p)) {
+    if (!p || is_forkaudit(copies, p)) {
         /* Never call ourselves, nor another copy of us: go to glibc directly. */
         void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
         p = libc ? lookup(libc, id) : NULL;
-        if (p && is_forkaudit(p)) p = NULL;
+        if (p && is_forkaudit(copies, p)) p = NULL;
     }
     if (!p) p = fallback(id);
     resolving = 0;
@@ -80,7 +128,12 @@ void *fa_resolve(enum fa_real_id id)
     return p;
 }
 
+void *fa_resolve(enum fa_real_id id) { return resolve(id, NULL); }
+
 void fa_resolve_all(void)
 {
-    for (int i = 0; i < FA_REAL_COUNT; i++) fa_resolve((enum fa_real_id)i);
+    /* One walk of the loaded objects for the whole pass. */
+    struct copies copies;
+    find_copies(&copies);
+    for (int i = 0; i < FA_REAL_COUNT; i++) resolve((enum fa_real_id)i, &copies);
 }

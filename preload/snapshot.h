@@ -63,6 +63,7 @@ struct fa_snapshot {
     pid_t pid, ppid, tid;  /* forking process and thread */
     pid_t child;           /* > 0 when known */
     struct fa_stack stack; /* the forking thread's stack */
+    const void *stack_call_site; /* set while `stack` is still to be unwound (audit.c) */
 
     int nthreads, max_threads;
     int registry_cursor;   /* where the next thread is looked for in the registry */

@@ -34,6 +34,51 @@ static void lock_and_unlock(void **state)
     assert_int_equal(fa_held_release(&set, &a), 0);
 }
 
+/* The lock wrapper's two-step acquisition: an entry prepared before the lock is taken is
+ * invisible until published, and equal to what fa_held_acquire writes. */
+static void prepared_entry_is_published_only_after_the_lock(void **state)
+{
+    (void)state;
+    int a = 0, b = 0;
+    struct fa_heldset reference;
+    memset(&reference, 0, sizeof reference);
+    fa_held_acquire(&reference, &a, FA_LOCK_MUTEX, 2, 0, site, 1);
+    int slot = fa_held_prepare(&set, &a, FA_LOCK_MUTEX, 2, site[0]);
+    assert_int_equal(slot, 0);
+    assert_int_equal(set.n, 0); /* a fork now sees nothing held */
+    assert_int_equal(fa_held_publish(&set, slot, &a), 1);
+    assert_int_equal(set.n, 1);
+    assert_memory_equal(&set.e[0], &reference.e[0], sizeof set.e[0]);
+    /* already held (a recursive mutex): no preparation, the depth is counted after */
+    assert_int_equal(fa_held_prepare(&set, &a, FA_LOCK_MUTEX, 1, site[0]), -1);
+    /* a slot that something else used meanwhile (a signal handler's lock) is not published */
+    slot = fa_held_prepare(&set, &b, FA_LOCK_MUTEX, 0, site[0]);
+    assert_int_equal(slot, 1);
+    acquire(&a + 1);
+    assert_int_equal(fa_held_publish(&set, slot, &b), 0);
+    assert_ptr_equal(set.e[1].addr, &a + 1);
+    assert_int_equal(set.n, 2);
+}
+
+/* The unlock wrapper's one-store release applies to the newest entry taken once only. */
+static void newest_release_takes_only_the_simple_case(void **state)
+{
+    (void)state;
+    int a = 0, b = 0;
+    assert_int_equal(fa_held_release_newest(&set, &a), 0); /* empty */
+    acquire(&a);
+    acquire(&b);
+    assert_int_equal(fa_held_release_newest(&set, &a), 0); /* not the newest */
+    assert_int_equal(fa_held_release_newest(&set, &b), 1);
+    assert_int_equal(set.n, 1);
+    acquire(&a); /* depth 2 */
+    assert_int_equal(fa_held_release_newest(&set, &a), 0);
+    assert_int_equal(fa_held_release(&set, &a), 1);
+    set.e[0].flags |= FA_HELD_INHERITED; /* the forking thread's, in a child */
+    assert_int_equal(fa_held_release_newest(&set, &a), 0);
+    assert_int_equal(set.n, 1);
+}
+
 static void recursive_locks_count_depth(void **state)
 {
     (void)state;
@@ -181,6 +226,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(lock_and_unlock, setup),
+        cmocka_unit_test_setup(prepared_entry_is_published_only_after_the_lock, setup),
+        cmocka_unit_test_setup(newest_release_takes_only_the_simple_case, setup),
         cmocka_unit_test_setup(recursive_locks_count_depth, setup),
         cmocka_unit_test_setup(out_of_order_release_keeps_the_others, setup),
         cmocka_unit_test_setup(cond_wait_marks_and_clears, setup),
