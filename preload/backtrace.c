@@ -13,23 +13,26 @@
 
 /* The auditor's executable code, [self_lo, self_hi): published with self_hi last. */
 static uintptr_t self_lo, self_hi;
+/* libunwind's, the same way. */
+static uintptr_t unwinder_lo, unwinder_hi;
 
 struct code_range {
+    uintptr_t inside; /* an address of the object's code */
     uintptr_t lo, hi;
 };
 
-/* The object whose executable segments hold this function is the auditor. */
-static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+/* The object whose executable segments hold r->inside. */
+static int find_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct code_range *r = data;
-    uintptr_t me = (uintptr_t)&find_self, lo = 0, hi = 0;
+    uintptr_t lo = 0, hi = 0;
     int mine = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
         uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
-        if (me >= a && me < b) mine = 1;
+        if (r->inside >= a && r->inside < b) mine = 1;
         if (!lo || a < lo) lo = a;
         if (b > hi) hi = b;
     }
@@ -39,18 +42,25 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
     return 1;
 }
 
-/* Learns the range once, from whichever comes first: our constructor, or a backtrace
+static void learn_code_range(uintptr_t inside, uintptr_t *lo, uintptr_t *hi)
+{
+    if (__atomic_load_n(hi, __ATOMIC_ACQUIRE)) return;
+    struct code_range r = {inside, 0, 0};
+    dl_iterate_phdr(find_object, &r);
+    if (!r.hi) return;
+    __atomic_store_n(lo, r.lo, __ATOMIC_RELAXED);
+    __atomic_store_n(hi, r.hi, __ATOMIC_RELEASE);
+}
+
+/* Learns the ranges once, from whichever comes first: our constructor, or a backtrace
  * taken before it ran (a pthread_create or open in another library's constructor, which
- * runs first when that library is a dependency of the program). Concurrent callers find
- * the same range. */
+ * runs first when that library is a dependency of the program; libunwind's own pipe2
+ * when tcmalloc unwinds first). Concurrent callers find the same ranges. The loader's
+ * tables only: no libunwind call, so this is safe inside libunwind's initialisation. */
 static void learn_own_code(void)
 {
-    if (__atomic_load_n(&self_hi, __ATOMIC_ACQUIRE)) return;
-    struct code_range r = {0, 0};
-    dl_iterate_phdr(find_self, &r);
-    if (!r.hi) return;
-    __atomic_store_n(&self_lo, r.lo, __ATOMIC_RELAXED);
-    __atomic_store_n(&self_hi, r.hi, __ATOMIC_RELEASE);
+    learn_code_range((uintptr_t)&find_object, &self_lo, &self_hi);
+    learn_code_range((uintptr_t)&unw_backtrace, &unwinder_lo, &unwinder_hi);
 }
 
 void fa_backtrace_init(void)
@@ -64,6 +74,17 @@ void fa_backtrace_init(void)
 int fa_is_auditor_pc(uintptr_t pc)
 {
     return pc < __atomic_load_n(&self_hi, __ATOMIC_ACQUIRE) && pc >= __atomic_load_n(&self_lo, __ATOMIC_RELAXED);
+}
+
+/* A wrapped call made by libunwind itself (its pipe2, open, pthread_mutex_lock), on behalf
+ * of another user of it (tcmalloc's heap sampler, a crash handler): libunwind may hold its
+ * own non-recursive lock there (tdep_init opens its pipe under it), so unwinding again
+ * would deadlock. */
+int fa_is_unwinder_pc(uintptr_t pc)
+{
+    learn_own_code();
+    return pc < __atomic_load_n(&unwinder_hi, __ATOMIC_ACQUIRE) &&
+           pc >= __atomic_load_n(&unwinder_lo, __ATOMIC_RELAXED);
 }
 
 void fa_backtrace_forbid_unwinding(void) { fa_proc.no_unwind = 1; }
@@ -95,6 +116,7 @@ int fa_backtrace(uintptr_t *pc, int max, const void *call_site)
 int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
 {
     void *raw[FA_MAX_FRAMES + 16];
+    if (fa_is_unwinder_pc((uintptr_t)call_site)) return call_site_only(pc, max, call_site);
     int saved = errno;
     /* libunwind may take locks of its own: the wrappers must not record them. */
     fa_in_auditor++;

@@ -26,5 +26,10 @@ extern int fa_unwinders;
 void fa_backtrace_forbid_unwinding(void);
 /* 1 when `pc` lies in the auditor's own code. */
 int fa_is_auditor_pc(uintptr_t pc);
+/* 1 when `pc` lies in libunwind's code: a wrapped call libunwind made itself (its pipe,
+ * its locks), perhaps for another library that unwinds (tcmalloc). Such calls are never
+ * unwound (it would re-enter libunwind under its own lock) and the descriptors it opens
+ * are the unwinder's, not the program's. */
+int fa_is_unwinder_pc(uintptr_t pc);
 
 #endif
