@@ -92,8 +92,20 @@ void fa_backtrace_forbid_unwinding(void) { fa_proc.no_unwind = 1; }
 static int call_site_only(uintptr_t *pc, int max, const void *call_site)
 {
     if (!call_site || max < 1) return 0;
-    pc[0] = (uintptr_t)call_site;
+    pc[0] = (uintptr_t)call_site | FA_PC_MORE;
     return 1;
+}
+
+/* A return address that can be code: in the canonical user half of the address space and
+ * above the first page. What libunwind's frame-pointer guess reads from a junk %rbp often
+ * is not. */
+static int plausible_pc(uintptr_t p)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    return p >= 4096 && p < ((uintptr_t)1 << 47);
+#else
+    return p >= 4096;
+#endif
 }
 
 int fa_unwinders;
@@ -101,7 +113,7 @@ int fa_unwinders;
 int fa_backtrace_drop_handler(uintptr_t *pc, int n, uintptr_t restorer)
 {
     int k = 0;
-    while (k < n && (!restorer || pc[k] != restorer)) k++;
+    while (k < n && (!restorer || fa_pc(pc[k]) != restorer)) k++;
     if (k >= n) return n;
     memmove(pc, pc + k + 1, (size_t)(n - k - 1) * sizeof pc[0]);
     return n - k - 1;
@@ -116,8 +128,11 @@ int fa_backtrace(uintptr_t *pc, int max, const void *call_site)
 int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
 {
     void *raw[FA_MAX_FRAMES + 16];
-    if (fa_is_unwinder_pc((uintptr_t)call_site)) return call_site_only(pc, max, call_site);
     int saved = errno;
+    if (fa_is_unwinder_pc((uintptr_t)call_site)) { /* another library's unwind: see there */
+        errno = saved;
+        return call_site_only(pc, max, call_site);
+    }
     /* libunwind may take locks of its own: the wrappers must not record them. */
     fa_in_auditor++;
     learn_own_code();
@@ -125,13 +140,24 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int n = unw_backtrace(raw, want);
     __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
-    int out = 0;
-    for (int i = 0; i < n && out < max; i++) {
+    int out = 0, i = 0;
+    uintptr_t end = 0; /* why the stack ends early, if it does */
+    for (; i < n; i++) {
         uintptr_t p = (uintptr_t)raw[i];
         if (p == 0) break;
+        if (!plausible_pc(p)) {
+            end = FA_PC_ASTRAY;
+            break;
+        }
         if (fa_is_auditor_pc(p)) continue;
+        if (out == max) {
+            end = FA_PC_MORE;
+            break;
+        }
         pc[out++] = p;
     }
+    if (i == n && n == want) end = FA_PC_MORE; /* libunwind stopped at our buffer's end */
+    if (out > 0) pc[out - 1] |= end;
     fa_in_auditor--;
     errno = saved;
     return out ? out : call_site_only(pc, max, call_site);

@@ -10,7 +10,7 @@ void fa_lock_acquired_slow(const void *addr, unsigned type, unsigned kind, unsig
     if (!self) return;
     uintptr_t frames[FA_MAX_LOCK_FRAMES];
     int n = 1;
-    frames[0] = (uintptr_t)call_site;
+    frames[0] = (uintptr_t)call_site | FA_PC_MORE; /* the call site only, unless unwound below */
     /* Frames beyond the call site cost an unwind per lock, so they are opt-in. */
     if (fa_opts.lock_stack_depth > 1) n = fa_backtrace(frames, fa_opts.lock_stack_depth, call_site);
     if (self->in_prepare) {
