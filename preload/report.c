@@ -212,6 +212,7 @@ static const char *stack_missing(int state)
     case FA_STACK_NO_ANSWER: return "no answer within 100 ms (thread stopped or too slow)";
     case FA_STACK_BUSY: return "not safe to unwind (inside forkaudit, on an alternate signal stack, or not started by pthread_create)";
     case FA_STACK_BLOCKED: return "the thread blocks stack_signal";
+    case FA_STACK_TIGHT: return "too near the end of its stack to unwind (less than 12 KiB left)";
     case FA_STACK_UNAVAILABLE: return "stack_signal is the program's, or another fork was collecting";
     default: return NULL;
     }

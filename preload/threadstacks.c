@@ -13,6 +13,7 @@
 #include "threadstacks.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
@@ -28,7 +29,7 @@
 #include "threads.h"
 
 #define REQ_MAX 1024
-enum { PENDING = 1, WORKING = 2, DONE = 3, BUSY = 4, LATE = 5 };
+enum { PENDING = 1, WORKING = 2, DONE = 3, BUSY = 4, LATE = 5, TIGHT = 6 };
 #define STATE(gen, st) ((gen) * 8 + (st))
 
 struct request {
@@ -47,6 +48,10 @@ enum { IDLE = 0, COLLECTING = 1, CLOSED_STUCK = 2 };
 static int collecting;
 static int handlers_inside;
 static FA_TLS int unwind_warm; /* this thread's libunwind state exists */
+static FA_TLS uintptr_t stack_low; /* the lowest address of this thread's stack; 0: unknown */
+/* Stack the handler needs below its own frame to unwind: measured 6 KiB (libunwind's
+ * cursor and DWARF state), doubled. */
+#define UNWIND_STACK_NEED (12 * 1024)
 static int installed;    /* 1: our handler is installed, -1: the signal is the program's */
 static uintptr_t restorer; /* the signal-return trampoline: not a frame of the thread */
 
@@ -70,8 +75,11 @@ static void on_stack_signal(int sig, siginfo_t *info, void *uc)
         stack_t alt;
         int busy = fa_in_auditor > 0 || !unwind_warm ||
                    (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK));
-        r->n = busy ? 0 : fa_backtrace_drop_handler(r->pc, fa_backtrace(r->pc, fa_opts.stack_depth, NULL), restorer);
-        __atomic_store_n(&r->state, STATE(gen, busy ? BUSY : DONE), __ATOMIC_RELEASE);
+        /* A thread near the end of a small stack: unwinding there would overflow it. */
+        uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+        int tight = !busy && stack_low && sp - stack_low < UNWIND_STACK_NEED;
+        r->n = busy || tight ? 0 : fa_backtrace_drop_handler(r->pc, fa_backtrace(r->pc, fa_opts.stack_depth, NULL), restorer);
+        __atomic_store_n(&r->state, STATE(gen, busy ? BUSY : tight ? TIGHT : DONE), __ATOMIC_RELEASE);
         __atomic_add_fetch(&answered, 1, __ATOMIC_ACQ_REL);
         syscall(SYS_futex, &answered, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
         break;
@@ -89,6 +97,15 @@ void fa_thread_stacks_warm(void)
     if ((fa_stacks_signal(&fa_opts) == 0 && fa_opts.dump_signal == 0) || fa_proc.no_unwind || unwind_warm) return;
     uintptr_t pc[2];
     fa_backtrace(pc, 2, NULL);
+    /* The stack's bounds, for the handler's room check (the main thread's stack grows
+     * on demand up to its limit: left unchecked). */
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (fa_gettid() != fa_getpid() && pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) stack_low = (uintptr_t)addr;
+        pthread_attr_destroy(&attr);
+    }
     unwind_warm = 1;
 }
 
@@ -235,6 +252,8 @@ void fa_thread_stacks_collect(struct fa_snapshot *s)
             stuck = 1;
         } else if (st == STATE(gen, BUSY)) {
             t->stack_state = FA_STACK_BUSY;
+        } else if (st == STATE(gen, TIGHT)) {
+            t->stack_state = FA_STACK_TIGHT;
         } else {
             t->stack_state = FA_STACK_OK;
             t->nstack = r->n;

@@ -251,10 +251,195 @@ static void other_allocators_change_no_record(void **state)
     for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) run_under_allocators(&progs[i]);
 }
 
+/* ------------------------------------------------------------ stacks not whole */
+
+/* Every frame of `frames` names an object that exists, and only the last may say the
+ * stack goes on past it. Returns why the stack is cut (NULL when whole). */
+static const char *check_frames(json_t *frames)
+{
+    size_t i, n = json_array_size(frames);
+    json_t *f;
+    assert_true(n > 0);
+    json_array_foreach(frames, i, f)
+    {
+        const char *module = fa_str(f, "module");
+        if (!module) fail_msg("frame %zu has no module (junk from the unwinder?): %s", i, fa_str(f, "pc"));
+        if (access(module, F_OK) != 0) fail_msg("frame %zu: module %s does not exist", i, module);
+        unsigned long long pc = strtoull(fa_str(f, "pc"), NULL, 16);
+        assert_true(pc >= 4096 && pc < (1ULL << 47));
+        if (i + 1 < n) assert_null(json_object_get(f, "truncated"));
+    }
+    json_t *last = json_array_get(frames, n - 1);
+    if (!json_object_get(last, "truncated")) return NULL;
+    assert_true(json_is_true(json_object_get(last, "truncated")));
+    return fa_str(last, "truncated_by");
+}
+
+static const char *function_at(json_t *frames, size_t i) { return fa_str(json_array_get(frames, i), "function"); }
+
+static void run_both(struct fa_run *plain, struct fa_run *r, const char *const argv[], const char *options)
+{
+    assert_int_equal(fa_run_plain(plain, argv, DEADLINE), 0);
+    assert_int_equal(fa_run_audited(r, argv, options, DEADLINE), 0);
+    assert_same_behaviour_masked(plain, r);
+    assert_int_equal(r->status, 0);
+}
+
+/* A library without unwind tables between the program's frames: the stacks start right
+ * and end cleanly in the library, even when its %rbp points at junk on the stack. */
+static void unwinding_stops_cleanly_in_code_without_unwind_tables(void **state)
+{
+    (void)state;
+    const char *modes[] = {"plain", "junk"};
+    for (int m = 0; m < 2; m++) {
+        const char *argv[] = {fa_build_path("tests/progs/runtime_nounwind"), modes[m], NULL};
+        struct fa_run plain, r;
+        run_both(&plain, &r, argv, "stack_signal=61:lock_stack_depth=8");
+        assert_int_equal(fa_out_value(&r, "done"), 1);
+        assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 1);
+        json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", 0);
+        json_t *lock = json_object_get(rec, "lock");
+        assert_int_equal(fa_int(lock, "holder_tid"), fa_out_value(&r, "worker_tid"));
+
+        json_t *acquired = json_object_get(lock, "acquired_at");
+        assert_string_equal(function_at(acquired, 0), "take_lock_in_callback");
+        assert_non_null(strstr(fa_str(json_array_get(acquired, 1), "module"), "nounwind_callback.so"));
+        assert_string_equal(check_frames(acquired), "unwinder");
+
+        json_t *stack = json_object_get(rec, "stack");
+        assert_string_equal(function_at(stack, 0), "fork_and_reap");
+        assert_string_equal(function_at(stack, 1), "fork_in_callback");
+        assert_non_null(strstr(fa_str(json_array_get(stack, 2), "module"), "nounwind_callback.so"));
+        assert_string_equal(check_frames(stack), "unwinder");
+
+        json_t *holder = json_object_get(lock, "holder_stack_at_fork");
+        assert_true(fa_frames_have(holder, "take_lock_in_callback"));
+        assert_string_equal(check_frames(holder), "unwinder");
+
+        /* a stack that reaches the thread's first frame is whole */
+        json_t *threads = json_object_get(fa_find_kind(r.records, "threads-at-fork", 0), "threads");
+        json_t *created = json_object_get(json_array_get(threads, 0), "created_at");
+        assert_true(fa_frames_have(created, "main"));
+        assert_null(check_frames(created));
+        fa_run_free(&r);
+        fa_run_free(&plain);
+    }
+}
+
+/* A fork and a lock at the bottom of a 10,000-frame recursion: the stacks stop at the
+ * depth limits and say so, in JSON and in text. */
+static void deep_recursion_is_cut_at_the_depth_limit(void **state)
+{
+    (void)state;
+    const char *argv[] = {fa_build_path("tests/progs/runtime_deep_stack"), "main", NULL};
+    struct fa_run plain, r;
+    run_both(&plain, &r, argv, "stack_depth=64:lock_stack_depth=8");
+    assert_int_equal(fa_out_value(&r, "depth"), 10000);
+    json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", 0);
+    assert_non_null(rec);
+    json_t *stack = json_object_get(rec, "stack");
+    assert_int_equal(json_array_size(stack), 64);
+    assert_string_equal(function_at(stack, 0), "fork_and_reap");
+    assert_string_equal(function_at(stack, 1), "lock_and_fork_at_bottom");
+    for (size_t i = 2; i < 64; i++) assert_string_equal(function_at(stack, i), "recurse");
+    assert_string_equal(check_frames(stack), "stack_depth");
+    json_t *acquired = json_object_get(json_object_get(rec, "lock"), "acquired_at");
+    assert_int_equal(json_array_size(acquired), 8);
+    assert_string_equal(function_at(acquired, 0), "lock_and_fork_at_bottom");
+    assert_string_equal(function_at(acquired, 7), "recurse");
+    assert_string_equal(check_frames(acquired), "stack_depth");
+    fa_run_free(&r);
+
+    /* the text report says it too, after the last frame shown */
+    assert_int_equal(fa_run_audited(&r, argv, "stack_depth=64:format=text", DEADLINE), 0);
+    assert_int_equal(r.status, 0);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "grep -q 'deeper frames not recorded: stack_depth' %s/log.*", r.dir);
+    assert_int_equal(system(cmd), 0);
+    fa_run_free(&r);
+    fa_run_free(&plain);
+}
+
+/* stack_signal on a thread waiting 10,000 frames deep. */
+static void a_deep_thread_stack_at_fork_is_cut_at_the_depth_limit(void **state)
+{
+    (void)state;
+    const char *argv[] = {fa_build_path("tests/progs/runtime_deep_stack"), "thread", NULL};
+    struct fa_run plain, r;
+    run_both(&plain, &r, argv, "stack_signal=61:stack_depth=64");
+    assert_int_equal(fa_out_value(&r, "depth"), 10000);
+    json_t *threads = json_object_get(fa_find_kind(r.records, "threads-at-fork", 0), "threads");
+    assert_int_equal(json_array_size(threads), 1);
+    json_t *stack = json_object_get(json_array_get(threads, 0), "stack_at_fork");
+    if (!stack) fail_msg("no stack: %s", fa_str(json_array_get(threads, 0), "stack_at_fork_missing"));
+    assert_true(json_array_size(stack) >= 60);
+    assert_true(fa_frames_have(stack, "wait_at_bottom"));
+    assert_string_equal(function_at(stack, json_array_size(stack) - 1), "recurse");
+    assert_string_equal(check_frames(stack), "stack_depth");
+    fa_run_free(&r);
+    fa_run_free(&plain);
+}
+
+/* A thread on a 64 KiB stack, waiting with `left` bytes of it unused, while the main
+ * thread forks with stack_signal. Returns the bytes the handler wrote below the thread's
+ * frame; *stack_state gets the thread's stack_at_fork (or why it is missing). */
+static long tight_thread(const char *left, char *stack_state, size_t cap)
+{
+    char out[] = "/tmp/forkaudit-tight.XXXXXX";
+    int fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+    const char *argv[] = {fa_build_path("tests/progs/runtime_deep_stack"), "small", left, out, NULL};
+    struct fa_run plain, r;
+    run_both(&plain, &r, argv, "stack_signal=61");
+    assert_int_equal(fa_out_value(&r, "small_done"), 1);
+    json_t *t = json_array_get(json_object_get(fa_find_kind(r.records, "threads-at-fork", 0), "threads"), 0);
+    assert_non_null(t);
+    json_t *stack = json_object_get(t, "stack_at_fork");
+    if (stack) {
+        assert_true(fa_frames_have(stack, "paint_wait_measure"));
+        check_frames(stack);
+        snprintf(stack_state, cap, "unwound");
+    } else {
+        snprintf(stack_state, cap, "%s", fa_str(t, "stack_at_fork_missing"));
+    }
+    fa_run_free(&r);
+    fa_run_free(&plain);
+    FILE *f = fopen(out, "r");
+    long bytes = -1;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "handler_stack_bytes=%ld", &bytes), 1);
+    fclose(f);
+    unlink(out);
+    return bytes;
+}
+
+/* The stack-signal handler on a small thread stack: it unwinds when there is room
+ * (and this measures how much it takes), and leaves the stack alone when there is not,
+ * instead of overflowing it. */
+static void a_small_thread_stack_does_not_overflow(void **state)
+{
+    (void)state;
+    char how[200];
+    long used = tight_thread("20000", how, sizeof how);
+    print_message("stack_signal handler with unwinding: %ld bytes of the thread's stack (signal frame included)\n",
+                  used);
+    assert_string_equal(how, "unwound");
+    assert_true(used > 0 && used < 20000 - 256);
+    used = tight_thread("6000", how, sizeof how);
+    print_message("stack_signal handler without room to unwind: %ld bytes\n", used);
+    assert_non_null(strstr(how, "too near the end of its stack"));
+    assert_true(used > 0 && used < 6000 - 256);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(other_allocators_change_no_record),
+        cmocka_unit_test(unwinding_stops_cleanly_in_code_without_unwind_tables),
+        cmocka_unit_test(deep_recursion_is_cut_at_the_depth_limit),
+        cmocka_unit_test(a_deep_thread_stack_at_fork_is_cut_at_the_depth_limit),
+        cmocka_unit_test(a_small_thread_stack_does_not_overflow),
     };
     return cmocka_run_group_tests_name("hostile runtimes (integration)", tests, NULL, NULL);
 }
