@@ -8,6 +8,7 @@
  *           rest and waits while the main thread forks (run with stack_signal: the handler
  *           unwinds on what is left). It then measures how deep below its own frame the
  *           stack was written, and writes "handler_stack_bytes=N" to the file argv[3].
+ *           With argv[4] "spin" it waits spinning instead of blocked in read().
  * Each prints key=N lines that do not depend on the auditor. */
 #include "progs.h"
 
@@ -55,6 +56,25 @@ static void *deep_worker(void *arg)
 static size_t leave_bytes;
 static uintptr_t stack_low;
 static size_t handler_bytes;
+static int spin_wait;
+static int released;
+static long small_tid;
+
+/* Until thread `tid` is blocked in read() (system call 0 on x86-64: its "syscall" file
+ * starts with "0 "), where the auditor can read its stack pointer. */
+static void wait_until_in_read(long tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        if (!f) return;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        if (strncmp(buf, "0 ", 2) == 0) return;
+    }
+}
 
 static size_t stack_left(void)
 {
@@ -70,7 +90,12 @@ __attribute__((noinline)) static void paint_wait_measure(void)
     uintptr_t top = (uintptr_t)&here - 512, low = stack_low + 256;
     memset((void *)low, PAINT, top - low);
     pthread_barrier_wait(&ready);
-    gate_wait(&release);
+    if (spin_wait) {
+        while (!__atomic_load_n(&released, __ATOMIC_ACQUIRE)) {
+        }
+    } else {
+        gate_wait(&release);
+    }
     uintptr_t p = low;
     while (p < top && *(volatile unsigned char *)p == PAINT) p++;
     handler_bytes = p < top ? (size_t)((uintptr_t)&here - p) : 0;
@@ -99,6 +124,7 @@ static void *small_worker(void *arg)
     pthread_attr_getstack(&attr, &addr, &size);
     pthread_attr_destroy(&attr);
     stack_low = (uintptr_t)addr;
+    __atomic_store_n(&small_tid, my_tid(), __ATOMIC_RELEASE);
     int depth = 0;
     descend_until_tight(&depth);
     return NULL;
@@ -109,6 +135,19 @@ int main(int argc, char **argv)
     if (argc < 2) return 2;
     pthread_barrier_init(&ready, NULL, 2);
     gate_init(&release);
+    /* Bind memset(), read() and pthread_barrier_wait() now: lazy binding on the small
+     * stack would write 3 KiB below the waiting thread's frame (the loader saves the
+     * vector registers), or overflow it. */
+    char scratch[64];
+    volatile size_t len = sizeof scratch;
+    memset(scratch, 0, len);
+    struct gate warm;
+    gate_init(&warm);
+    gate_open(&warm);
+    gate_wait(&warm);
+    pthread_barrier_t one;
+    pthread_barrier_init(&one, NULL, 1);
+    pthread_barrier_wait(&one);
     if (strcmp(argv[1], "main") == 0) {
         print_value("depth", recurse(DEPTH, lock_and_fork_at_bottom));
         return 0;
@@ -119,14 +158,17 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "small") == 0) {
         if (argc < 4) return 2;
         leave_bytes = strtoul(argv[2], NULL, 10);
+        spin_wait = argc > 4 && strcmp(argv[4], "spin") == 0;
         pthread_attr_setstacksize(&attr, 64 * 1024);
         pthread_create(&t, &attr, small_worker, NULL);
     } else {
         pthread_create(&t, &attr, deep_worker, NULL);
     }
     pthread_barrier_wait(&ready);
+    if (strcmp(argv[1], "small") == 0 && !spin_wait) wait_until_in_read(__atomic_load_n(&small_tid, __ATOMIC_ACQUIRE));
     print_value("child", fork_and_reap());
     gate_open(&release);
+    __atomic_store_n(&released, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
     if (strcmp(argv[1], "small") == 0) {
         FILE *f = fopen(argv[3], "w");
