@@ -61,6 +61,12 @@ $(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c te
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DFA_BUILD_DIR=\"$(abspath $(BUILD))\" -DFA_SOURCE_DIR=\"$(CURDIR)\" $(TEST_CFLAGS) $< tests/integration/harness.c -o $@ $(TEST_LIBS)
 
+# Libraries without unwind tables or frame pointers, as optimised code from elsewhere may
+# be: the unwinder must stop cleanly in them.
+$(BUILD)/tests/progs/nounwind_%.so: tests/progs/lib/nounwind_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O2 -g0 -fomit-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables -fPIC -shared $< -o $@
+
 # Test programs: no optimisation and frame pointers so their frames are easy to name.
 $(BUILD)/tests/progs/%.so: tests/progs/lib/%.c
 	@mkdir -p $(dir $@)

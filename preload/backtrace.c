@@ -13,23 +13,26 @@
 
 /* The auditor's executable code, [self_lo, self_hi): published with self_hi last. */
 static uintptr_t self_lo, self_hi;
+/* libunwind's, the same way. */
+static uintptr_t unwinder_lo, unwinder_hi;
 
 struct code_range {
+    uintptr_t inside; /* an address of the object's code */
     uintptr_t lo, hi;
 };
 
-/* The object whose executable segments hold this function is the auditor. */
-static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+/* The object whose executable segments hold r->inside. */
+static int find_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct code_range *r = data;
-    uintptr_t me = (uintptr_t)&find_self, lo = 0, hi = 0;
+    uintptr_t lo = 0, hi = 0;
     int mine = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
         uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
-        if (me >= a && me < b) mine = 1;
+        if (r->inside >= a && r->inside < b) mine = 1;
         if (!lo || a < lo) lo = a;
         if (b > hi) hi = b;
     }
@@ -39,18 +42,25 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
     return 1;
 }
 
-/* Learns the range once, from whichever comes first: our constructor, or a backtrace
+static void learn_code_range(uintptr_t inside, uintptr_t *lo, uintptr_t *hi)
+{
+    if (__atomic_load_n(hi, __ATOMIC_ACQUIRE)) return;
+    struct code_range r = {inside, 0, 0};
+    dl_iterate_phdr(find_object, &r);
+    if (!r.hi) return;
+    __atomic_store_n(lo, r.lo, __ATOMIC_RELAXED);
+    __atomic_store_n(hi, r.hi, __ATOMIC_RELEASE);
+}
+
+/* Learns the ranges once, from whichever comes first: our constructor, or a backtrace
  * taken before it ran (a pthread_create or open in another library's constructor, which
- * runs first when that library is a dependency of the program). Concurrent callers find
- * the same range. */
+ * runs first when that library is a dependency of the program; libunwind's own pipe2
+ * when tcmalloc unwinds first). Concurrent callers find the same ranges. The loader's
+ * tables only: no libunwind call, so this is safe inside libunwind's initialisation. */
 static void learn_own_code(void)
 {
-    if (__atomic_load_n(&self_hi, __ATOMIC_ACQUIRE)) return;
-    struct code_range r = {0, 0};
-    dl_iterate_phdr(find_self, &r);
-    if (!r.hi) return;
-    __atomic_store_n(&self_lo, r.lo, __ATOMIC_RELAXED);
-    __atomic_store_n(&self_hi, r.hi, __ATOMIC_RELEASE);
+    learn_code_range((uintptr_t)&find_object, &self_lo, &self_hi);
+    learn_code_range((uintptr_t)&unw_backtrace, &unwinder_lo, &unwinder_hi);
 }
 
 void fa_backtrace_init(void)
@@ -85,13 +95,36 @@ int fa_is_auditor_pc(uintptr_t pc)
     return pc < __atomic_load_n(&self_hi, __ATOMIC_ACQUIRE) && pc >= __atomic_load_n(&self_lo, __ATOMIC_RELAXED);
 }
 
+/* A wrapped call made by libunwind itself (its pipe2, open, pthread_mutex_lock), on behalf
+ * of another user of it (tcmalloc's heap sampler, a crash handler): libunwind may hold its
+ * own non-recursive lock there (tdep_init opens its pipe under it), so unwinding again
+ * would deadlock. */
+int fa_is_unwinder_pc(uintptr_t pc)
+{
+    learn_own_code();
+    return pc < __atomic_load_n(&unwinder_hi, __ATOMIC_ACQUIRE) &&
+           pc >= __atomic_load_n(&unwinder_lo, __ATOMIC_RELAXED);
+}
+
 void fa_backtrace_forbid_unwinding(void) { fa_proc.no_unwind = 1; }
 
 static int call_site_only(uintptr_t *pc, int max, const void *call_site)
 {
     if (!call_site || max < 1) return 0;
-    pc[0] = (uintptr_t)call_site;
+    pc[0] = (uintptr_t)call_site | FA_PC_MORE;
     return 1;
+}
+
+/* A return address that can be code: in the canonical user half of the address space and
+ * above the first page. What libunwind's frame-pointer guess reads from a junk %rbp often
+ * is not. */
+static int plausible_pc(uintptr_t p)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    return p >= 4096 && p < ((uintptr_t)1 << 47);
+#else
+    return p >= 4096;
+#endif
 }
 
 int fa_unwinders;
@@ -99,7 +132,7 @@ int fa_unwinders;
 int fa_backtrace_drop_handler(uintptr_t *pc, int n, uintptr_t restorer)
 {
     int k = 0;
-    while (k < n && (!restorer || pc[k] != restorer)) k++;
+    while (k < n && (!restorer || fa_pc(pc[k]) != restorer)) k++;
     if (k >= n) return n;
     memmove(pc, pc + k + 1, (size_t)(n - k - 1) * sizeof pc[0]);
     return n - k - 1;
@@ -115,6 +148,10 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
 {
     void *raw[FA_MAX_FRAMES + 16];
     int saved = errno;
+    if (fa_is_unwinder_pc((uintptr_t)call_site)) { /* another library's unwind: see there */
+        errno = saved;
+        return call_site_only(pc, max, call_site);
+    }
     /* libunwind may take locks of its own: the wrappers must not record them. */
     fa_in_auditor++;
     learn_own_code();
@@ -122,13 +159,24 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int n = setup_unwind() ? unw_backtrace(raw, want) : 0;
     __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
-    int out = 0;
-    for (int i = 0; i < n && out < max; i++) {
+    int out = 0, i = 0;
+    uintptr_t end = 0; /* why the stack ends early, if it does */
+    for (; i < n; i++) {
         uintptr_t p = (uintptr_t)raw[i];
         if (p == 0) break;
+        if (!plausible_pc(p)) {
+            end = FA_PC_ASTRAY;
+            break;
+        }
         if (fa_is_auditor_pc(p)) continue;
+        if (out == max) {
+            end = FA_PC_MORE;
+            break;
+        }
         pc[out++] = p;
     }
+    if (i == n && n == want) end = FA_PC_MORE; /* libunwind stopped at our buffer's end */
+    if (out > 0) pc[out - 1] |= end;
     fa_in_auditor--;
     errno = saved;
     return out ? out : call_site_only(pc, max, call_site);

@@ -4,11 +4,22 @@
 
 #include <stdint.h>
 
+/* Flags on the last pc of a captured stack (user-space code addresses never have these
+ * bits): the stack is not whole. Mask with fa_pc() before using a pc as an address. */
+#define FA_PC_MORE ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))   /* deeper frames left out: the
+                                                                     depth limit, or the call site only */
+#define FA_PC_ASTRAY ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 2)) /* the unwinder went astray past
+                                                                     this frame (junk return address) */
+#define FA_PC_FLAGS (FA_PC_MORE | FA_PC_ASTRAY)
+static inline uintptr_t fa_pc(uintptr_t pc) { return pc & ~FA_PC_FLAGS; }
+
 /* Learns the auditor's own code range (libunwind itself is set up, with its per-thread
  * cache, by the first unwind). Safe to call more than once. */
 void fa_backtrace_init(void);
 /* Fills `pc` with up to `max` return addresses of the calling thread, innermost first,
- * skipping every frame inside the auditor. Returns the count. `call_site` (the return
+ * skipping every frame inside the auditor. Returns the count. The last pc carries
+ * FA_PC_MORE when frames were left out, FA_PC_ASTRAY when the unwinder's next "frame" was
+ * no code address (a frame without unwind information, guessed from junk). `call_site` (the return
  * address into the program, 0 if unknown) stands alone when unwinding fails or is not
  * allowed: in a forked child of a multithreaded process, before exec, libunwind (locks,
  * mmap, dl_iterate_phdr) is not async-signal-safe and is not used. */
@@ -26,5 +37,10 @@ extern int fa_unwinders;
 void fa_backtrace_forbid_unwinding(void);
 /* 1 when `pc` lies in the auditor's own code. */
 int fa_is_auditor_pc(uintptr_t pc);
+/* 1 when `pc` lies in libunwind's code: a wrapped call libunwind made itself (its pipe,
+ * its locks), perhaps for another library that unwinds (tcmalloc). Such calls are never
+ * unwound (it would re-enter libunwind under its own lock) and the descriptors it opens
+ * are the unwinder's, not the program's. */
+int fa_is_unwinder_pc(uintptr_t pc);
 
 #endif

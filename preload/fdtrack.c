@@ -74,12 +74,15 @@ void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site)
     int saved = errno;
     struct stat st;
     if (syscall(SYS_fstat, fd, &st) == 0) {
-        if (fa_in_auditor) remember_own(fd, &st);
+        /* libunwind's own pipe belongs with the auditor's descriptors, whoever made
+         * libunwind open it (another unwinding library, tcmalloc, may come first) */
+        int ours = fa_in_auditor || fa_is_unwinder_pc((uintptr_t)call_site);
+        if (ours) remember_own(fd, &st);
         if (fd < FA_FD_TRACKED) {
             struct fa_fd_origin *o = &table[fd];
             reset(o, st.st_dev, st.st_ino);
-            o->nframes = fa_in_auditor ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES, call_site);
-            o->opened_by = fa_in_auditor ? fa_fd_auditor : opened_by;
+            o->nframes = ours ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES, call_site);
+            o->opened_by = ours ? fa_fd_auditor : opened_by;
         }
     }
     errno = saved;

@@ -10,13 +10,18 @@ void fa_lock_acquired_slow(const void *addr, unsigned type, unsigned kind, unsig
     if (!self) return;
     uintptr_t frames[FA_MAX_LOCK_FRAMES];
     int n = 1;
-    frames[0] = (uintptr_t)call_site;
+    frames[0] = (uintptr_t)call_site | FA_PC_MORE; /* the call site only, unless unwound below */
     /* Frames beyond the call site cost an unwind per lock, so they are opt-in. */
     if (fa_opts.lock_stack_depth > 1) n = fa_backtrace(frames, fa_opts.lock_stack_depth, call_site);
     if (self->in_prepare) {
         /* Taken on purpose by another library's atfork prepare handler: protected. */
         flags |= FA_HELD_BY_PREPARE;
         if (self->nprepare_taken < FA_PREPARE_TAKEN_MAX) self->prepare_taken[self->nprepare_taken++] = addr;
+        /* jemalloc's prepare handler takes all its ~75 locks at once. They are protected,
+         * not hazards: past half the table they are not kept, so they neither count as an
+         * overflow at every later fork nor leave the child handlers (which run before the
+         * fork's bookkeeping ends) a full table for the locks they take. */
+        if (fa_held_count(&self->held) >= FA_HELD_MAX / 2 && !fa_held_find(&self->held, addr)) return;
     }
     fa_held_acquire(&self->held, addr, type, kind, flags, frames, n);
 }

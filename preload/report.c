@@ -11,8 +11,10 @@
 #include "process.h"
 #include "threads.h"
 
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "backtrace.h"
 #include "symbolize.h"
 
 const char *fa_mutex_kind_name(unsigned kind)
@@ -112,15 +114,44 @@ static void write_record(struct fa_snapshot *s, void (*render)(struct fa_buf *, 
 
 /* ---------------------------------------------------------------- JSON */
 
+/* A thread's first frame: the program's entry point (_start) or the C library's thread
+ * start (clone3; unnamed in a libc without symbols). Unwinding that ends there is whole. */
+static int is_first_frame(uintptr_t pc, const struct fa_frame_info *fi)
+{
+    static const char *const roots[] = {"_start", "clone3", "clone", "__clone", "__clone3", "start_thread"};
+    uintptr_t entry = (uintptr_t)getauxval(AT_ENTRY);
+    if (entry && pc >= entry && pc - entry < 256) return 1;
+    if (fi->function) {
+        for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
+            if (strlen(roots[i]) == fi->function_len && strncmp(roots[i], fi->function, fi->function_len) == 0)
+                return 1;
+        return 0;
+    }
+    const char *base = fi->module ? strrchr(fi->module, '/') : NULL;
+    return base && strncmp(base + 1, "libc.so", 7) == 0;
+}
+
+const char *fa_stack_truncation(const uintptr_t *pc, int n)
+{
+    if (n <= 0) return NULL;
+    uintptr_t last = pc[n - 1];
+    if (last & FA_PC_MORE) return "stack_depth";
+    if (last & FA_PC_ASTRAY) return "unwinder";
+    struct fa_frame_info fi;
+    fa_symbolize(last, 1, &fi);
+    return is_first_frame(fa_pc(last), &fi) ? NULL : "unwinder";
+}
+
 void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
 {
+    const char *truncated = fa_stack_truncation(pc, n);
     fa_putc(b, '[');
     for (int i = 0; i < n; i++) {
         struct fa_frame_info fi;
         fa_symbolize(pc[i], 1, &fi);
         if (i) fa_putc(b, ',');
         fa_puts(b, "{\"pc\":\"");
-        fa_put_hex(b, pc[i]);
+        fa_put_hex(b, fa_pc(pc[i]));
         fa_putc(b, '"');
         if (fi.module) {
             fa_puts(b, ",\"module\":");
@@ -134,6 +165,11 @@ void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
             fa_put_json_strn(b, fi.function, fi.function_len);
             fa_puts(b, ",\"function_offset\":\"");
             fa_put_hex(b, fi.function_offset);
+            fa_putc(b, '"');
+        }
+        if (truncated && i == n - 1) { /* the stack goes on past this frame, unseen */
+            fa_puts(b, ",\"truncated\":true,\"truncated_by\":\"");
+            fa_puts(b, truncated);
             fa_putc(b, '"');
         }
         fa_putc(b, '}');
@@ -229,6 +265,7 @@ static const char *stack_missing(int state)
     case FA_STACK_BUSY: return "not safe to unwind (inside forkaudit, on an alternate signal stack, or not started by pthread_create)";
     case FA_STACK_BLOCKED: return "the thread blocks stack_signal";
     case FA_STACK_TOO_MANY: return "not asked: more than 1024 other threads at the fork";
+    case FA_STACK_TIGHT: return "too near the end of its stack to unwind (less than 12 KiB left)";
     case FA_STACK_UNAVAILABLE: return "stack_signal is the program's, or another fork was collecting";
     default: return NULL;
     }
@@ -472,7 +509,7 @@ void fa_render_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int
         fa_putc(b, '#');
         fa_put_dec(b, i);
         fa_putc(b, ' ');
-        fa_put_hex(b, pc[i]);
+        fa_put_hex(b, fa_pc(pc[i]));
         if (fi.function) {
             fa_puts(b, " in ");
             fa_putsn(b, fi.function, fi.function_len);
@@ -487,6 +524,15 @@ void fa_render_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int
             fa_putc(b, ')');
         }
         fa_putc(b, '\n');
+    }
+    /* A stack that is not whole says so (a single call site says so where it is shown). */
+    const char *truncated = fa_stack_truncation(pc, n);
+    if (truncated && (n > 1 || strcmp(truncated, "unwinder") == 0)) {
+        fa_render_prefix(b, pid);
+        fa_puts(b, indent);
+        fa_puts(b, strcmp(truncated, "unwinder") == 0
+                       ? "... (unwinding stopped: the caller of the frame above has no unwind information)\n"
+                       : "... (deeper frames not recorded: stack_depth)\n");
     }
 }
 

@@ -24,6 +24,11 @@ void fa_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind,
 void fa_render_prefix(struct fa_buf *b, pid_t pid);
 void fa_render_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int n, const char *indent);
 void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n);
+/* Why the stack pc[0..n) is not whole: "stack_depth" (deeper frames left out: the depth
+ * limit, or the call site only), "unwinder" (the unwinder could not go past its last
+ * frame: no unwind information, or junk), NULL when it ends at a thread's first frame.
+ * JSON marks its last frame "truncated": true, "truncated_by": the reason. */
+const char *fa_stack_truncation(const uintptr_t *pc, int n);
 void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
                          int holder_is_forking_thread, int holder_gone);
 /* Opens a JSON record written by a forked child about what it inherited, up to and with

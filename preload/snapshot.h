@@ -29,6 +29,7 @@ enum fa_stack_state {
     FA_STACK_UNAVAILABLE = 4, /* the signal is the program's, or another fork was collecting */
     FA_STACK_BLOCKED = 5,  /* the thread blocks stack_signal: not sent it */
     FA_STACK_TOO_MANY = 6, /* past the collector's table (threadstacks.c): not asked */
+    FA_STACK_TIGHT = 7,    /* too near the end of its stack to unwind without overflowing it */
 };
 
 struct fa_snap_lock {

@@ -16,6 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "backtrace.h"
+
 #include "fa.h"
 #include "fmt.h"
 #include "procfs.h"
@@ -358,6 +360,7 @@ static const char *lookup(const struct symtab *t, uintptr_t addr, uintptr_t *sta
 void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out)
 {
     memset(out, 0, sizeof *out);
+    pc = fa_pc(pc); /* a stack's last pc may carry its truncation flags */
     if (pc == 0) return;
     int saved = errno;
     if (!acquire()) { /* this thread is inside the symbolizer already (signal): no names */

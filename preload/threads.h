@@ -29,6 +29,7 @@ struct fa_thread {
     unsigned long long prepare_ran; /* trampolines (atfork.h) that ran during this fork */
     const void *prepare_taken[FA_PREPARE_TAKEN_MAX];
     struct fa_heldset held;
+    uintptr_t stack_low; /* lowest address of its stack (with stack_signal), 0: unknown */
 };
 
 /* Per-thread state, one TLS block so the hot path computes its address once. */

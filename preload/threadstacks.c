@@ -13,6 +13,7 @@
 #include "threadstacks.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
@@ -28,7 +29,7 @@
 #include "threads.h"
 
 #define REQ_MAX 1024
-enum { PENDING = 1, WORKING = 2, DONE = 3, BUSY = 4, LATE = 5 };
+enum { PENDING = 1, WORKING = 2, DONE = 3, BUSY = 4, LATE = 5, TIGHT = 6 };
 #define STATE(gen, st) ((gen) * 8 + (st))
 
 struct request {
@@ -47,6 +48,12 @@ enum { IDLE = 0, COLLECTING = 1, CLOSED_STUCK = 2 };
 static int collecting;
 static int handlers_inside;
 static FA_TLS int unwind_warm; /* this thread's libunwind state exists */
+static FA_TLS uintptr_t stack_low; /* the lowest address of this thread's stack; 0: unknown */
+/* Stack the handler needs below its own frame to unwind: measured 6 KiB (libunwind's
+ * cursor and DWARF state), doubled. */
+#define UNWIND_STACK_NEED (12 * 1024)
+/* The kernel's signal frame: 3.3 KiB measured with AVX-512 state, rounded up. */
+#define SIGNAL_FRAME_NEED (4 * 1024)
 static int installed;    /* 1: our handler is installed, -1: the signal is the program's */
 static uintptr_t restorer; /* the signal-return trampoline: not a frame of the thread */
 
@@ -70,8 +77,11 @@ static void on_stack_signal(int sig, siginfo_t *info, void *uc)
         stack_t alt;
         int busy = fa_in_auditor > 0 || !unwind_warm ||
                    (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK));
-        r->n = busy ? 0 : fa_backtrace_drop_handler(r->pc, fa_backtrace(r->pc, fa_opts.stack_depth, NULL), restorer);
-        __atomic_store_n(&r->state, STATE(gen, busy ? BUSY : DONE), __ATOMIC_RELEASE);
+        /* A thread near the end of a small stack: unwinding there would overflow it. */
+        uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+        int tight = !busy && stack_low && sp - stack_low < UNWIND_STACK_NEED;
+        r->n = busy || tight ? 0 : fa_backtrace_drop_handler(r->pc, fa_backtrace(r->pc, fa_opts.stack_depth, NULL), restorer);
+        __atomic_store_n(&r->state, STATE(gen, busy ? BUSY : tight ? TIGHT : DONE), __ATOMIC_RELEASE);
         __atomic_add_fetch(&answered, 1, __ATOMIC_ACQ_REL);
         syscall(SYS_futex, &answered, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
         break;
@@ -89,6 +99,16 @@ void fa_thread_stacks_warm(void)
     if ((fa_stacks_signal(&fa_opts) == 0 && fa_opts.dump_signal == 0) || fa_proc.no_unwind || unwind_warm) return;
     uintptr_t pc[2];
     fa_backtrace(pc, 2, NULL);
+    /* The stack's bounds, for the handler's room check (the main thread's stack grows
+     * on demand up to its limit: left unchecked). */
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (fa_gettid() != fa_getpid() && pthread_getattr_np(pthread_self(), &attr) == 0) {
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) stack_low = (uintptr_t)addr;
+        pthread_attr_destroy(&attr);
+    }
+    if (fa_self) __atomic_store_n(&fa_self->stack_low, stack_low, __ATOMIC_RELEASE);
     unwind_warm = 1;
 }
 
@@ -180,6 +200,43 @@ static int blocks_signal(pid_t pid, pid_t tid, int sig)
     return blocked;
 }
 
+/* 1 if thread `tid`, blocked in a system call, has so little stack left below its stack
+ * pointer (the "syscall" file of /proc/PID/task/TID, proc(5)) that the kernel's signal
+ * frame (about 3.3 KiB with AVX-512 state) and the handler's unwind would overflow it. A
+ * running thread's stack pointer is unknown: the handler checks again itself. */
+static int too_tight_to_signal(pid_t pid, pid_t tid)
+{
+    uintptr_t low = 0;
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used && !low; i++)
+        if (__atomic_load_n(&fa_threads[i].state, __ATOMIC_ACQUIRE) == FA_SLOT_LIVE && fa_threads[i].tid == tid)
+            low = __atomic_load_n(&fa_threads[i].stack_low, __ATOMIC_ACQUIRE);
+    if (!low) return 0;
+    char path[64];
+    struct fa_buf b;
+    fa_buf_fixed(&b, path, sizeof path);
+    fa_puts(&b, "/proc/");
+    fa_put_dec(&b, pid);
+    fa_puts(&b, "/task/");
+    fa_put_dec(&b, tid);
+    fa_puts(&b, "/syscall");
+    fa_buf_terminate(&b);
+    struct fa_buf st;
+    if (b.truncated || fa_proc_read(path, &st) != 0) return 0;
+    /* "NR arg1 ... arg6 SP PC" in a system call, "-1 SP PC" blocked elsewhere, "running" */
+    const char *field[9];
+    int nfields = 0;
+    for (const char *p = st.p; *p && nfields < 9; p++)
+        if (*p != ' ' && *p != '\n' && (p == st.p || p[-1] == ' ')) field[nfields++] = p;
+    const char *sp_text = nfields == 9 ? field[7] : nfields == 3 ? field[1] : NULL;
+    uintptr_t sp = 0;
+    if (sp_text && sp_text[0] == '0' && sp_text[1] == 'x')
+        for (const char *p = sp_text + 2; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+            sp = sp * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+    fa_buf_release(&st);
+    return sp > low && sp - low < UNWIND_STACK_NEED + SIGNAL_FRAME_NEED;
+}
+
 void fa_thread_stacks_collect(struct fa_snapshot *s)
 {
     int sig = fa_stacks_signal(&fa_opts);
@@ -209,6 +266,13 @@ void fa_thread_stacks_collect(struct fa_snapshot *s)
                 s->threads[i].stack_state = FA_STACK_BLOCKED;
             continue;
         }
+        if (too_tight_to_signal(s->pid, requests[i].tid)) {
+            int pending = STATE(gen, PENDING);
+            if (__atomic_compare_exchange_n(&requests[i].state, &pending, STATE(gen, LATE), 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE))
+                s->threads[i].stack_state = FA_STACK_TIGHT;
+            continue;
+        }
         if (syscall(SYS_tgkill, s->pid, requests[i].tid, sig) == 0) sent++;
     }
     struct timespec t0;
@@ -236,6 +300,8 @@ void fa_thread_stacks_collect(struct fa_snapshot *s)
             stuck = 1;
         } else if (st == STATE(gen, BUSY)) {
             t->stack_state = FA_STACK_BUSY;
+        } else if (st == STATE(gen, TIGHT)) {
+            t->stack_state = FA_STACK_TIGHT;
         } else {
             t->stack_state = FA_STACK_OK;
             t->nstack = r->n;
