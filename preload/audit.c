@@ -243,7 +243,7 @@ static void capture_rng(struct fa_snapshot *s)
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 /* Render buffer of the arena: records larger than this get a temporary mapping. */
-#define RENDER_BYTES (256 * 1024)
+#define RENDER_BYTES ((size_t)256 * 1024)
 
 /* The arena: one mapping per process holding a snapshot and a render buffer, reused by
  * every fork so a fork costs no mmap/munmap and no fresh page faults. MADV_DONTFORK keeps

@@ -159,7 +159,7 @@ static int resolve_program(const struct fa_exec_call *c, struct fa_buf *b)
 
 #define DIRENT_BYTES 4096
 #define PROGRAM_BYTES 4096
-#define RENDER_BYTES (64 * 1024) /* larger records get a temporary mapping (report.c) */
+#define RENDER_BYTES ((size_t)64 * 1024) /* larger records get a temporary mapping (report.c) */
 
 struct leak_scan {
     struct fa_snapshot *s;
