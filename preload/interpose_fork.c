@@ -163,7 +163,7 @@ static void run_prepare(int k)
     }
 }
 
-#define T1(k, j) static void trampoline_##k##_##j(void) { run_prepare(k * 8 + j); }
+#define T1(k, j) static void trampoline_##k##_##j(void) { run_prepare((k) * 8 + (j)); }
 #define T8(k) T1(k, 0) T1(k, 1) T1(k, 2) T1(k, 3) T1(k, 4) T1(k, 5) T1(k, 6) T1(k, 7)
 T8(0) T8(1) T8(2) T8(3) T8(4) T8(5) T8(6) T8(7)
 #define R8(k) trampoline_##k##_0, trampoline_##k##_1, trampoline_##k##_2, trampoline_##k##_3, \

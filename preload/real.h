@@ -120,7 +120,7 @@ enum fa_real_id {
 };
 
 struct fa_real_table {
-#define X(fn, ver) __typeof__(&fn) fn;
+#define X(fn, ver) __typeof__(&fn) fn; /* NOLINT(bugprone-macro-parentheses): fn names a member */
     FA_REAL_FUNCTIONS(X)
 #undef X
 };
