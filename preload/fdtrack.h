@@ -17,17 +17,18 @@
 #define FA_FD_FRAMES 32
 
 struct fa_fd_origin {
+    /* Ordered so no padding sits between members (16,384 entries). */
     dev_t dev;
     ino_t ino;
     int known;             /* dev and ino are valid */
-    const char *opened_by; /* name of the interposed call, NULL when not seen opening */
     int nframes;
+    const char *opened_by; /* name of the interposed call, NULL when not seen opening */
     uintptr_t frames[FA_FD_FRAMES];
-    int accmode;           /* O_ACCMODE bits seen at a fork, -1 when not yet */
     /* /proc/self/fd link seen at a fork ("" when not yet), valid while the inode's change
      * time and link count are those seen then (a rename or unlink changes them) */
     struct timespec target_ctime;
     nlink_t target_nlink;
+    int accmode;           /* O_ACCMODE bits seen at a fork, -1 when not yet */
     char target[256];
 };
 
