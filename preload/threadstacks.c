@@ -192,8 +192,8 @@ static int blocks_signal(pid_t pid, pid_t tid, int sig)
         int digit = (sig - 1) / 4;
         const char *d = end - 1 - digit;
         if (d >= p) {
-            int v = *d <= '9' ? *d - '0' : *d - 'a' + 10;
-            blocked = (v >> ((sig - 1) % 4)) & 1;
+            unsigned v = (unsigned)(*d <= '9' ? *d - '0' : *d - 'a' + 10);
+            blocked = (int)((v >> ((sig - 1) % 4)) & 1);
         }
     }
     fa_buf_release(&st);
