@@ -191,7 +191,7 @@ static int sem_value(sem_t *s)
 /* `how`: -1 for sem_trywait, which never blocks. */
 #define SEM_WAIT(call, how)                                                               \
     int tracked = is_binary(s);                                                           \
-    if (tracked && (how) >= 0 && FA_UNLIKELY(fa_proc.forked_child))                        \
+    if (tracked && (int)(how) >= 0 && FA_UNLIKELY(fa_proc.forked_child))                   \
         fa_lock_check(s, FA_LOCK_SEM, 0, (unsigned)(how), sem_value(s), SITE);             \
     int rc = call;                                                                        \
     if (rc == 0 && tracked) fa_lock_acquired(s, FA_LOCK_SEM, 0, 0, SITE);                 \
