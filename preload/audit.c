@@ -74,7 +74,7 @@ static void read_comm(int dirfd, const char *tid, char *out, size_t cap)
     size_t n = strlen(tid);
     out[0] = 0;
     if (n > 40) return;
-    memcpy(path, tid, n);
+    memcpy(path, tid, n); // NOLINT(bugprone-not-null-terminated-result): the next copy ends it
     memcpy(path + n, "/comm", 6);
     long fd = sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
@@ -157,7 +157,7 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
      * change time and link count tell); the access mode of an open file description
      * never changes. Saves a readlink and an fcntl per descriptor and fork. */
     const char *known = fa_fdtrack_target(o, &st);
-    if (known && o->accmode >= 0) {
+    if (known && o && o->accmode >= 0) { /* known implies o; said for the analyzer */
         memcpy(f->target, known, sizeof f->target);
         f->flags = o->accmode;
     } else {
