@@ -34,6 +34,7 @@ int fa_held_compact(struct fa_heldset *h)
     return fa_held_count(h);
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): calls fa_held_acquire only after compacting made room */
 void fa_held_acquire_full(struct fa_heldset *h, const void *addr, unsigned type, unsigned kind, unsigned flags,
                           const uintptr_t *frames, int nframes)
 {

@@ -87,6 +87,7 @@ static inline struct fa_held *fa_held_find(struct fa_heldset *h, const void *add
 /* Records one successful acquisition of `addr` whose acquisition site is `frames`.
  * A lock already in the set (recursive mutex) only gains depth; its first acquisition
  * site is kept. */
+/* NOLINTNEXTLINE(misc-no-recursion): the set is full only once; see fa_held_acquire_full */
 static inline void fa_held_acquire(struct fa_heldset *h, const void *addr, unsigned type, unsigned kind,
                                    unsigned flags, const uintptr_t *frames, int nframes)
 {
