@@ -26,26 +26,28 @@ static int nrules;
 
 int fa_suppress_any(void) { return nrules > 0; }
 
-static int glob_at(const char *p, const char *t)
-{
-    for (; *p; p++, t++) {
-        if (*p == '*') {
-            while (p[1] == '*') p++;
-            if (!p[1]) return 1;
-            for (; *t; t++)
-                if (glob_at(p + 1, t)) return 1;
-            return 0;
-        }
-        if (*t != *p) return 0;
-    }
-    return 1; /* the pattern matched a prefix of t: a substring match */
-}
-
+/* A substring match is a whole match of "*pattern*". Wildcard matching with one
+ * backtracking point (the last '*' seen) is exact when '*' is the only wildcard, and
+ * costs at most len(pattern) * len(text) steps; a recursive matcher is exponential in
+ * the number of '*' ("*a*a*a*a*b" against a long run of 'a'). */
 int fa_glob_substring(const char *pattern, const char *text)
 {
-    for (const char *t = text;; t++) {
-        if (glob_at(pattern, t)) return 1;
-        if (!*t) return 0;
+    const char *p = pattern, *t = text;
+    const char *star_p = pattern, *star_t = text; /* the implicit leading '*' */
+    for (;;) {
+        if (!*p) return 1; /* the implicit trailing '*' takes the rest */
+        if (*p == '*') {
+            star_p = ++p;
+            star_t = t;
+        } else if (*t == *p) {
+            p++;
+            t++;
+        } else if (!*t) {
+            return 0; /* a later start would run out of text too */
+        } else {
+            p = star_p;
+            t = ++star_t;
+        }
     }
 }
 
