@@ -51,7 +51,7 @@ int fa_glob_substring(const char *pattern, const char *text)
     }
 }
 
-static void say(const char *what, int line, const char *path)
+static void say(const char *what, int line, const char *path, fa_diag_fn diag, void *ctx)
 {
     char msg[700];
     struct fa_buf b;
@@ -67,18 +67,24 @@ static void say(const char *what, int line, const char *path)
     }
     fa_puts(&b, what);
     fa_buf_terminate(&b);
-    fa_diag_stderr(msg, NULL);
+    if (diag) diag(msg, ctx);
 }
 
 void fa_suppress_load(const char *path)
 {
     struct fa_buf b;
     if (fa_proc_read(path, &b) != 0) {
-        say("cannot be read; no suppressions", 0, path);
+        say("cannot be read; no suppressions", 0, path, fa_diag_stderr, NULL);
         return;
     }
-    int lineno = 0;
-    for (char *line = b.p; *line;) {
+    fa_suppress_parse(b.p, path, fa_diag_stderr, NULL);
+    fa_buf_release(&b);
+}
+
+int fa_suppress_parse(char *text, const char *path, fa_diag_fn diag, void *ctx)
+{
+    int lineno = 0, problems = 0;
+    for (char *line = text; *line;) {
         char *eol = strchr(line, '\n');
         if (eol) *eol = 0;
         lineno++;
@@ -87,20 +93,36 @@ void fa_suppress_load(const char *path)
         while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r')) line[--n] = 0;
         char *colon = strchr(line, ':');
         if (n && line[0] != '#') {
-            if (!colon || colon == line || !colon[1] || (size_t)(colon - line) >= sizeof rules[0].kind ||
-                strlen(colon + 1) >= sizeof rules[0].pattern)
-                say("expected kind:pattern; line ignored", lineno, path);
-            else if (nrules == RULES_MAX)
-                say("more than 256 rules; the rest are ignored", lineno, path);
-            else {
-                memcpy(rules[nrules].kind, line, (size_t)(colon - line));
-                strcpy(rules[nrules].pattern, colon + 1);
+            size_t kindlen = colon ? (size_t)(colon - line) : 0, patlen = colon ? strlen(colon + 1) : 0;
+            if (!kindlen || !patlen || kindlen >= sizeof rules[0].kind || patlen >= sizeof rules[0].pattern) {
+                say("expected kind:pattern; line ignored", lineno, path, diag, ctx);
+                problems++;
+            } else if (nrules == RULES_MAX) {
+                say("more than 256 rules; the rest are ignored", lineno, path, diag, ctx);
+                problems++;
+            } else {
+                memcpy(rules[nrules].kind, line, kindlen);
+                memcpy(rules[nrules].pattern, colon + 1, patlen + 1);
                 nrules++;
             }
         }
         line = eol ? eol + 1 : line + n;
     }
-    fa_buf_release(&b);
+    return problems;
+}
+
+void fa_suppress_clear(void)
+{
+    memset(rules, 0, sizeof rules);
+    nrules = 0;
+}
+
+int fa_suppress_rule(int i, const char **kind, const char **pattern)
+{
+    if (i < 0 || i >= nrules) return 0;
+    *kind = rules[i].kind;
+    *pattern = rules[i].pattern;
+    return 1;
 }
 
 static int rule_matches(const struct rule *r, const char *kind, const char *text)

@@ -8,11 +8,20 @@
 #include <stdint.h>
 
 #include "fmt.h"
+#include "options.h"
 
 /* 1 when rules were loaded (nothing to check otherwise). */
 int fa_suppress_any(void);
 /* Reads the file (start-up); problems are said on stderr with the line number. */
 void fa_suppress_load(const char *path);
+/* Adds the rules of `text`, the contents of file `path` (modified in place: lines are
+ * cut at their newlines). Each problem is one diagnostic line through `diag` (may be
+ * NULL), naming the file and line. Returns the number of problems. */
+int fa_suppress_parse(char *text, const char *path, fa_diag_fn diag, void *ctx);
+/* Forgets every rule (for tests). */
+void fa_suppress_clear(void);
+/* Rule `i` (for tests): 1 and its kind and pattern, 0 past the last rule. */
+int fa_suppress_rule(int i, const char **kind, const char **pattern);
 /* 1 when a rule of `kind` matches a frame of `pc` (counts the hit). */
 int fa_suppress_frames(const char *kind, const uintptr_t *pc, int n);
 /* 1 when a rule of `kind` matches `text` (a descriptor's target, a routine's name). */

@@ -1,4 +1,5 @@
-/* Unit tests of the suppression pattern matcher: '*' wildcards, substring semantics. */
+/* Unit tests of suppressions: the pattern matcher ('*' wildcards, substring semantics)
+ * and the rule file parser. */
 #include "unit.h"
 
 #include "suppress.h"
@@ -31,9 +32,37 @@ static void many_wildcards_stay_cheap(void **state)
     assert_false(fa_glob_substring("aa*aab", "xaabaa"));
 }
 
+static void count_line(const char *line, void *ctx)
+{
+    assert_non_null(strstr(line, "forkaudit: suppressions file 'f' line "));
+    ++*(int *)ctx;
+}
+
+static void rule_files_parse_line_by_line(void **state)
+{
+    (void)state;
+    char text[] = "# comment\n  lock-held-at-fork:hold_*  \r\n\nno colon\n:no kind\nfd-inherited:\n"
+                  "fd-inherited:pipe:[*]";
+    const char *kind, *pattern;
+    int said = 0;
+    fa_suppress_clear();
+    assert_int_equal(fa_suppress_parse(text, "f", count_line, &said), 3);
+    assert_int_equal(said, 3);
+    assert_true(fa_suppress_rule(0, &kind, &pattern));
+    assert_string_equal(kind, "lock-held-at-fork");
+    assert_string_equal(pattern, "hold_*");
+    assert_true(fa_suppress_rule(1, &kind, &pattern));
+    assert_string_equal(kind, "fd-inherited");
+    assert_string_equal(pattern, "pipe:[*]");
+    assert_false(fa_suppress_rule(2, &kind, &pattern));
+    fa_suppress_clear();
+    assert_false(fa_suppress_any());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(globs_match_anywhere),
-                                       cmocka_unit_test(many_wildcards_stay_cheap)};
+                                       cmocka_unit_test(many_wildcards_stay_cheap),
+                                       cmocka_unit_test(rule_files_parse_line_by_line)};
     return cmocka_run_group_tests_name("suppression patterns", tests, NULL, NULL);
 }
