@@ -35,9 +35,9 @@ int main(int argc, char **argv)
     if (argc < 2) return 2;
     const char *mode = argv[1];
     if (strcmp(mode, "vfork") == 0) {
+        char *const args[] = {"true", NULL}; /* before vfork: the child may only exec or _exit */
         pid_t pid = vfork();
         if (pid == 0) {
-            char *const args[] = {"true", NULL};
             execve("/bin/true", args, NULL);
             _exit(127);
         }
