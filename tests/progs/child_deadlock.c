@@ -46,7 +46,7 @@ static struct timespec soon(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_nsec += 100 * 1000 * 1000;
+    t.tv_nsec += 100L * 1000 * 1000;
     if (t.tv_nsec >= 1000000000) {
         t.tv_sec++;
         t.tv_nsec -= 1000000000;

@@ -12,7 +12,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void wait_for_dump(int sig, sigset_t *old)
+static void wait_for_dump(int sig, const sigset_t *old)
 {
     sigset_t wait_mask = *old;
     sigdelset(&wait_mask, sig);

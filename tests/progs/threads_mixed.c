@@ -71,7 +71,7 @@ int main(void)
     pthread_create(&c, NULL, deaf_worker, NULL);
     pthread_barrier_wait(&started);
 
-    size_t size = 64 * 1024;
+    size_t size = (size_t)64 * 1024;
     char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     clone(raw_thread, stack + size, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, NULL);
     long raw_tid;
