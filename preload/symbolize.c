@@ -168,6 +168,7 @@ static void rebuild_modules(void)
         size_t plen = (size_t)(eol - p);
         int file = plen > 0 && plen < PATH_MAX_LEN && *p == '/';
         /* A new instance starts at a different file, or at its offset 0 again. */
+        // cppcheck-suppress knownConditionTrueFalse ; false positive: file is 1 for every path line
         if (!file || !cur || strncmp(cur->path, p, plen) != 0 || cur->path[plen] != 0 || off == 0) {
             if (cur && !cur_exec) st->nmodules--; /* data files, locales: no code, no module */
             cur = NULL;
