@@ -163,5 +163,6 @@ void fa_put_json_str(struct fa_buf *b, const char *s) { fa_put_json_strn(b, s ? 
 
 void fa_pad_to(struct fa_buf *b, size_t line_start, size_t col)
 {
-    while (b->len - line_start < col) fa_putc(b, ' ');
+    /* A full fixed buffer takes no more spaces: stop, or this never ends. */
+    while (b->len - line_start < col && !b->truncated) fa_putc(b, ' ');
 }

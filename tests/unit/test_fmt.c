@@ -68,6 +68,20 @@ static void fixed_buffers_truncate_and_say_so(void **state)
     assert_string_equal(s, "0123456");
 }
 
+/* Found by fuzzing fa_options_help: padding a full buffer used to loop forever. */
+static void padding_stops_at_a_full_buffer(void **state)
+{
+    (void)state;
+    char s[8];
+    struct fa_buf b;
+    fa_buf_fixed(&b, s, sizeof s);
+    fa_puts(&b, "ab");
+    fa_pad_to(&b, 0, 30);
+    fa_buf_terminate(&b);
+    assert_true(b.truncated);
+    assert_string_equal(s, "ab     ");
+}
+
 static void mapped_buffers_grow(void **state)
 {
     (void)state;
@@ -86,6 +100,7 @@ int main(void)
         cmocka_unit_test(odd_paths_escape_to_valid_json),
         cmocka_unit_test(numbers),
         cmocka_unit_test(fixed_buffers_truncate_and_say_so),
+        cmocka_unit_test(padding_stops_at_a_full_buffer),
         cmocka_unit_test(mapped_buffers_grow),
     };
     return cmocka_run_group_tests_name("formatting", tests, NULL, NULL);
