@@ -93,6 +93,17 @@ static int parse_int(const char *s, size_t n, long *out)
     return 0;
 }
 
+/* Echoes at most 64 bytes of the user's text with control characters shown as '?': a
+ * '\r' or an escape sequence in the environment must not rewrite the terminal line. */
+static void put_echo(struct fa_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && i < 64; i++) {
+        char c = s[i];
+        if ((unsigned char)c < 0x20 || c == 0x7f) c = '?';
+        fa_putc(b, c);
+    }
+}
+
 static void diag_line(fa_diag_fn diag, void *ctx, const char *a, const char *key, size_t keylen,
                       const char *b, const char *val, size_t vallen, const char *c)
 {
@@ -102,9 +113,9 @@ static void diag_line(fa_diag_fn diag, void *ctx, const char *a, const char *key
     fa_buf_fixed(&buf, line, sizeof line);
     fa_puts(&buf, "forkaudit: ");
     fa_puts(&buf, a);
-    fa_putsn(&buf, key, keylen > 64 ? 64 : keylen);
+    put_echo(&buf, key, keylen);
     fa_puts(&buf, b);
-    if (val) fa_putsn(&buf, val, vallen > 64 ? 64 : vallen);
+    if (val) put_echo(&buf, val, vallen);
     fa_puts(&buf, c);
     fa_buf_terminate(&buf);
     diag(line, ctx);

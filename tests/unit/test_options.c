@@ -189,6 +189,20 @@ static void secure_execution_keeps_stderr_stdout_and_says_nothing_when_nothing_d
     assert_int_equal(d.n, 0);
 }
 
+/* Found by fuzzing: the diagnostic echoed a '\r' or an escape sequence as it came. */
+static void diagnostics_show_control_characters_as_question_marks(void **state)
+{
+    (void)state;
+    struct fa_options o;
+    struct diags d = {0};
+    fa_options_defaults(&o);
+    assert_int_equal(fa_options_parse(&o, "verb\rosity=\x1b[2J", collect, &d), 1);
+    assert_string_equal(d.last, "forkaudit: unknown option 'verb?osity' in FORKAUDIT_OPTIONS, ignored "
+                                "(help=1 lists the options)");
+    assert_int_equal(fa_options_parse(&o, "verbosity=1\x7f", collect, &d), 1);
+    assert_non_null(strstr(d.last, "'1?'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +216,7 @@ int main(void)
         cmocka_unit_test(help_lists_every_option_with_its_default),
         cmocka_unit_test(secure_execution_drops_options_that_name_files),
         cmocka_unit_test(secure_execution_keeps_stderr_stdout_and_says_nothing_when_nothing_dropped),
+        cmocka_unit_test(diagnostics_show_control_characters_as_question_marks),
     };
     return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
