@@ -143,6 +143,32 @@ lint: | deps-lib deps-test
 	@$(if $(GLIB_CFLAGS),$(call tidy,$(TIDY_PROG_FLAGS) $(patsubst -I%,-isystem %,$(GLIB_CFLAGS)),tests/progs-glib/*.c))
 	@echo "lint: cppcheck and clang-tidy found nothing"
 
+# --- fuzzing: `make fuzz` ---------------------------------------------------------------
+# libFuzzer targets for the option parser and the suppression rule parser (tests/fuzz/),
+# built with clang and ASan+UBSan, FUZZ_SECONDS each (two targets: within a minute), from
+# the committed seed corpora; what they add goes to $(BUILD)/fuzz/corpus-*, a failing
+# input to $(BUILD)/fuzz/crash-* (replay: $(BUILD)/fuzz/fuzz_NAME FILE).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 25
+FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/fuzz/libforkaudit-core.a: $(CORE_SRCS:%=preload/%.c) preload/*.h | deps-lib
+	$(MAKE) BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libforkaudit-core.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload $< -o $@ \
+	    $(BUILD)/fuzz/libforkaudit-core.a $(UNWIND_LIBS) -ldl
+
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do name=$${t##*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 \
+	        -dict=tests/fuzz/$$name.dict -artifact_prefix=$(BUILD)/fuzz/ \
+	        $(BUILD)/fuzz/corpus-$$name tests/fuzz/corpus-$$name 2>$(BUILD)/fuzz/$$name.log \
+	    || { tail -n 60 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+	    grep -E '^(Done|stat::number_of_executed_units)' $(BUILD)/fuzz/$$name.log; done
+
 # --- examples (`make demo` is the README's main command) -----------------------------------
 $(BUILD)/examples/%: examples/c/%.c
 	@mkdir -p $(dir $@)
@@ -204,5 +230,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-asan check-valgrind lint tests bench clean deps-lib deps-test examples demo install uninstall
+.PHONY: all check check-asan check-valgrind lint fuzz tests bench clean deps-lib deps-test examples demo install uninstall
 .SECONDARY:

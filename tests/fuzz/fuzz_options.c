@@ -1,0 +1,117 @@
+/* libFuzzer target for fa_options_parse (FORKAUDIT_OPTIONS) and fa_options_help.
+ * Invariants checked on every input, beyond "no crash" (ASan/UBSan do that part):
+ * - every integer option stays within its documented range, enums hold a named value,
+ *   and the two path options stay NUL-terminated within their arrays;
+ * - an option whose key does not occur in the input keeps its default;
+ * - the parser writes nothing outside its struct (a heap block of exactly that size);
+ * - each diagnostic is one line starting "forkaudit: " and naming an option
+ *   ("option '...'"), without control characters (a '\r' or an escape sequence from the
+ *   environment would rewrite the terminal line), one per problem counted;
+ * - parsing is deterministic;
+ * - fa_options_help stays within its buffer (exactly its capacity) and terminates it. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "options.h"
+
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "fuzz_options: invariant failed: %s (line %d)\n", #cond, __LINE__); \
+            abort();                                                                       \
+        }                                                                                  \
+    } while (0)
+
+struct diags {
+    int count;
+};
+
+static void check_diag(const char *line, void *ctx)
+{
+    struct diags *d = ctx;
+    d->count++;
+    CHECK(strncmp(line, "forkaudit: ", 11) == 0);
+    for (const char *c = line; *c; c++) CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
+    CHECK(strlen(line) < 512);
+    CHECK(strstr(line, "option '") != NULL);
+}
+
+/* The field of `o` named `key` when it is an int option, else NULL. */
+struct int_option {
+    const char *key;
+    size_t offset;
+    int min, max;
+};
+#define INT_OPTION(f, lo, hi) {#f, offsetof(struct fa_options, f), lo, hi}
+static const struct int_option int_options[] = {
+    INT_OPTION(verbosity, 0, 2),          INT_OPTION(stack_depth, 1, FA_MAX_FRAMES),
+    INT_OPTION(lock_stack_depth, 1, FA_MAX_LOCK_FRAMES),
+    INT_OPTION(max_threads, 1, 100000),   INT_OPTION(max_locks, 1, 100000),
+    INT_OPTION(max_fds, 1, 1000000),      INT_OPTION(stack_signal, 0, 64),
+    INT_OPTION(dump_signal, 0, 64),       INT_OPTION(help, 0, 1),
+    INT_OPTION(exitcode, 0, 255),         INT_OPTION(child_watchdog, 0, 86400),
+};
+
+static int field(const struct fa_options *o, size_t offset)
+{
+    int v;
+    memcpy(&v, (const char *)o + offset, sizeof v);
+    return v;
+}
+
+static void check_options(const struct fa_options *o, const char *spec)
+{
+    struct fa_options dflt;
+    fa_options_defaults(&dflt);
+    for (size_t i = 0; i < sizeof int_options / sizeof int_options[0]; i++) {
+        const struct int_option *io = &int_options[i];
+        int v = field(o, io->offset);
+        CHECK(v >= io->min && v <= io->max);
+        if (!strstr(spec, io->key)) CHECK(v == field(&dflt, io->offset));
+    }
+    CHECK(o->format == FA_FORMAT_TEXT || o->format == FA_FORMAT_JSON);
+    CHECK(o->on_child_deadlock == FA_ACTION_REPORT || o->on_child_deadlock == FA_ACTION_ABORT ||
+          o->on_child_deadlock == FA_ACTION_EXIT);
+    CHECK(o->child_deadlock_exit >= 0 && o->child_deadlock_exit <= 255);
+    CHECK(o->on_child_stuck == FA_ACTION_REPORT || o->on_child_stuck == FA_ACTION_ABORT);
+    CHECK(memchr(o->log_path, 0, sizeof o->log_path) != NULL && o->log_path[0] != 0);
+    CHECK(memchr(o->suppressions, 0, sizeof o->suppressions) != NULL);
+    if (!strstr(spec, "log_path")) CHECK(strcmp(o->log_path, dflt.log_path) == 0);
+    if (!strstr(spec, "suppressions")) CHECK(o->suppressions[0] == 0);
+    if (!strstr(spec, "on_child_deadlock")) CHECK(o->on_child_deadlock == dflt.on_child_deadlock);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *spec = malloc(size + 1);
+    memcpy(spec, data, size);
+    spec[size] = 0;
+
+    /* Exactly the struct's size on the heap: ASan reports any write past it. */
+    struct fa_options *o = malloc(sizeof *o), *again = malloc(sizeof *again);
+    fa_options_defaults(o);
+    fa_options_defaults(again);
+    struct diags d = {0}, d2 = {0};
+    int problems = fa_options_parse(o, spec, check_diag, &d);
+    CHECK(problems >= 0 && problems == d.count);
+    check_options(o, spec);
+
+    CHECK(fa_options_parse(again, spec, check_diag, &d2) == problems);
+    CHECK(memcmp(o, again, sizeof *o) == 0);
+    CHECK(fa_options_parse(again, spec, NULL, NULL) == problems); /* no callback: fine too */
+
+    /* Help text into a buffer of a capacity the input chooses (truncation included). */
+    size_t cap = size ? 1 + data[0] * 16u : 1;
+    char *help = malloc(cap);
+    size_t len = fa_options_help(o, help, cap);
+    CHECK(len < cap && help[len] == 0 && strlen(help) == len);
+
+    free(help);
+    free(again);
+    free(o);
+    free(spec);
+    return 0;
+}
