@@ -52,7 +52,12 @@ static char *slurp(const char *dir, const char *name, size_t *len)
     char *buf = malloc(cap);
     for (size_t got; (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
         n += got;
-        if (cap - n < 2) buf = realloc(buf, cap *= 2);
+        if (cap - n < 2) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) break;
+            buf = bigger;
+            cap *= 2;
+        }
     }
     fclose(f);
     buf[n] = 0;

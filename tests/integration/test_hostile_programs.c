@@ -388,7 +388,7 @@ static void atfork_handlers_of_unloaded_libraries_and_threads_of_loaded_ones(voi
     json_t *records = p.audited.records;
     every_fork_recorded_once(records, pid, 2 * DL_CYCLES + 3);
 
-    for (long seq = 1; seq <= 2 * DL_CYCLES; seq++) {
+    for (long seq = 1; seq <= 2L * DL_CYCLES; seq++) {
         json_t *fork = record_of(records, "fork", pid, seq);
         json_t *handlers = json_object_get(fork, "atfork_prepare_handlers");
         assert_null(json_object_get(fork, "atfork_handlers_unwrapped"));
