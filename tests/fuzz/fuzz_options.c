@@ -8,6 +8,9 @@
  *   ("option '...'"), without control characters (a '\r' or an escape sequence from the
  *   environment would rewrite the terminal line), one per problem counted;
  * - parsing is deterministic;
+ * - secure execution (fa_options_drop_paths) leaves no option that names a file, changes
+ *   nothing else, says so in exactly one line when it dropped something, and a second
+ *   pass finds nothing more;
  * - fa_options_help stays within its buffer (exactly its capacity) and terminates it. */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,7 +42,31 @@ static void check_diag(const char *line, void *ctx)
     CHECK(strstr(line, "option '") != NULL);
 }
 
-/* The field of `o` named `key` when it is an int option, else NULL. */
+static void check_secure_diag(const char *line, void *ctx)
+{
+    ++*(int *)ctx;
+    CHECK(strncmp(line, "forkaudit: secure execution", 27) == 0);
+    for (const char *c = line; *c; c++) CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
+}
+
+static void check_drop_paths(const struct fa_options *o)
+{
+    struct fa_options *s = malloc(sizeof *s);
+    memcpy(s, o, sizeof *s);
+    int said = 0;
+    int dropped = fa_options_drop_paths(s, check_secure_diag, &said);
+    CHECK(dropped >= 0 && dropped <= 2 && said == (dropped > 0));
+    CHECK(strcmp(s->log_path, "stderr") == 0 || strcmp(s->log_path, "stdout") == 0);
+    CHECK(s->suppressions[0] == 0);
+    struct fa_options rest = *o; /* everything but the two paths is unchanged */
+    memcpy(rest.log_path, s->log_path, sizeof rest.log_path);
+    memcpy(rest.suppressions, s->suppressions, sizeof rest.suppressions);
+    CHECK(memcmp(&rest, s, sizeof rest) == 0);
+    CHECK(fa_options_drop_paths(s, check_secure_diag, &said) == 0);
+    free(s);
+}
+
+/* An int option: its key, where it is, its documented range. */
 struct int_option {
     const char *key;
     size_t offset;
@@ -102,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(fa_options_parse(again, spec, check_diag, &d2) == problems);
     CHECK(memcmp(o, again, sizeof *o) == 0);
     CHECK(fa_options_parse(again, spec, NULL, NULL) == problems); /* no callback: fine too */
+    check_drop_paths(o);
 
     /* Help text into a buffer of a capacity the input chooses (truncation included). */
     size_t cap = size ? 1 + data[0] * 16u : 1;
