@@ -51,9 +51,9 @@ static FA_TLS int unwind_warm; /* this thread's libunwind state exists */
 static FA_TLS uintptr_t stack_low; /* the lowest address of this thread's stack; 0: unknown */
 /* Stack the handler needs below its own frame to unwind: measured 6 KiB (libunwind's
  * cursor and DWARF state), doubled. */
-#define UNWIND_STACK_NEED (12 * 1024)
+#define UNWIND_STACK_NEED ((uintptr_t)12 * 1024)
 /* The kernel's signal frame: 3.3 KiB measured with AVX-512 state, rounded up. */
-#define SIGNAL_FRAME_NEED (4 * 1024)
+#define SIGNAL_FRAME_NEED ((uintptr_t)4 * 1024)
 static int installed;    /* 1: our handler is installed, -1: the signal is the program's */
 static uintptr_t restorer; /* the signal-return trampoline: not a frame of the thread */
 
@@ -102,8 +102,8 @@ void fa_thread_stacks_warm(void)
     /* The stack's bounds, for the handler's room check (the main thread's stack grows
      * on demand up to its limit: left unchecked). */
     pthread_attr_t attr;
-    void *addr;
-    size_t size;
+    void *addr = NULL; /* set by pthread_attr_getstack; cppcheck's posix.cfg thinks it is read */
+    size_t size = 0;
     if (fa_gettid() != fa_getpid() && pthread_getattr_np(pthread_self(), &attr) == 0) {
         if (pthread_attr_getstack(&attr, &addr, &size) == 0) stack_low = (uintptr_t)addr;
         pthread_attr_destroy(&attr);
