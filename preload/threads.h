@@ -17,19 +17,20 @@ enum fa_slot_state {
     FA_SLOT_GONE = 2, /* in a forked child: a thread of the parent that the child lacks */
 };
 
+/* Members ordered so little padding is left before the cache-aligned held set. */
 struct fa_thread {
     int state;           /* enum fa_slot_state, changed atomically */
     pid_t tid;           /* kernel tid; 0 while the thread is being created */
     void *start_routine; /* NULL for threads not made through pthread_create */
     void *start_arg;
+    uintptr_t stack_low; /* lowest address of its stack (with stack_signal), 0: unknown */
     int ncreated;
-    uintptr_t created_at[FA_MAX_FRAMES];
     int in_prepare;      /* > 0 inside another library's atfork prepare handler */
     int nprepare_taken;  /* locks taken by prepare handlers during the current fork */
     unsigned long long prepare_ran; /* trampolines (atfork.h) that ran during this fork */
+    uintptr_t created_at[FA_MAX_FRAMES];
     const void *prepare_taken[FA_PREPARE_TAKEN_MAX];
     struct fa_heldset held;
-    uintptr_t stack_low; /* lowest address of its stack (with stack_signal), 0: unknown */
 };
 
 /* Per-thread state, one TLS block so the hot path computes its address once. */
