@@ -122,8 +122,9 @@ CPPCHECK_FLAGS := -q --enable=warning,style,performance,portability --std=c11 -D
     --inline-suppr --error-exitcode=1 --template='{file}:{line}: {severity} [{id}] {message}'
 # The compile flags the Makefile uses for each group of files.
 TIDY_LIB_FLAGS   = -std=gnu11 -D_GNU_SOURCE -pthread $(UNWIND_CFLAGS)
-TIDY_UNIT_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload $(TEST_CFLAGS)
-TIDY_INTEG_FLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -DFA_BUILD_DIR=\"build\" -DFA_SOURCE_DIR=\".\" $(TEST_CFLAGS)
+TIDY_UNIT_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload $(TEST_CFLAGS) -include tests/lint/cmocka_noreturn.h
+TIDY_INTEG_FLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -DFA_BUILD_DIR=\"build\" -DFA_SOURCE_DIR=\".\" $(TEST_CFLAGS) \
+                   -include tests/lint/cmocka_noreturn.h
 TIDY_PROG_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread
 # Runs clang-tidy on each file of $(2) with flags $(1); fails after all when one failed.
 # (The "N warnings generated" lines count what the configuration filtered out.)
