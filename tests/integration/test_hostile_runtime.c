@@ -39,7 +39,7 @@ static int compare_strings(const void *a, const void *b) { return strcmp(*(char 
  * their own lines in whatever order they run (caller frees). */
 static char *stable_output(const char *out)
 {
-    char *copy = strdup(out), *lines[4096];
+    char *copy = strdup(out), *lines[4096] = {NULL};
     size_t n = 0;
     for (char *line = strtok(copy, "\n"); line && n < 4096; line = strtok(NULL, "\n")) {
         char *eq = strchr(line, '=');

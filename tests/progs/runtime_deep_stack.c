@@ -118,8 +118,8 @@ static void *small_worker(void *arg)
 {
     (void)arg;
     pthread_attr_t attr;
-    void *addr;
-    size_t size;
+    void *addr = NULL;
+    size_t size = 0;
     pthread_getattr_np(pthread_self(), &attr);
     pthread_attr_getstack(&attr, &addr, &size);
     pthread_attr_destroy(&attr);
