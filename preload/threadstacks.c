@@ -165,20 +165,27 @@ static void mark_all(struct fa_snapshot *s, int state)
     for (int i = 0; i < s->nthreads; i++) s->threads[i].stack_state = state;
 }
 
+/* "/proc/PID/task/TID/<file>" into path[64]; 0 when it did not fit. */
+static int task_file(char path[64], pid_t pid, pid_t tid, const char *file)
+{
+    struct fa_buf b;
+    fa_buf_fixed(&b, path, 64);
+    fa_puts(&b, "/proc/");
+    fa_put_dec(&b, pid);
+    fa_puts(&b, "/task/");
+    fa_put_dec(&b, tid);
+    fa_putc(&b, '/');
+    fa_puts(&b, file);
+    fa_buf_terminate(&b);
+    return !b.truncated;
+}
+
 /* 1 if thread `tid` blocks signal `sig` (SigBlk in /proc/PID/task/TID/status, proc(5)):
  * a signal sent to it would stay queued, and count against the user's RLIMIT_SIGPENDING. */
 static int blocks_signal(pid_t pid, pid_t tid, int sig)
 {
     char path[64];
-    struct fa_buf b;
-    fa_buf_fixed(&b, path, sizeof path);
-    fa_puts(&b, "/proc/");
-    fa_put_dec(&b, pid);
-    fa_puts(&b, "/task/");
-    fa_put_dec(&b, tid);
-    fa_puts(&b, "/status");
-    fa_buf_terminate(&b);
-    if (b.truncated) return 0;
+    if (!task_file(path, pid, tid, "status")) return 0;
     struct fa_buf st;
     if (fa_proc_read(path, &st) != 0) return 0;
     int blocked = 0;
@@ -213,16 +220,9 @@ static int too_tight_to_signal(pid_t pid, pid_t tid)
             low = __atomic_load_n(&fa_threads[i].stack_low, __ATOMIC_ACQUIRE);
     if (!low) return 0;
     char path[64];
-    struct fa_buf b;
-    fa_buf_fixed(&b, path, sizeof path);
-    fa_puts(&b, "/proc/");
-    fa_put_dec(&b, pid);
-    fa_puts(&b, "/task/");
-    fa_put_dec(&b, tid);
-    fa_puts(&b, "/syscall");
-    fa_buf_terminate(&b);
+    if (!task_file(path, pid, tid, "syscall")) return 0;
     struct fa_buf st;
-    if (b.truncated || fa_proc_read(path, &st) != 0) return 0;
+    if (fa_proc_read(path, &st) != 0) return 0;
     /* "NR arg1 ... arg6 SP PC" in a system call, "-1 SP PC" blocked elsewhere, "running" */
     const char *field[9];
     int nfields = 0;

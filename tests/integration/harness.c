@@ -36,7 +36,7 @@ const char *fa_build_path(const char *rel)
     return p;
 }
 
-static char *read_file(const char *path)
+char *fa_read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) return strdup("");
@@ -61,7 +61,7 @@ static void load_records(struct fa_run *r)
         if (strncmp(e->d_name, "log.", 4) != 0) continue;
         char path[600];
         snprintf(path, sizeof path, "%s/%s", r->dir, e->d_name);
-        char *text = read_file(path);
+        char *text = fa_read_file(path);
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
             json_error_t err;
             json_t *rec = json_loads(line, 0, &err);
@@ -151,8 +151,8 @@ void fa_finish(struct fa_run *r, pid_t pid, const char *extra, int deadline_s)
     snprintf(out_path, sizeof out_path, "%s/stdout", r->dir);
     snprintf(err_path, sizeof err_path, "%s/stderr", r->dir);
     wait_with_deadline(r, pid, deadline_s);
-    r->out = read_file(out_path);
-    r->err = read_file(err_path);
+    r->out = fa_read_file(out_path);
+    r->err = fa_read_file(err_path);
     /* A sanitizer build (make check-asan) reports through the program's stderr. */
     if (strstr(r->err, "AddressSanitizer") || strstr(r->err, "runtime error:") || strstr(r->err, "LeakSanitizer"))
         fail_msg("sanitizer report from the audited program:\n%s", r->err);

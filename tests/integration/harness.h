@@ -18,6 +18,8 @@ struct fa_run {
     char dir[256];       /* run directory holding the logs */
 };
 
+/* The whole file at `path`, NUL-terminated, to free(); "" when it cannot be read. */
+char *fa_read_file(const char *path);
 /* Absolute path of a file in the build directory ("libforkaudit.so", "tests/progs/x"). */
 const char *fa_build_path(const char *rel);
 

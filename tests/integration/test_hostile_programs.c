@@ -29,21 +29,6 @@ struct pair {
     char dir[64];
 };
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return strdup("");
-    char *data = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&data, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, n, m);
-    fclose(f);
-    fclose(m);
-    return data;
-}
-
 /* Runs `prog mode <factfile>` (and `extra_arg` when not NULL) both ways and checks that the
  * auditor changed nothing the program did. */
 static void run_pair(struct pair *p, const char *prog, const char *mode, const char *extra_arg, const char *options)
@@ -62,7 +47,7 @@ static void run_pair(struct pair *p, const char *prog, const char *mode, const c
     fa_assert_same_behaviour(&p->plain, &p->audited);
     assert_true(p->audited.exited);
     assert_int_equal(p->audited.status, 0);
-    p->facts.out = slurp(audited_facts);
+    p->facts.out = fa_read_file(audited_facts);
 }
 
 static void free_pair(struct pair *p)
