@@ -114,13 +114,30 @@ static void write_record(struct fa_snapshot *s, void (*render)(struct fa_buf *, 
 
 /* ---------------------------------------------------------------- JSON */
 
+/* The bytes glibc's _start takes up to its call's return address (x86-64: 0x25). */
+#define FA_ENTRY_STUB_MAX 48
+
+/* Whether pc is in the function that holds the program's entry point: the symbol that
+ * covers AT_ENTRY (_start, or whatever a program names it); in an executable without
+ * symbols, within the few bytes glibc's _start takes (its call to __libc_start_main). */
+static int is_entry_function(uintptr_t pc, const struct fa_frame_info *fi)
+{
+    uintptr_t entry = (uintptr_t)getauxval(AT_ENTRY);
+    if (!entry || pc <= entry) return 0;
+    struct fa_frame_info efi;
+    fa_symbolize(entry, 0, &efi);
+    if (!efi.function) return !fi->function && pc - entry <= FA_ENTRY_STUB_MAX;
+    return fi->function && fi->module && efi.module && strcmp(fi->module, efi.module) == 0 &&
+           fi->function_len == efi.function_len && strncmp(fi->function, efi.function, efi.function_len) == 0 &&
+           pc - 1 - fi->function_offset == entry - efi.function_offset;
+}
+
 /* A thread's first frame: the program's entry point (_start) or the C library's thread
  * start (clone3; unnamed in a libc without symbols). Unwinding that ends there is whole. */
 static int is_first_frame(uintptr_t pc, const struct fa_frame_info *fi)
 {
     static const char *const roots[] = {"_start", "clone3", "clone", "__clone", "__clone3", "start_thread"};
-    uintptr_t entry = (uintptr_t)getauxval(AT_ENTRY);
-    if (entry && pc >= entry && pc - entry < 256) return 1;
+    if (is_entry_function(pc, fi)) return 1;
     if (fi->function) {
         for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
             if (strlen(roots[i]) == fi->function_len && strncmp(roots[i], fi->function, fi->function_len) == 0)
@@ -140,6 +157,20 @@ const char *fa_stack_truncation(const uintptr_t *pc, int n)
     struct fa_frame_info fi;
     fa_symbolize(last, 1, &fi);
     return is_first_frame(fa_pc(last), &fi) ? NULL : "unwinder";
+}
+
+const uintptr_t *fa_held_frames(const uintptr_t *frames, int n, uintptr_t *one)
+{
+    /* lock_stack_depth=1 keeps the call site only, and the fast paths store it unmarked. */
+    if (n != 1 || fa_opts.lock_stack_depth > 1) return frames;
+    *one = frames[0] | FA_PC_MORE;
+    return one;
+}
+
+void fa_render_held_frames_json(struct fa_buf *b, const uintptr_t *frames, int n)
+{
+    uintptr_t one;
+    fa_render_frames_json(b, fa_held_frames(frames, n, &one), n);
 }
 
 void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
@@ -247,7 +278,7 @@ static void lock_object_json(struct fa_buf *b, const struct fa_held *h, pid_t ho
     fa_puts(b, holder_is_self ? "\":true" : "\":false");
     if (holder_gone) fa_puts(b, ",\"holder_gone\":true");
     fa_puts(b, ",\"acquired_at\":");
-    fa_render_frames_json(b, h->frames, h->nframes);
+    fa_render_held_frames_json(b, h->frames, h->nframes);
     fa_putc(b, '}');
 }
 
@@ -785,7 +816,8 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             fa_putc(b, ')');
         }
         fa_puts(b, " at:\n");
-        text_frames(b, s, l->held.frames, l->held.nframes, "    ");
+        uintptr_t one;
+        text_frames(b, s, fa_held_frames(l->held.frames, l->held.nframes, &one), l->held.nframes, "    ");
         if (l->held.nframes == 1)
             text_line(b, s, "    (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n");
         const struct fa_snap_thread *holder = l->holder_is_forking_thread ? NULL : thread_of(s, l->holder);
@@ -1269,7 +1301,8 @@ static void text_state_lock(struct fa_buf *b, const struct fa_snapshot *s, const
         fa_putc(b, ')');
     }
     fa_puts(b, "; acquired at:\n");
-    text_frames(b, s, l->held.frames, l->held.nframes, "      ");
+    uintptr_t one;
+    text_frames(b, s, fa_held_frames(l->held.frames, l->held.nframes, &one), l->held.nframes, "      ");
 }
 
 static void text_state(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)

@@ -66,6 +66,11 @@ static void worker_holds_lock_is_an_error(void **state)
     assert_non_null(strstr(fa_str(frame, "module"), "lock_held_by_worker"));
     assert_non_null(fa_str(frame, "offset"));
     assert_non_null(fa_str(frame, "function_offset"));
+    /* lock_stack_depth=1 (the default) keeps the call site only: cut by the depth, not
+     * stopped by the unwinder. */
+    assert_int_equal(json_array_size(acquired), 1);
+    assert_true(json_is_true(json_object_get(frame, "truncated")));
+    assert_string_equal(fa_str(frame, "truncated_by"), "stack_depth");
     /* what the holder was doing at the fork (somewhere between the barrier and its wait) */
     assert_true(fa_frames_have(json_object_get(lock, "holder_stack_at_fork"), "worker_main"));
     /* The forking thread's stack, without the auditor's frames. */
