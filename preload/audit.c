@@ -432,8 +432,7 @@ static int taken_by_prepare(const struct fa_thread *self, const void *addr)
  * findings, full tables, verbosity). The parent's pid and the stack are read only then. */
 static int might_report(const struct fa_snapshot *s)
 {
-    return s->nlocks || s->nthreads || s->nfds || s->nrng || fa_opts.verbosity >= 1 || s->locks_dropped ||
-           s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped || s->prepare_unwrapped;
+    return s->nlocks || s->nthreads || s->nfds || s->nrng || fa_opts.verbosity >= 1 || fa_snapshot_overflowed(s);
 }
 
 void fa_audit_finish(struct fa_snapshot *s, pid_t child)

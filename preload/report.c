@@ -1077,13 +1077,17 @@ static void apply_suppressions(struct fa_snapshot *s, enum fa_kind fds_kind)
     s->nrng = kept;
 }
 
+int fa_snapshot_overflowed(const struct fa_snapshot *s)
+{
+    return s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped ||
+           s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped;
+}
+
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
 {
     apply_suppressions(s, FA_KIND_FDS);
     int findings = s->nlocks + (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
-    /* A table that overflowed is always said, in the fork note. */
-    int overflowed = s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked ||
-                     s->fds_dropped || s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped;
+    int overflowed = fa_snapshot_overflowed(s);
     for (int i = 0; i < s->nlocks; i++) emit(s, FA_KIND_LOCK, i, o);
     if (s->nthreads > 0) emit(s, FA_KIND_THREADS, 0, o);
     if (s->nfds > 0) emit(s, FA_KIND_FDS, 0, o);

@@ -49,6 +49,9 @@ const char *fa_mutex_kind_name(unsigned kind);
 
 /* Renders and writes every record of the snapshot, one write(2) each. */
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o);
+/* Whether the snapshot left something out (a full table, an unwrapped handler): the fork
+ * note is then always written, to say so. */
+int fa_snapshot_overflowed(const struct fa_snapshot *s);
 /* Writes the state record of a state dump (fa_audit_state), one write(2). */
 void fa_report_state(struct fa_snapshot *s, const struct fa_options *o);
 /* Writes a short state record that says why there is no dump this time (`why`). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -356,6 +357,22 @@ static void full_semaphore_registry_is_counted(void **state)
     fa_run_free(&r);
 }
 
+/* The full registry is the fork's only news: the note is written, and whole. */
+static void full_semaphore_registry_alone_gives_a_whole_note(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both_with(&r, "tests/progs/scale_semaphores", "idle", NULL);
+    assert_int_equal(fa_out_value(&r, "child_status"), 5);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
+    json_t *note = fa_find_kind(r.records, "fork", 0);
+    assert_non_null(note);
+    assert_int_equal(fa_int(note, "semaphores_untracked"), SEMAPHORES_UNTRACKED);
+    assert_int_equal(fa_int(note, "ppid"), getpid());
+    assert_true(fa_frames_have(json_object_get(note, "stack"), "main"));
+    fa_run_free(&r);
+}
+
 /* 1,100 threads and the main thread: 77 past the registry's 1,024 slots. */
 static void full_thread_registry_is_counted(void **state)
 {
@@ -409,6 +426,7 @@ int main(void)
         cmocka_unit_test(huge_record_without_memory_is_cut_to_the_buffer),
         cmocka_unit_test(fork_without_memory_for_the_snapshot_says_so),
         cmocka_unit_test(full_semaphore_registry_is_counted),
+        cmocka_unit_test(full_semaphore_registry_alone_gives_a_whole_note),
         cmocka_unit_test(full_thread_registry_is_counted),
         cmocka_unit_test(atfork_handlers_past_the_trampolines_are_counted),
     };
