@@ -3,6 +3,7 @@
  * specifies. */
 #include "report.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "fdtrack.h"
@@ -925,6 +926,7 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
         if (s->fds_dropped) json_key_int(b, "fds_dropped", (long long)s->fds_dropped);
         if (s->fds_untracked) json_key_int(b, "fds_untracked", (long long)s->fds_untracked);
         if (s->semaphores_untracked) json_key_int(b, "semaphores_untracked", (long long)s->semaphores_untracked);
+        if (s->fds_listing_errno) json_key_int(b, "fds_listing_errno", s->fds_listing_errno);
         if (s->prepare_unwrapped)
             json_key_int(b, "atfork_handlers_unwrapped", (long long)s->prepare_unwrapped);
         json_key_int(b, "fds", s->nfds + (long long)s->fds_dropped);
@@ -963,6 +965,12 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
     count_note(b, s->fds_untracked, " descriptors numbered " STR(FA_FD_TRACKED) " or above, opening sites not kept");
     count_note(b, s->semaphores_untracked, " semaphores not tracked: semaphore registry full");
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
+    if (s->fds_listing_errno) {
+        fa_puts(b, " (/proc/self/fd could not be opened, errno ");
+        fa_put_dec(b, s->fds_listing_errno);
+        fa_puts(b, s->fds_listing_errno == EMFILE ? ": every descriptor in use" : "");
+        fa_puts(b, "; descriptors were found by probing each number)");
+    }
     for (int i = 0; i < s->nhandlers; i++) {
         struct fa_frame_info fn;
         fa_symbolize((uintptr_t)s->handler[i], 0, &fn);
@@ -1080,7 +1088,7 @@ static void apply_suppressions(struct fa_snapshot *s, enum fa_kind fds_kind)
 int fa_snapshot_overflowed(const struct fa_snapshot *s)
 {
     return s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped ||
-           s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped;
+           s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped || s->fds_listing_errno;
 }
 
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)

@@ -5,6 +5,7 @@
  * fixed tables: held locks per thread, semaphore and thread registries, atfork
  * trampolines), and a record stays one valid line below its size limit (4 MiB). */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -373,6 +374,30 @@ static void full_semaphore_registry_alone_gives_a_whole_note(void **state)
     fa_run_free(&r);
 }
 
+/* Every descriptor in use: /proc/self/fd cannot be opened, the descriptors are probed
+ * one by one instead, and the note says why. */
+static void full_descriptor_table_is_probed_and_said(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both(&r, "tests/progs/fd_table_full", "verbosity=1");
+    assert_int_equal(fa_out_value(&r, "table_full"), 1);
+    assert_int_equal(fa_out_value(&r, "second_child"), 1);
+    json_t *first = kind_at_fork(r.records, "fork", 1, 0), *note = kind_at_fork(r.records, "fork", 2, 0);
+    assert_non_null(first);
+    assert_null(json_object_get(first, "fds_listing_errno"));
+    assert_non_null(note);
+    assert_int_equal(fa_int(note, "fds_listing_errno"), EMFILE);
+    assert_true(fa_int(note, "fds") > 32);
+    json_t *fds = kind_at_fork(r.records, "fds-at-fork", 2, 0);
+    assert_non_null(fds);
+    size_t i, devnull = 0;
+    json_t *fd;
+    json_array_foreach(json_object_get(fds, "fds"), i, fd) devnull += strcmp(fa_str(fd, "target"), "/dev/null") == 0;
+    assert_true(devnull > 32);
+    fa_run_free(&r);
+}
+
 /* 1,100 threads and the main thread: 77 past the registry's 1,024 slots. */
 static void full_thread_registry_is_counted(void **state)
 {
@@ -427,6 +452,7 @@ int main(void)
         cmocka_unit_test(fork_without_memory_for_the_snapshot_says_so),
         cmocka_unit_test(full_semaphore_registry_is_counted),
         cmocka_unit_test(full_semaphore_registry_alone_gives_a_whole_note),
+        cmocka_unit_test(full_descriptor_table_is_probed_and_said),
         cmocka_unit_test(full_thread_registry_is_counted),
         cmocka_unit_test(atfork_handlers_past_the_trampolines_are_counted),
     };
