@@ -65,8 +65,10 @@ static const char *thread_name(const struct fa_snapshot *s, pid_t tid)
  * how many entries it left out ("threads_truncated", "fds_truncated"), so a record stays
  * one valid line, written by one write(2), however large the process and the options. */
 #define RECORD_MAX ((size_t)4 << 20)
-/* Room kept after a list for what follows it (counts, text's fork stack, the closing). */
+/* Room kept after a list for what follows it (counts, text's fork stack, the closing):
+ * first RECORD_TAIL; a record whose tail needs more is rendered again with more room. */
 #define RECORD_TAIL ((size_t)16 << 10)
+static FA_TLS size_t tail_room = RECORD_TAIL;
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -82,7 +84,7 @@ static int list_entry_overflows(struct fa_buf *b, size_t mark)
 {
     size_t limit = cut_to_buffer && b->cap < RECORD_MAX ? b->cap : RECORD_MAX;
     if (b->truncated && !cut_to_buffer) return 1;
-    if (!b->truncated && b->len + RECORD_TAIL <= limit) return 0;
+    if (!b->truncated && b->len + tail_room <= limit) return 0;
     b->len = mark;
     b->truncated = 0;
     return 1;
@@ -98,7 +100,15 @@ static void write_record(struct fa_snapshot *s, void (*render)(struct fa_buf *, 
     fa_buf_fixed(&b, s->render, s->render_len);
     render(&b, ctx);
     if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
+        b.limit = RECORD_MAX; /* a hard cap: the tail too must fit below it */
         render(&b, ctx);
+        while (b.truncated && tail_room < RECORD_MAX / 2) { /* the tail outgrew its room */
+            tail_room *= 4;
+            b.len = 0;
+            b.truncated = 0;
+            render(&b, ctx);
+        }
+        tail_room = RECORD_TAIL;
         int fits = !b.truncated;
         if (fits) fa_log_write(b.p, b.len);
         fa_buf_release(&b);

@@ -5,6 +5,7 @@
  * fixed tables: held locks per thread, semaphore and thread registries, atfork
  * trampolines), and a record stays one valid line below its size limit (4 MiB). */
 #include <dirent.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -299,6 +300,64 @@ static void huge_fd_record_in_text_is_truncated_cleanly(void **state)
     fa_run_free(&r);
 }
 
+/* Copies build/`prog` into a directory path of about 500 characters; returns the copy's
+ * path (free() it). */
+static char *copy_into_long_path(const char *prog)
+{
+    char dir[1400];
+    int n = snprintf(dir, sizeof dir, "/tmp/forkaudit-long-path-%d", (int)getpid());
+    mkdir(dir, 0700);
+    for (int level = 0; level < 3; level++) {
+        n += snprintf(dir + n, sizeof dir - (size_t)n, "/%0150d", level);
+        mkdir(dir, 0700);
+    }
+    char *copy = NULL;
+    assert_true(asprintf(&copy, "%s/%s", dir, strrchr(prog, '/') + 1) > 0);
+    FILE *in = fopen(fa_build_path(prog), "rb"), *out = fopen(copy, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, in)) > 0) assert_int_equal(fwrite(chunk, 1, got, out), got);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(chmod(copy, 0700), 0);
+    return copy;
+}
+
+/* In text, the list ends where the fork stack after it still fits, however long that
+ * stack: 62 frames in a program whose path is 500 characters (35 KB of text). No record is over 4 MiB
+ * (a record: its first line "==PID== forkaudit: ..." up to the next record's). */
+static void huge_text_record_with_a_deep_long_stack_stays_bounded(void **state)
+{
+    (void)state;
+    char *prog = copy_into_long_path("tests/progs/deep_fork_fds");
+    const char *argv[] = {prog, NULL};
+    struct fa_run plain, r;
+    assert_int_equal(fa_run_plain(&plain, argv, DEADLINE), 0);
+    assert_int_equal(fa_run_audited(&r, argv, "format=text:max_fds=20000:stack_depth=64", DEADLINE), 0);
+    fa_assert_same_behaviour(&plain, &r);
+    assert_int_equal(fa_out_value(&r, "forked"), 1);
+    char *logs = read_logs(&r);
+    assert_lines_bounded(logs, 0);
+    const char *start = strstr(logs, " forkaudit: WARNING: fds-at-fork:");
+    assert_non_null(start);
+    const char *end = strstr(start, " SUMMARY: forkaudit:");
+    assert_non_null(end);
+    assert_true(end - start <= RECORD_MAX);
+    assert_non_null(strstr(start, " more not shown: the record reached its size limit\n"));
+    assert_true(strstr(start, "fork_deep") != NULL && strstr(start, "fork_deep") < end);
+    free(logs);
+    fa_run_free(&plain);
+    fa_run_free(&r);
+    unlink(prog);
+    for (char *slash = strrchr(prog, '/'); slash && slash > prog + 4; slash = strrchr(prog, '/')) {
+        *slash = 0;
+        rmdir(prog);
+    }
+    free(prog);
+}
+
 /* No memory for a larger buffer (the address space is limited to what the program uses,
  * plus 384 KiB): the huge record is cut to the arena's 256 KiB render buffer instead. */
 static void huge_record_without_memory_is_cut_to_the_buffer(void **state)
@@ -448,6 +507,7 @@ int main(void)
         cmocka_unit_test(twenty_thousand_fds_default_limits),
         cmocka_unit_test(huge_fd_record_is_truncated_cleanly),
         cmocka_unit_test(huge_fd_record_in_text_is_truncated_cleanly),
+        cmocka_unit_test(huge_text_record_with_a_deep_long_stack_stays_bounded),
         cmocka_unit_test(huge_record_without_memory_is_cut_to_the_buffer),
         cmocka_unit_test(fork_without_memory_for_the_snapshot_says_so),
         cmocka_unit_test(full_semaphore_registry_is_counted),
