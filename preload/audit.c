@@ -227,11 +227,9 @@ static int walk_fds(const char *name, int dirfd, void *ctx)
 #define FA_FD_PROBE_MAX (1L << 20) /* Linux's default fs.nr_open */
 static void probe_fds(struct fa_snapshot *s)
 {
-    struct {
-        unsigned long long cur, max;
-    } lim;
-    if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) != 0) return;
-    long limit = lim.cur > FA_FD_PROBE_MAX ? FA_FD_PROBE_MAX : (long)lim.cur;
+    unsigned long long lim[2]; /* the kernel's struct rlimit64: current, maximum */
+    if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, lim) != 0) return;
+    long limit = lim[0] > FA_FD_PROBE_MAX ? FA_FD_PROBE_MAX : (long)lim[0];
     char name[40];
     for (long fd = 3; fd < limit; fd++) {
         long flags = syscall(SYS_fcntl, fd, F_GETFD);

@@ -61,7 +61,7 @@ static int contains(const struct dl_phdr_info *info, uintptr_t addr)
 
 /* An address from an object's dynamic section: the loader rewrote most in place to run-
  * time addresses; the ones it left (a read-only section: the vDSO) are still offsets. */
-static uintptr_t dynamic_address(const struct dl_phdr_info *info, ElfW(Addr) p)
+static uintptr_t dynamic_address(const struct dl_phdr_info *info, uintptr_t p)
 {
     return p < info->dlpi_addr ? info->dlpi_addr + p : p;
 }
