@@ -140,7 +140,7 @@ static int is_entry_function(uintptr_t pc, const struct fa_frame_info *fi)
     if (!efi.function) return !fi->function && pc - entry <= FA_ENTRY_STUB_MAX;
     return fi->function && fi->module && efi.module && strcmp(fi->module, efi.module) == 0 &&
            fi->function_len == efi.function_len && strncmp(fi->function, efi.function, efi.function_len) == 0 &&
-           pc - 1 - fi->function_offset == entry - efi.function_offset;
+           pc - fi->function_offset == entry - efi.function_offset;
 }
 
 /* A thread's first frame: the program's entry point (_start) or the C library's thread
