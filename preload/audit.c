@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
@@ -219,6 +220,29 @@ static int walk_fds(const char *name, int dirfd, void *ctx)
     return 1;
 }
 
+/* Without a listing (no descriptor left to open /proc/self/fd: EMFILE), every number
+ * below the descriptor limit is asked for instead: one fcntl each, a few milliseconds for
+ * 20,000, and only in this rare case. A descriptor above a limit lowered since it was
+ * opened is not found. */
+#define FA_FD_PROBE_MAX (1L << 20) /* Linux's default fs.nr_open */
+static void probe_fds(struct fa_snapshot *s)
+{
+    unsigned long long lim[2]; /* the kernel's struct rlimit64: current, maximum */
+    if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, lim) != 0) return;
+    long limit = lim[0] > FA_FD_PROBE_MAX ? FA_FD_PROBE_MAX : (long)lim[0];
+    char name[40];
+    for (long fd = 3; fd < limit; fd++) {
+        long flags = syscall(SYS_fcntl, fd, F_GETFD);
+        if (flags < 0 || fd == s->log_fd) continue;
+        struct fa_buf b;
+        fa_buf_fixed(&b, name, sizeof name);
+        fa_puts(&b, "/proc/self/fd/");
+        fa_put_dec(&b, fd);
+        fa_buf_terminate(&b);
+        fa_audit_add_fd(s, AT_FDCWD, name, fd, flags);
+    }
+}
+
 long fa_audit_fds_unlisted(int dirfd, long seen, long last, int log_fd)
 {
     struct walk w = {NULL, seen, last, 0};
@@ -368,7 +392,8 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     s->prepare_unwrapped = fa_prepare_unwrapped;
     s->semaphores_untracked = __atomic_load_n(&fa_semaphores_untracked, __ATOMIC_RELAXED);
     struct walk fds = {s, 0, -1, 0};
-    fa_proc_walk("/proc/self/fd", s->dirents, DIRENT_BYTES, walk_fds, &fds);
+    s->fds_listing_errno = fa_proc_walk("/proc/self/fd", s->dirents, DIRENT_BYTES, walk_fds, &fds);
+    if (s->fds_listing_errno) probe_fds(s);
     capture_rng(s);
     errno = saved;
     return s;
@@ -432,8 +457,7 @@ static int taken_by_prepare(const struct fa_thread *self, const void *addr)
  * findings, full tables, verbosity). The parent's pid and the stack are read only then. */
 static int might_report(const struct fa_snapshot *s)
 {
-    return s->nlocks || s->nthreads || s->nfds || s->nrng || fa_opts.verbosity >= 1 || s->locks_dropped ||
-           s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped || s->prepare_unwrapped;
+    return s->nlocks || s->nthreads || s->nfds || s->nrng || fa_opts.verbosity >= 1 || fa_snapshot_overflowed(s);
 }
 
 void fa_audit_finish(struct fa_snapshot *s, pid_t child)

@@ -11,6 +11,7 @@ void fa_buf_fixed(struct fa_buf *b, char *storage, size_t cap)
     b->cap = cap;
     b->mapped = 0;
     b->truncated = 0;
+    b->limit = 0;
 }
 
 int fa_buf_mapped(struct fa_buf *b, size_t initial)
@@ -36,7 +37,8 @@ int fa_buf_reserve(struct fa_buf *b, size_t extra)
     if (b->mapped) {
         size_t ncap = b->cap * 2;
         while (ncap < b->len + extra + 1) ncap *= 2;
-        void *np = mremap(b->p, b->cap, ncap, MREMAP_MAYMOVE);
+        if (b->limit && ncap > b->limit) ncap = b->limit;
+        void *np = ncap >= b->len + extra + 1 && ncap > b->cap ? mremap(b->p, b->cap, ncap, MREMAP_MAYMOVE) : MAP_FAILED;
         if (np != MAP_FAILED) {
             b->p = np;
             b->cap = ncap;

@@ -11,6 +11,7 @@ struct fa_buf {
     size_t len, cap;
     int mapped;    /* storage came from mmap and may grow */
     int truncated; /* something did not fit */
+    size_t limit;  /* mapped storage never grows past this many bytes; 0: no limit */
 };
 
 void fa_buf_fixed(struct fa_buf *b, char *storage, size_t cap);

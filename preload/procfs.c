@@ -1,6 +1,7 @@
 /* procfs.c: see procfs.h. */
 #include "procfs.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,10 +33,10 @@ struct linux_dirent64 {
     char d_name[];
 };
 
-void fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *name, int dirfd, void *ctx), void *ctx)
+int fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *name, int dirfd, void *ctx), void *ctx)
 {
     long dfd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (dfd < 0) return;
+    if (dfd < 0) return errno;
     for (int stop = 0; !stop;) {
         long n = syscall(SYS_getdents64, dfd, buf, len);
         if (n <= 0) break;
@@ -49,6 +50,7 @@ void fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *n
         if (n + 256 <= len) break;
     }
     syscall(SYS_close, dfd);
+    return 0;
 }
 
 struct each_entry {

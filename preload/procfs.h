@@ -13,8 +13,9 @@ int fa_proc_read(const char *path, struct fa_buf *b);
  * lands on the stack, whose pages fault after a fork). System calls only. */
 void fa_proc_each_entry(const char *path, char *buf, long len, void (*fn)(const char *name, int dirfd, void *ctx),
                         void *ctx);
-/* The same walk, stopped as soon as fn returns non-zero. */
-void fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *name, int dirfd, void *ctx), void *ctx);
+/* The same walk, stopped as soon as fn returns non-zero. Returns 0, or the errno of the
+ * directory's open (EMFILE when the program uses every descriptor it may). */
+int fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *name, int dirfd, void *ctx), void *ctx);
 
 /* The decimal number `s` (a pid, tid or fd entry name), -1 when it is not one. */
 long fa_proc_number(const char *s);

@@ -59,17 +59,57 @@ static int contains(const struct dl_phdr_info *info, uintptr_t addr)
     return 0;
 }
 
+/* An address from an object's dynamic section: the loader rewrote most in place to run-
+ * time addresses; the ones it left (a read-only section: the vDSO) are still offsets. */
+static uintptr_t dynamic_address(const struct dl_phdr_info *info, uintptr_t p)
+{
+    return p < info->dlpi_addr ? info->dlpi_addr + p : p;
+}
+
+/* Whether the object defines the symbol `name` (exported), by its GNU hash table: a
+ * bloom filter test rules out almost every object in a few instructions. Objects
+ * without that table are taken as not defining it. */
+static int defines_symbol(const struct dl_phdr_info *info, const char *name)
+{
+    const ElfW(Dyn) *dyn = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    const uint32_t *gnu = NULL;
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
+        if (dyn->d_tag == DT_GNU_HASH) gnu = (const void *)dynamic_address(info, dyn->d_un.d_ptr);
+        else if (dyn->d_tag == DT_SYMTAB) symtab = (const void *)dynamic_address(info, dyn->d_un.d_ptr);
+        else if (dyn->d_tag == DT_STRTAB) strtab = (const void *)dynamic_address(info, dyn->d_un.d_ptr);
+    }
+    if (!gnu || !symtab || !strtab || gnu[0] == 0 || gnu[2] == 0) return 0;
+    uint32_t hash = 5381;
+    for (const char *s = name; *s; s++) hash = hash * 33 + (unsigned char)*s;
+    uint32_t nbuckets = gnu[0], symoffset = gnu[1], bloom_size = gnu[2], shift = gnu[3];
+    const ElfW(Addr) *bloom = (const void *)&gnu[4];
+    const uint32_t *buckets = (const void *)&bloom[bloom_size], *chain = &buckets[nbuckets];
+    const unsigned bits = sizeof(ElfW(Addr)) * 8;
+    ElfW(Addr) word = bloom[(hash / bits) % bloom_size];
+    ElfW(Addr) mask = ((ElfW(Addr))1 << (hash % bits)) | ((ElfW(Addr))1 << ((hash >> shift) % bits));
+    if ((word & mask) != mask) return 0;
+    for (uint32_t i = buckets[hash % nbuckets]; i >= symoffset && i != 0; i++) {
+        uint32_t h = chain[i - symoffset];
+        if ((h | 1) == (hash | 1) && symtab[i].st_shndx != SHN_UNDEF && strcmp(strtab + symtab[i].st_name, name) == 0)
+            return 1;
+        if (h & 1) break;
+    }
+    return 0;
+}
+
 static int add_if_copy(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     struct copies *c = data;
-    /* Another copy is recognised by name: a lookup in that object (dlopen, dlsym) could
-     * allocate or take the loader's lock, and this runs inside other libraries' mutexes
-     * at start-up (jemalloc's). */
-    const char *name = info->dlpi_name ? info->dlpi_name : "";
-    const char *base = strrchr(name, '/');
-    base = base ? base + 1 : name;
-    if (strncmp(base, "libforkaudit", 12) != 0 && !contains(info, (uintptr_t)&fa_resolve)) return 0;
+    /* Another copy is recognised by what it defines (forkaudit_version), whatever its
+     * file's name; read from its tables in memory: a lookup in that object (dlopen,
+     * dlsym) could allocate or take the loader's lock, and this runs inside other
+     * libraries' mutexes at start-up (jemalloc's). */
+    if (!contains(info, (uintptr_t)&fa_resolve) && !defines_symbol(info, "forkaudit_version")) return 0;
     for (int i = 0; i < info->dlpi_phnum && c->n < COPY_SEGMENTS_MAX; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD) continue;

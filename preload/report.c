@@ -3,6 +3,7 @@
  * specifies. */
 #include "report.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "fdtrack.h"
@@ -64,8 +65,10 @@ static const char *thread_name(const struct fa_snapshot *s, pid_t tid)
  * how many entries it left out ("threads_truncated", "fds_truncated"), so a record stays
  * one valid line, written by one write(2), however large the process and the options. */
 #define RECORD_MAX ((size_t)4 << 20)
-/* Room kept after a list for what follows it (counts, text's fork stack, the closing). */
+/* Room kept after a list for what follows it (counts, text's fork stack, the closing):
+ * first RECORD_TAIL; a record whose tail needs more is rendered again with more room. */
 #define RECORD_TAIL ((size_t)16 << 10)
+static FA_TLS size_t tail_room = RECORD_TAIL;
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -81,7 +84,7 @@ static int list_entry_overflows(struct fa_buf *b, size_t mark)
 {
     size_t limit = cut_to_buffer && b->cap < RECORD_MAX ? b->cap : RECORD_MAX;
     if (b->truncated && !cut_to_buffer) return 1;
-    if (!b->truncated && b->len + RECORD_TAIL <= limit) return 0;
+    if (!b->truncated && b->len + tail_room <= limit) return 0;
     b->len = mark;
     b->truncated = 0;
     return 1;
@@ -97,7 +100,15 @@ static void write_record(struct fa_snapshot *s, void (*render)(struct fa_buf *, 
     fa_buf_fixed(&b, s->render, s->render_len);
     render(&b, ctx);
     if (b.truncated && fa_buf_mapped(&b, s->render_len * 2) == 0) { /* a huge record */
+        b.limit = RECORD_MAX; /* a hard cap: the tail too must fit below it */
         render(&b, ctx);
+        while (b.truncated && tail_room < RECORD_MAX / 2) { /* the tail outgrew its room */
+            tail_room *= 4;
+            b.len = 0;
+            b.truncated = 0;
+            render(&b, ctx);
+        }
+        tail_room = RECORD_TAIL;
         int fits = !b.truncated;
         if (fits) fa_log_write(b.p, b.len);
         fa_buf_release(&b);
@@ -114,13 +125,30 @@ static void write_record(struct fa_snapshot *s, void (*render)(struct fa_buf *, 
 
 /* ---------------------------------------------------------------- JSON */
 
+/* The bytes glibc's _start takes up to its call's return address (x86-64: 0x25). */
+#define FA_ENTRY_STUB_MAX 48
+
+/* Whether pc is in the function that holds the program's entry point: the symbol that
+ * covers AT_ENTRY (_start, or whatever a program names it); in an executable without
+ * symbols, within the few bytes glibc's _start takes (its call to __libc_start_main). */
+static int is_entry_function(uintptr_t pc, const struct fa_frame_info *fi)
+{
+    uintptr_t entry = (uintptr_t)getauxval(AT_ENTRY);
+    if (!entry || pc <= entry) return 0;
+    struct fa_frame_info efi;
+    fa_symbolize(entry, 0, &efi);
+    if (!efi.function) return !fi->function && pc - entry <= FA_ENTRY_STUB_MAX;
+    return fi->function && fi->module && efi.module && strcmp(fi->module, efi.module) == 0 &&
+           fi->function_len == efi.function_len && strncmp(fi->function, efi.function, efi.function_len) == 0 &&
+           pc - fi->function_offset == entry - efi.function_offset;
+}
+
 /* A thread's first frame: the program's entry point (_start) or the C library's thread
  * start (clone3; unnamed in a libc without symbols). Unwinding that ends there is whole. */
 static int is_first_frame(uintptr_t pc, const struct fa_frame_info *fi)
 {
     static const char *const roots[] = {"_start", "clone3", "clone", "__clone", "__clone3", "start_thread"};
-    uintptr_t entry = (uintptr_t)getauxval(AT_ENTRY);
-    if (entry && pc >= entry && pc - entry < 256) return 1;
+    if (is_entry_function(pc, fi)) return 1;
     if (fi->function) {
         for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
             if (strlen(roots[i]) == fi->function_len && strncmp(roots[i], fi->function, fi->function_len) == 0)
@@ -140,6 +168,20 @@ const char *fa_stack_truncation(const uintptr_t *pc, int n)
     struct fa_frame_info fi;
     fa_symbolize(last, 1, &fi);
     return is_first_frame(fa_pc(last), &fi) ? NULL : "unwinder";
+}
+
+const uintptr_t *fa_held_frames(const uintptr_t *frames, int n, uintptr_t *one)
+{
+    /* lock_stack_depth=1 keeps the call site only, and the fast paths store it unmarked. */
+    if (n != 1 || fa_opts.lock_stack_depth > 1) return frames;
+    *one = frames[0] | FA_PC_MORE;
+    return one;
+}
+
+void fa_render_held_frames_json(struct fa_buf *b, const uintptr_t *frames, int n)
+{
+    uintptr_t one;
+    fa_render_frames_json(b, fa_held_frames(frames, n, &one), n);
 }
 
 void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
@@ -247,7 +289,7 @@ static void lock_object_json(struct fa_buf *b, const struct fa_held *h, pid_t ho
     fa_puts(b, holder_is_self ? "\":true" : "\":false");
     if (holder_gone) fa_puts(b, ",\"holder_gone\":true");
     fa_puts(b, ",\"acquired_at\":");
-    fa_render_frames_json(b, h->frames, h->nframes);
+    fa_render_held_frames_json(b, h->frames, h->nframes);
     fa_putc(b, '}');
 }
 
@@ -785,7 +827,8 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
             fa_putc(b, ')');
         }
         fa_puts(b, " at:\n");
-        text_frames(b, s, l->held.frames, l->held.nframes, "    ");
+        uintptr_t one;
+        text_frames(b, s, fa_held_frames(l->held.frames, l->held.nframes, &one), l->held.nframes, "    ");
         if (l->held.nframes == 1)
             text_line(b, s, "    (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n");
         const struct fa_snap_thread *holder = l->holder_is_forking_thread ? NULL : thread_of(s, l->holder);
@@ -893,6 +936,7 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
         if (s->fds_dropped) json_key_int(b, "fds_dropped", (long long)s->fds_dropped);
         if (s->fds_untracked) json_key_int(b, "fds_untracked", (long long)s->fds_untracked);
         if (s->semaphores_untracked) json_key_int(b, "semaphores_untracked", (long long)s->semaphores_untracked);
+        if (s->fds_listing_errno) json_key_int(b, "fds_listing_errno", s->fds_listing_errno);
         if (s->prepare_unwrapped)
             json_key_int(b, "atfork_handlers_unwrapped", (long long)s->prepare_unwrapped);
         json_key_int(b, "fds", s->nfds + (long long)s->fds_dropped);
@@ -931,6 +975,12 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
     count_note(b, s->fds_untracked, " descriptors numbered " STR(FA_FD_TRACKED) " or above, opening sites not kept");
     count_note(b, s->semaphores_untracked, " semaphores not tracked: semaphore registry full");
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
+    if (s->fds_listing_errno) {
+        fa_puts(b, " (/proc/self/fd could not be opened, errno ");
+        fa_put_dec(b, s->fds_listing_errno);
+        fa_puts(b, s->fds_listing_errno == EMFILE ? ": every descriptor in use" : "");
+        fa_puts(b, "; descriptors were found by probing each number)");
+    }
     for (int i = 0; i < s->nhandlers; i++) {
         struct fa_frame_info fn;
         fa_symbolize((uintptr_t)s->handler[i], 0, &fn);
@@ -1045,13 +1095,17 @@ static void apply_suppressions(struct fa_snapshot *s, enum fa_kind fds_kind)
     s->nrng = kept;
 }
 
+int fa_snapshot_overflowed(const struct fa_snapshot *s)
+{
+    return s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped ||
+           s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped || s->fds_listing_errno;
+}
+
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o)
 {
     apply_suppressions(s, FA_KIND_FDS);
     int findings = s->nlocks + (s->nthreads > 0) + (s->nfds > 0) + s->nrng;
-    /* A table that overflowed is always said, in the fork note. */
-    int overflowed = s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked ||
-                     s->fds_dropped || s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped;
+    int overflowed = fa_snapshot_overflowed(s);
     for (int i = 0; i < s->nlocks; i++) emit(s, FA_KIND_LOCK, i, o);
     if (s->nthreads > 0) emit(s, FA_KIND_THREADS, 0, o);
     if (s->nfds > 0) emit(s, FA_KIND_FDS, 0, o);
@@ -1269,7 +1323,8 @@ static void text_state_lock(struct fa_buf *b, const struct fa_snapshot *s, const
         fa_putc(b, ')');
     }
     fa_puts(b, "; acquired at:\n");
-    text_frames(b, s, l->held.frames, l->held.nframes, "      ");
+    uintptr_t one;
+    text_frames(b, s, fa_held_frames(l->held.frames, l->held.nframes, &one), l->held.nframes, "      ");
 }
 
 static void text_state(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_options *o)

@@ -29,6 +29,11 @@ void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n);
  * frame: no unwind information, or junk), NULL when it ends at a thread's first frame.
  * JSON marks its last frame "truncated": true, "truncated_by": the reason. */
 const char *fa_stack_truncation(const uintptr_t *pc, int n);
+/* A held lock's acquisition stack as rendered: with lock_stack_depth=1 a single frame is
+ * the call site only, marked as such (in *one) for fa_stack_truncation: "stack_depth". */
+const uintptr_t *fa_held_frames(const uintptr_t *frames, int n, uintptr_t *one);
+/* fa_render_frames_json() for a held lock's acquisition stack (see fa_held_frames). */
+void fa_render_held_frames_json(struct fa_buf *b, const uintptr_t *frames, int n);
 void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
                          int holder_is_forking_thread, int holder_gone);
 /* Opens a JSON record written by a forked child about what it inherited, up to and with
@@ -44,6 +49,9 @@ const char *fa_mutex_kind_name(unsigned kind);
 
 /* Renders and writes every record of the snapshot, one write(2) each. */
 void fa_report_snapshot(struct fa_snapshot *s, const struct fa_options *o);
+/* Whether the snapshot left something out (a full table, an unwrapped handler): the fork
+ * note is then always written, to say so. */
+int fa_snapshot_overflowed(const struct fa_snapshot *s);
 /* Writes the state record of a state dump (fa_audit_state), one write(2). */
 void fa_report_state(struct fa_snapshot *s, const struct fa_options *o);
 /* Writes a short state record that says why there is no dump this time (`why`). */

@@ -88,6 +88,8 @@ struct fa_snapshot {
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
     unsigned long semaphores_untracked; /* binary semaphores the full registry left out */
+    int fds_listing_errno; /* why /proc/self/fd could not be listed (EMFILE: the program's
+                            * descriptor table is full): descriptors were probed instead */
     unsigned long suppressed;        /* findings dropped by suppression rules */
     int nhandlers;                   /* other libraries' prepare handlers that ran */
     void *handler[64], *handler_dso[64];

@@ -379,7 +379,7 @@ static void render_json(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
             fa_puts(b, "\",\"holder_tid\":");
             fa_put_dec(b, t->tid);
             fa_puts(b, ",\"acquired_at\":");
-            fa_render_frames_json(b, h->frames, h->nframes);
+            fa_render_held_frames_json(b, h->frames, h->nframes);
             fa_putc(b, '}');
         }
     }

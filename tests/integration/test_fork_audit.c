@@ -66,6 +66,11 @@ static void worker_holds_lock_is_an_error(void **state)
     assert_non_null(strstr(fa_str(frame, "module"), "lock_held_by_worker"));
     assert_non_null(fa_str(frame, "offset"));
     assert_non_null(fa_str(frame, "function_offset"));
+    /* lock_stack_depth=1 (the default) keeps the call site only: cut by the depth, not
+     * stopped by the unwinder. */
+    assert_int_equal(json_array_size(acquired), 1);
+    assert_true(json_is_true(json_object_get(frame, "truncated")));
+    assert_string_equal(fa_str(frame, "truncated_by"), "stack_depth");
     /* what the holder was doing at the fork (somewhere between the barrier and its wait) */
     assert_true(fa_frames_have(json_object_get(lock, "holder_stack_at_fork"), "worker_main"));
     /* The forking thread's stack, without the auditor's frames. */
@@ -524,30 +529,52 @@ static void unseeded_lrand48_is_replayed_from_zero(void **state)
     fa_run_free(&r);
 }
 
-/* Two copies of the library preloaded (a launcher inside a launcher): the first one in
- * the lookup order audits, the other stays inert; nothing hangs, nothing is doubled. */
-static void a_second_copy_of_the_library_stays_inert(void **state)
+/* Two copies of the library preloaded (a launcher inside a launcher), the second one as
+ * the file `name`: the first one in the lookup order audits, the other stays inert;
+ * nothing hangs, nothing is doubled. */
+static void second_copy_stays_inert(const char *name, int copy_first)
 {
-    (void)state;
     char dir[] = "/tmp/forkaudit-copy.XXXXXX", copy[300], cmd[800];
     assert_non_null(mkdtemp(dir));
-    snprintf(copy, sizeof copy, "%s/libforkaudit.so", dir);
+    snprintf(copy, sizeof copy, "%s/%s", dir, name);
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", fa_build_path("libforkaudit.so"), copy);
     assert_int_equal(system(cmd), 0);
-    const char *before = getenv("FORKAUDIT_TEST_PRELOAD");
     char preload[700];
-    snprintf(preload, sizeof preload, "%s%s%s", before ? before : "", before ? ":" : "", copy);
-    setenv("FORKAUDIT_TEST_PRELOAD", preload, 1);
+    snprintf(preload, sizeof preload, copy_first ? "%s:forkaudit" : "forkaudit:%s", copy);
     struct fa_run r;
-    run_prog(&r, "tests/progs/lock_held_by_worker", NULL, NULL);
-    if (before) setenv("FORKAUDIT_TEST_PRELOAD", before, 1);
-    else unsetenv("FORKAUDIT_TEST_PRELOAD");
+    const char *argv[] = {fa_build_path("tests/progs/lock_held_by_worker"), NULL};
+    assert_int_equal(fa_run_preloaded(&r, argv, preload, NULL, DEADLINE), 0);
+    assert_false(r.timed_out);
     assert_int_equal(r.status, 0);
     assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 1);
     assert_int_equal(fa_count_kind(r.records, "threads-at-fork"), 1);
+    /* the lock was taken in the program, not in the other copy's wrapper */
+    json_t *lock = json_object_get(fa_find_kind(r.records, "lock-held-at-fork", 0), "lock");
+    json_t *site = json_array_get(json_object_get(lock, "acquired_at"), 0);
+    assert_non_null(strstr(fa_str(site, "module"), "lock_held_by_worker"));
+    /* the copy writes nothing of its own: stderr as without the auditor */
+    struct fa_run plain;
+    assert_int_equal(fa_run_plain(&plain, argv, DEADLINE), 0);
+    assert_string_equal(plain.err, r.err);
+    fa_run_free(&plain);
     fa_run_free(&r);
     unlink(copy);
     rmdir(dir);
+}
+
+static void a_second_copy_of_the_library_stays_inert(void **state)
+{
+    (void)state;
+    second_copy_stays_inert("libforkaudit.so", 1);
+    second_copy_stays_inert("libforkaudit.so", 0);
+}
+
+/* A copy is known by what it defines, not by its file's name. */
+static void a_renamed_copy_of_the_library_stays_inert(void **state)
+{
+    (void)state;
+    second_copy_stays_inert("fa2.so", 1);
+    second_copy_stays_inert("fa2.so", 0);
 }
 
 static void wrappers_keep_errno_and_results(void **state)
@@ -726,6 +753,7 @@ int main(void)
         cmocka_unit_test(bad_options_are_named_and_ignored),
         cmocka_unit_test(semaphores_destroyed_by_the_thousand_do_not_hide_a_held_one),
         cmocka_unit_test(a_second_copy_of_the_library_stays_inert),
+        cmocka_unit_test(a_renamed_copy_of_the_library_stays_inert),
     };
     return cmocka_run_group_tests_name("fork audit (integration)", tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
  * fixed tables: held locks per thread, semaphore and thread registries, atfork
  * trampolines), and a record stays one valid line below its size limit (4 MiB). */
 #include <dirent.h>
+#include <sys/stat.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -297,6 +300,64 @@ static void huge_fd_record_in_text_is_truncated_cleanly(void **state)
     fa_run_free(&r);
 }
 
+/* Copies build/`prog` into a directory path of about 500 characters; returns the copy's
+ * path (free() it). */
+static char *copy_into_long_path(const char *prog)
+{
+    char dir[1400];
+    int n = snprintf(dir, sizeof dir, "/tmp/forkaudit-long-path-%d", (int)getpid());
+    mkdir(dir, 0700);
+    for (int level = 0; level < 3; level++) {
+        n += snprintf(dir + n, sizeof dir - (size_t)n, "/%0150d", level);
+        mkdir(dir, 0700);
+    }
+    char *copy = NULL;
+    assert_true(asprintf(&copy, "%s/%s", dir, strrchr(prog, '/') + 1) > 0);
+    FILE *in = fopen(fa_build_path(prog), "rb"), *out = fopen(copy, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, in)) > 0) assert_int_equal(fwrite(chunk, 1, got, out), got);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    assert_int_equal(chmod(copy, 0700), 0);
+    return copy;
+}
+
+/* In text, the list ends where the fork stack after it still fits, however long that
+ * stack: 62 frames in a program whose path is 500 characters (35 KB of text). No record is over 4 MiB
+ * (a record: its first line "==PID== forkaudit: ..." up to the next record's). */
+static void huge_text_record_with_a_deep_long_stack_stays_bounded(void **state)
+{
+    (void)state;
+    char *prog = copy_into_long_path("tests/progs/deep_fork_fds");
+    const char *argv[] = {prog, NULL};
+    struct fa_run plain, r;
+    assert_int_equal(fa_run_plain(&plain, argv, DEADLINE), 0);
+    assert_int_equal(fa_run_audited(&r, argv, "format=text:max_fds=20000:stack_depth=64", DEADLINE), 0);
+    fa_assert_same_behaviour(&plain, &r);
+    assert_int_equal(fa_out_value(&r, "forked"), 1);
+    char *logs = read_logs(&r);
+    assert_lines_bounded(logs, 0);
+    const char *start = strstr(logs, " forkaudit: WARNING: fds-at-fork:");
+    assert_non_null(start);
+    const char *end = strstr(start, " SUMMARY: forkaudit:");
+    assert_non_null(end);
+    assert_true(end - start <= RECORD_MAX);
+    assert_non_null(strstr(start, " more not shown: the record reached its size limit\n"));
+    assert_true(strstr(start, "fork_deep") != NULL && strstr(start, "fork_deep") < end);
+    free(logs);
+    fa_run_free(&plain);
+    fa_run_free(&r);
+    unlink(prog);
+    for (char *slash = strrchr(prog, '/'); slash && slash > prog + 4; slash = strrchr(prog, '/')) {
+        *slash = 0;
+        rmdir(prog);
+    }
+    free(prog);
+}
+
 /* No memory for a larger buffer (the address space is limited to what the program uses,
  * plus 384 KiB): the huge record is cut to the arena's 256 KiB render buffer instead. */
 static void huge_record_without_memory_is_cut_to_the_buffer(void **state)
@@ -356,6 +417,46 @@ static void full_semaphore_registry_is_counted(void **state)
     fa_run_free(&r);
 }
 
+/* The full registry is the fork's only news: the note is written, and whole. */
+static void full_semaphore_registry_alone_gives_a_whole_note(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both_with(&r, "tests/progs/scale_semaphores", "idle", NULL);
+    assert_int_equal(fa_out_value(&r, "child_status"), 5);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
+    json_t *note = fa_find_kind(r.records, "fork", 0);
+    assert_non_null(note);
+    assert_int_equal(fa_int(note, "semaphores_untracked"), SEMAPHORES_UNTRACKED);
+    assert_int_equal(fa_int(note, "ppid"), getpid());
+    assert_true(fa_frames_have(json_object_get(note, "stack"), "main"));
+    fa_run_free(&r);
+}
+
+/* Every descriptor in use: /proc/self/fd cannot be opened, the descriptors are probed
+ * one by one instead, and the note says why. */
+static void full_descriptor_table_is_probed_and_said(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_both(&r, "tests/progs/fd_table_full", "verbosity=1");
+    assert_int_equal(fa_out_value(&r, "table_full"), 1);
+    assert_int_equal(fa_out_value(&r, "second_child"), 1);
+    json_t *first = kind_at_fork(r.records, "fork", 1, 0), *note = kind_at_fork(r.records, "fork", 2, 0);
+    assert_non_null(first);
+    assert_null(json_object_get(first, "fds_listing_errno"));
+    assert_non_null(note);
+    assert_int_equal(fa_int(note, "fds_listing_errno"), EMFILE);
+    assert_true(fa_int(note, "fds") > 32);
+    json_t *fds = kind_at_fork(r.records, "fds-at-fork", 2, 0);
+    assert_non_null(fds);
+    size_t i, devnull = 0;
+    json_t *fd;
+    json_array_foreach(json_object_get(fds, "fds"), i, fd) devnull += strcmp(fa_str(fd, "target"), "/dev/null") == 0;
+    assert_true(devnull > 32);
+    fa_run_free(&r);
+}
+
 /* 1,100 threads and the main thread: 77 past the registry's 1,024 slots. */
 static void full_thread_registry_is_counted(void **state)
 {
@@ -406,9 +507,12 @@ int main(void)
         cmocka_unit_test(twenty_thousand_fds_default_limits),
         cmocka_unit_test(huge_fd_record_is_truncated_cleanly),
         cmocka_unit_test(huge_fd_record_in_text_is_truncated_cleanly),
+        cmocka_unit_test(huge_text_record_with_a_deep_long_stack_stays_bounded),
         cmocka_unit_test(huge_record_without_memory_is_cut_to_the_buffer),
         cmocka_unit_test(fork_without_memory_for_the_snapshot_says_so),
         cmocka_unit_test(full_semaphore_registry_is_counted),
+        cmocka_unit_test(full_semaphore_registry_alone_gives_a_whole_note),
+        cmocka_unit_test(full_descriptor_table_is_probed_and_said),
         cmocka_unit_test(full_thread_registry_is_counted),
         cmocka_unit_test(atfork_handlers_past_the_trampolines_are_counted),
     };

@@ -5,7 +5,10 @@
 
 #include <jansson.h>
 
+#include <sys/auxv.h>
+
 #include "report.h"
+#include "symbolize.h"
 
 static __attribute__((noinline)) int helper_static_function(int x) { return x * 3 + 1; }
 
@@ -163,12 +166,29 @@ static void text_has_sanitizer_layout(void **state)
     fa_buf_release(&b);
 }
 
+/* A stack ends whole only in the entry point's own function: a frame in the code just
+ * after _start (here __do_global_dtors_aux and friends, or a handler in the reviewer's
+ * program) is where the unwinder stopped. */
+static void only_the_entry_function_ends_a_stack(void **state)
+{
+    (void)state;
+    uintptr_t entry = (uintptr_t)getauxval(AT_ENTRY), in_start = entry + 8, after_start = entry + 0x80;
+    struct fa_frame_info fi;
+    fa_symbolize(after_start, 1, &fi);
+    assert_false(fi.function && fi.function_len == 6 && strncmp(fi.function, "_start", 6) == 0);
+    assert_null(fa_stack_truncation(&in_start, 1));
+    const char *why = fa_stack_truncation(&after_start, 1);
+    assert_non_null(why);
+    assert_string_equal(why, "unwinder");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(json_lock_record_has_every_field, setup),
         cmocka_unit_test_setup(json_threads_fds_rng, setup),
         cmocka_unit_test_setup(text_has_sanitizer_layout, setup),
+        cmocka_unit_test(only_the_entry_function_ends_a_stack),
     };
     return cmocka_run_group_tests_name("report writer", tests, NULL, NULL);
 }
