@@ -108,6 +108,13 @@ int fa_is_unwinder_pc(uintptr_t pc)
 
 void fa_backtrace_forbid_unwinding(void) { fa_proc.no_unwind = 1; }
 
+/* The program put a file of its own on the number of libunwind's memory-probing pipe: an
+ * unwind could read a byte from that file or write one into it, so this process (and its
+ * children, which inherit the flag with the descriptor table) never unwinds again. */
+static int unwinder_pipe_taken;
+
+void fa_backtrace_pipe_taken(void) { __atomic_store_n(&unwinder_pipe_taken, 1, __ATOMIC_RELEASE); }
+
 static int call_site_only(uintptr_t *pc, int max, const void *call_site)
 {
     if (!call_site || max < 1) return 0;
@@ -148,7 +155,8 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
 {
     void *raw[FA_MAX_FRAMES + 16];
     int saved = errno;
-    if (fa_is_unwinder_pc((uintptr_t)call_site)) { /* another library's unwind: see there */
+    if (fa_is_unwinder_pc((uintptr_t)call_site) || /* another library's unwind: see there */
+        __atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) {
         errno = saved;
         return call_site_only(pc, max, call_site);
     }

@@ -42,5 +42,8 @@ int fa_is_auditor_pc(uintptr_t pc);
  * unwound (it would re-enter libunwind under its own lock) and the descriptors it opens
  * are the unwinder's, not the program's. */
 int fa_is_unwinder_pc(uintptr_t pc);
+/* The program took one of libunwind's pipe descriptors (dup2 onto it): from now on this
+ * process's stacks are call sites only. */
+void fa_backtrace_pipe_taken(void);
 
 #endif

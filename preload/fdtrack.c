@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -150,10 +151,20 @@ const char *fa_fdtrack_target(const struct fa_fd_origin *o, const struct stat *s
  * which was measured to cost more than the rest of the audit). */
 #define AUDITOR_FD_MIN 48
 
+/* 48, or the top of a smaller descriptor limit (`ulimit -n 16`: 12), so that the program's
+ * own opens still get the numbers they would get without us. */
+static long auditor_fd_min(void)
+{
+    struct rlimit lim;
+    if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) != 0 || lim.rlim_cur >= AUDITOR_FD_MIN + 16) return AUDITOR_FD_MIN;
+    return lim.rlim_cur > 7 ? (long)lim.rlim_cur - 4 : 3;
+}
+
 int fa_fd_move_high(int fd)
 {
-    if (fd < 0 || fd >= AUDITOR_FD_MIN) return fd;
-    long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, AUDITOR_FD_MIN);
+    long min = auditor_fd_min();
+    if (fd < 0 || fd >= min) return fd;
+    long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min);
     if (high < 0 || high >= FA_FD_TRACKED) { /* fds-at-fork must recognise it in the table */
         if (high >= 0) syscall(SYS_close, high);
         return fd;

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "fdtrack.h"
+#include "backtrace.h"
+#include "log.h"
 #include "threads.h"
 
 /* open(2): the mode argument exists only when O_CREAT or O_TMPFILE is set. */
@@ -113,21 +115,39 @@ FA_EXPORT int pipe2(int fds[2], int flags)
     return rc;
 }
 
-FA_EXPORT int dup(int fd) { return opened(FA_REAL(dup)(fd), "dup"); }
-
-/* The auditor's own descriptors (its log, libunwind's pipe, from 48 up) are
- * refused to close() and as dup2/dup3 targets, with EBADF, as valgrind does with its own:
- * a program closing "every" descriptor keeps running, and nothing of the program is ever
- * written into them. */
+/* The auditor's own descriptors (its log, libunwind's pipe, from 48 up) are refused to
+ * close() with EBADF, as valgrind does with its own, and as the program would be refused
+ * without us, where those numbers are not open: a program closing "every" descriptor keeps
+ * running. Used as a source (dup2(ours, n)) they are refused the same way. */
 static int refuse(void)
 {
     errno = EBADF;
     return -1;
 }
 
+FA_EXPORT int dup(int fd)
+{
+    if (FA_UNLIKELY(fa_fdtrack_is_auditor(fd))) return refuse();
+    return opened(FA_REAL(dup)(fd), "dup");
+}
+
+/* As a dup2/dup3 target one of them is given up, since without us the call would succeed:
+ * the log is reopened at another number at its next write (log.c checks the file's
+ * identity); libunwind keeps its pipe's numbers, so unwinding stops for good. */
+static void give_up(int fd)
+{
+    if (fd != fa_log_own_fd()) fa_backtrace_pipe_taken();
+}
+
+#define DUP_CHECKS(oldfd, newfd)                                                      \
+    do {                                                                              \
+        if (FA_UNLIKELY(fa_fdtrack_is_auditor(oldfd))) return refuse();               \
+        if (FA_UNLIKELY(fa_fdtrack_is_auditor(newfd)) && (oldfd) != (newfd)) give_up(newfd); \
+    } while (0)
+
 FA_EXPORT int dup2(int oldfd, int newfd)
 {
-    if (FA_UNLIKELY(fa_fdtrack_is_auditor(newfd)) && oldfd != newfd) return refuse();
+    DUP_CHECKS(oldfd, newfd);
     int rc = FA_REAL(dup2)(oldfd, newfd);
     if (rc >= 0 && oldfd != newfd) opened(rc, "dup2");
     return rc;
@@ -135,7 +155,7 @@ FA_EXPORT int dup2(int oldfd, int newfd)
 
 FA_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    if (FA_UNLIKELY(fa_fdtrack_is_auditor(newfd)) && oldfd != newfd) return refuse();
+    DUP_CHECKS(oldfd, newfd);
     return opened(FA_REAL(dup3)(oldfd, newfd, flags), "dup3");
 }
 

@@ -263,16 +263,61 @@ static void program_file_on_the_log_descriptor(void **state)
         assert_every_fork_reported(audited.records, 3);
         char data_path[300];
         snprintf(data_path, sizeof data_path, "%s/data.txt", audited_dir);
-        /* After the raw dup3 the old log number is the program's file, and listed as such
-         * at the very next fork; interposed dup2s were refused and left one. */
+        /* After the dup2 (as without the auditor, it succeeds) or the raw dup3 the old log
+         * number is the program's file, and listed as such at the very next fork ("all":
+         * libunwind's two pipe ends too). */
         json_t *second = fork_record(audited.records, 2);
         assert_non_null(second);
-        assert_int_equal(fds_naming(second, data_path), strcmp(modes[m], "scan-raw") == 0 ? 2 : 1);
+        assert_int_equal(fds_naming(second, data_path), strcmp(modes[m], "all") == 0 ? 4 : 2);
         fa_run_free(&plain);
         fa_run_free(&audited);
         remove_dir(plain_dir);
         remove_dir(audited_dir);
     }
+}
+
+/* dup2 onto every number from 3 to 100 succeeds as it does without the auditor: its own
+ * descriptors are given up (the log reopens at another number, stacks become call sites),
+ * and every fork still reaches the log. */
+static void dup2_onto_any_number_succeeds_as_without_the_auditor(void **state)
+{
+    (void)state;
+    const char *plain_dir = new_dir(), *audited_dir = new_dir();
+    const char *plain_argv[] = {fa_build_path("tests/progs/hostile_dup2"), "numbers", plain_dir, NULL};
+    const char *audited_argv[] = {plain_argv[0], "numbers", audited_dir, NULL};
+    struct fa_run plain, audited;
+    assert_int_equal(fa_run_plain(&plain, plain_argv, DEADLINE), 0);
+    assert_int_equal(fa_run_audited(&audited, audited_argv, NULL, DEADLINE), 0);
+    fa_assert_same_behaviour(&plain, &audited);
+    assert_int_equal(fa_out_value(&audited, "dup2_failures"), 0);
+    assert_same_file(plain_dir, audited_dir, "data.txt");
+    assert_every_fork_reported(audited.records, 3);
+    fa_run_free(&plain);
+    fa_run_free(&audited);
+    remove_dir(plain_dir);
+    remove_dir(audited_dir);
+}
+
+/* Under `ulimit -n 16` the auditor's descriptors go to the top of the range: the program's
+ * opens get 3, 4, 5 as without it, and the fork between them is reported. */
+static void a_low_descriptor_limit_keeps_the_programs_numbers(void **state)
+{
+    (void)state;
+    const char *plain_dir = new_dir(), *audited_dir = new_dir();
+    const char *plain_argv[] = {fa_build_path("tests/progs/hostile_dup2"), "lowlimit", plain_dir, NULL};
+    const char *audited_argv[] = {plain_argv[0], "lowlimit", audited_dir, NULL};
+    struct fa_run plain, audited;
+    assert_int_equal(fa_run_plain(&plain, plain_argv, DEADLINE), 0);
+    assert_int_equal(fa_run_audited(&audited, audited_argv, NULL, DEADLINE), 0);
+    fa_assert_same_behaviour(&plain, &audited);
+    assert_int_equal(fa_out_value(&audited, "fd0"), 3);
+    assert_int_equal(fa_out_value(&audited, "fd1"), 4);
+    assert_int_equal(fa_out_value(&audited, "fd2"), 5);
+    assert_int_equal(fa_count_kind(audited.records, "fds-at-fork"), 1);
+    fa_run_free(&plain);
+    fa_run_free(&audited);
+    remove_dir(plain_dir);
+    remove_dir(audited_dir);
 }
 
 /* "key=N" from a file of such lines, or -1. */
@@ -519,6 +564,8 @@ int main(void)
         cmocka_unit_test(daemon_closing_every_descriptor),
         cmocka_unit_test(daemon_moving_to_root_keeps_a_relative_log_in_place),
         cmocka_unit_test(program_file_on_the_log_descriptor),
+        cmocka_unit_test(dup2_onto_any_number_succeeds_as_without_the_auditor),
+        cmocka_unit_test(a_low_descriptor_limit_keeps_the_programs_numbers),
         cmocka_unit_test(fork_storm_leaks_nothing_and_logs_every_fork),
         cmocka_unit_test(log_files_are_named_by_pid_and_private),
         cmocka_unit_test(planted_symlink_is_not_followed),

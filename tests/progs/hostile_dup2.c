@@ -3,6 +3,9 @@
  *   scan      dup2() onto every descriptor whose /proc/self/fd link names a file "log.*"
  *   scan-raw  the same with the raw dup3 system call, which no interposer sees
  *   all       dup2() onto every open descriptor from 3 up
+ *   numbers   dup2() onto every number from 3 to 100, open or not, and says how many
+ *             calls failed (none without the auditor: it must be none with it)
+ *   lowlimit  with `ulimit -n 16` set first, opens three files and says their numbers
  * Its file must hold only its own lines; every fork must still reach the log. Nothing
  * about the descriptors it found is printed: without the auditor there are none. */
 #include "progs.h"
@@ -10,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void put(int fd, const char *text)
 {
@@ -41,9 +45,37 @@ static void cover(int data, int raw, int only_logs)
     }
 }
 
+/* dup2 onto every number from 3 to 100: the auditor's numbers are given up, not refused. */
+static void cover_numbers(int data)
+{
+    int failures = 0;
+    for (int fd = 3; fd <= 100; fd++)
+        if (fd != data && dup2(data, fd) != fd) failures++;
+    print_value("dup2_failures", failures);
+}
+
+/* Under a descriptor limit below the auditor's usual 48, its descriptors go to the top of
+ * the range: the program's opens get 3, 4, 5 as without it. */
+static int low_limit(const char *dir)
+{
+    struct rlimit lim = {16, 16};
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) return 1;
+    char path[512];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/file%d", dir, i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        char key[16];
+        snprintf(key, sizeof key, "fd%d", i);
+        print_value(key, fd);
+        if (i == 0) fork_and_reap(); /* the auditor opens its log here */
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) return 2;
+    if (strcmp(argv[1], "lowlimit") == 0) return low_limit(argv[2]);
     char path[512];
     snprintf(path, sizeof path, "%s/data.txt", argv[2]);
     int data = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
@@ -53,6 +85,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "scan") == 0) cover(data, 0, 1);
     else if (strcmp(argv[1], "scan-raw") == 0) cover(data, 1, 1);
     else if (strcmp(argv[1], "all") == 0) cover(data, 0, 0);
+    else if (strcmp(argv[1], "numbers") == 0) cover_numbers(data);
     else return 2;
     put(data, "covered\n");
     for (int i = 0; i < 2; i++) {
