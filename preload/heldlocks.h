@@ -69,6 +69,8 @@ struct fa_heldset {
     uint64_t word;           /* count | FA_HELD_MOVING | generation; see above */
     int slow;                /* owner's switch: non-zero sends acquisitions down the slow path
                               * (inside an atfork prepare handler, deep acquisition stacks) */
+    unsigned prepare_skipped; /* locks an atfork prepare handler took that the set did not keep
+                               * (see fa_lock_acquired_slow), less their releases since */
     unsigned long overflow;  /* acquisitions that did not fit, less the releases of locks not
                               * in the set since (so: held now and untracked, as far as the
                               * owner's own unlocks tell) */

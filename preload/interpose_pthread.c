@@ -122,8 +122,8 @@ static __attribute__((noinline)) int unlock_general(struct fa_thread *self, pthr
         /* inherited from a thread the child lacks (an owner-checked one glibc refuses to
          * unlock: it stays recorded) */
         fa_lock_released_elsewhere(m, 0);
-    } else if (self && FA_UNLIKELY(self->held.overflow)) {
-        self->held.overflow--; /* one of those that did not fit in the set */
+    } else if (self && FA_UNLIKELY(fa_lock_untracked_any(self))) {
+        fa_lock_released_unknown(self);
     }
     return FA_REAL(pthread_mutex_unlock)(m);
 }

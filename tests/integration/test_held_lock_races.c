@@ -1,5 +1,6 @@
 /* Integration tests of the held-lock sets under races: a fork reading another thread's
- * set while it changes, and a signal handler locking inside the lock wrappers. */
+ * set while it changes, a signal handler locking inside the lock wrappers, and the
+ * releases that must not count as those of untracked locks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +88,27 @@ static void signal_handler_lock_during_timedlock_leaves_nothing_held(void **stat
     check_handler_lock_left_nothing("timedlock");
 }
 
+/* Both forks say the 6 locks past the set are untracked: the auditor's own unlocks and
+ * those of prepare-handler locks the set did not keep do not count them down. */
+static void check_untracked_counted_at_both_forks(const char *arg)
+{
+    struct fa_run r;
+    run(&r, "tests/progs/held_overflow_unlocks", arg, "verbosity=1");
+    assert_int_equal(fa_count_kind(r.records, "fork"), 2);
+    for (int i = 0; i < 2; i++) assert_int_equal(fa_int(fa_find_kind(r.records, "fork", i), "locks_untracked"), 6);
+    fa_run_free(&r);
+}
+static void auditor_unlocks_keep_the_untracked_count(void **state)
+{
+    (void)state;
+    check_untracked_counted_at_both_forks("plain");
+}
+static void prepare_handler_unlocks_keep_the_untracked_count(void **state)
+{
+    (void)state;
+    check_untracked_counted_at_both_forks("atfork");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +116,8 @@ int main(void)
         cmocka_unit_test(signal_handler_lock_during_trylock_leaves_nothing_held),
         cmocka_unit_test(signal_handler_lock_during_lock_leaves_nothing_held),
         cmocka_unit_test(signal_handler_lock_during_timedlock_leaves_nothing_held),
+        cmocka_unit_test(auditor_unlocks_keep_the_untracked_count),
+        cmocka_unit_test(prepare_handler_unlocks_keep_the_untracked_count),
     };
     return cmocka_run_group_tests_name("held-lock races", tests, NULL, NULL);
 }
