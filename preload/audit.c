@@ -37,6 +37,29 @@ static void for_each_dirent(struct fa_snapshot *s, const char *path, void (*fn)(
     fa_proc_each_entry(path, s->dirents, DIRENT_BYTES, fn, s);
 }
 
+/* How many times an entry of another thread's set is read again when its owner changed
+ * the set meanwhile (each read takes a few cache misses: the owner, taking and releasing
+ * a lock every few tens of nanoseconds, changes it between two reads at times). */
+#define ENTRY_READS 64
+
+/* Copies entry `k` of another thread's held set into *out when it is held: read between
+ * two loads of the set's word that agree (no count changed, no entry moved meanwhile;
+ * see struct fa_heldset). `*w` is the word loaded last; it is updated. Returns 0 when the
+ * entry is not held any more (k not below the count of the updated *w) or was never read
+ * whole in ENTRY_READS tries. */
+static int read_entry(const struct fa_heldset *h, int k, uint64_t *w, struct fa_held *out)
+{
+    for (int tries = 0; tries < ENTRY_READS; tries++) {
+        uint64_t before = *w;
+        if (k >= fa_held_word_count(before)) return 0;
+        *out = h->e[k];
+        __atomic_thread_fence(__ATOMIC_ACQUIRE); /* the copy is read before the word again */
+        *w = __atomic_load_n(&h->word, __ATOMIC_ACQUIRE);
+        if (*w == before && !(before & FA_HELD_MOVING)) return 1;
+    }
+    return 0;
+}
+
 static void capture_locks(struct fa_snapshot *s)
 {
     int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
@@ -46,10 +69,19 @@ static void capture_locks(struct fa_snapshot *s)
         if (state == FA_SLOT_FREE) continue;
         pid_t tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
         if (tid <= 0) continue;
-        int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
         s->locks_overflow += t->held.overflow;
-        for (int k = 0; k < n && k < FA_HELD_MAX; k++) {
-            struct fa_held h = t->held.e[k];
+        /* The forking thread's own set cannot change while it is read (a fork from a
+         * signal handler may find it half-way through a change: see fa_held_remove). */
+        int own = state == FA_SLOT_LIVE && tid == s->tid;
+        uint64_t w = __atomic_load_n(&t->held.word, __ATOMIC_ACQUIRE);
+        for (int k = 0; k < fa_held_word_count(w) && k < FA_HELD_MAX; k++) {
+            struct fa_held h;
+            if (!own && !read_entry(&t->held, k, &w, &h)) {
+                if (k >= fa_held_word_count(w)) break; /* released meanwhile */
+                s->locks_overflow++; /* held, as far as the count says, but never read whole */
+                continue;
+            }
+            if (own) h = t->held.e[k];
             if (!h.addr || (h.flags & FA_HELD_IN_COND_WAIT) || fa_held_seen_before(&t->held, k, h.addr)) continue;
             if (h.depth == 0) h.depth = 1; /* caught between the count and the removal of its last release */
             if (h.flags & FA_HELD_BY_PREPARE) {

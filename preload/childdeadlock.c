@@ -63,7 +63,7 @@ static int inherited(const void *addr, int for_write, struct fa_held *out, pid_t
     for (int i = 0; i < used; i++) {
         struct fa_thread *t = &fa_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
-        int n = __atomic_load_n(&t->held.n, __ATOMIC_ACQUIRE);
+        int n = fa_held_word_count(__atomic_load_n(&t->held.word, __ATOMIC_ACQUIRE));
         for (int k = 0; k < n && k < FA_HELD_MAX; k++) {
             struct fa_held h = t->held.e[k];
             if (h.addr != addr || (h.flags & FA_HELD_IN_COND_WAIT)) continue;

@@ -15,7 +15,7 @@ const char *fa_lock_type_name(unsigned type)
 
 int fa_held_clear(struct fa_heldset *h, const void *addr)
 {
-    int n = __atomic_load_n(&h->n, __ATOMIC_ACQUIRE);
+    int n = fa_held_word_count(__atomic_load_n(&h->word, __ATOMIC_ACQUIRE));
     for (int k = n - 1; k >= 0 && k < FA_HELD_MAX; k--) {
         const void *expect = addr;
         /* Acquire on failure too: a slot emptied by the owner's fa_held_remove makes its

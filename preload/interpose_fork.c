@@ -39,6 +39,7 @@ static void end_of_fork(struct fa_thread *self)
     fa_held_forget_flagged(&self->held, FA_HELD_BY_PREPARE);
     self->nprepare_taken = 0;
     self->prepare_ran = 0;
+    self->held.prepare_skipped = 0; /* a child's handlers re-initialise them instead */
 }
 
 /* Child side, async-signal-safe: the process has one thread and a new pid. */

@@ -55,13 +55,22 @@ static __attribute__((noinline, cold)) void check_in_child(pthread_mutex_t *m, u
 #define HOT __attribute__((hot, aligned(64)))
 
 /* Writes the entry of `m` into the calling thread's held set, unpublished (see
- * fa_held_prepare): its slot, or -1 when the acquisition is recorded after the lock. */
-static inline int prepare(pthread_mutex_t *m, void *call_site)
+ * fa_held_prepare): what fa_held_publish expects, or FA_HELD_UNPREPARED when the
+ * acquisition is recorded after the lock. */
+static inline uint64_t prepare(pthread_mutex_t *m, void *call_site)
 {
     struct fa_tls *tls = &fa_tls;
     struct fa_thread *self = tls->self;
-    if (FA_UNLIKELY(self == NULL || tls->in_auditor || self->held.slow)) return -1;
+    if (FA_UNLIKELY(self == NULL || tls->in_auditor || self->held.slow)) return FA_HELD_UNPREPARED;
     return fa_held_prepare(&self->held, m, FA_LOCK_MUTEX, mutex_kind(m), (uintptr_t)call_site);
+}
+
+/* pthread_mutex_lock's cases other than a prepared entry published. */
+static __attribute__((noinline)) int locked_general(pthread_mutex_t *m, int rc, uint64_t prepared, void *call_site)
+{
+    if (ACQUIRED(rc)) on_acquired(m, call_site);
+    else if (prepared != FA_HELD_UNPREPARED) fa_held_unprepare(&fa_self->held, prepared);
+    return rc;
 }
 
 FA_EXPORT HOT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -69,11 +78,11 @@ FA_EXPORT HOT int pthread_mutex_lock(pthread_mutex_t *m)
     CHECK(m, FA_WAIT_WRITE);
     /* The entry is written before the lock is taken and published after: the program's
      * critical section (what other threads wait for) grows by a few instructions only. */
-    int slot = prepare(m, __builtin_return_address(0));
+    uint64_t prepared = prepare(m, __builtin_return_address(0));
     int rc = FA_REAL(pthread_mutex_lock)(m);
-    if (FA_LIKELY(rc == 0 && slot >= 0) && FA_LIKELY(fa_held_publish(&fa_self->held, slot, m))) return rc;
-    if (ACQUIRED(rc)) on_acquired(m, __builtin_return_address(0));
-    return rc;
+    if (FA_LIKELY(rc == 0 && prepared != FA_HELD_UNPREPARED) && FA_LIKELY(fa_held_publish(&fa_self->held, prepared)))
+        return rc;
+    return locked_general(m, rc, prepared, __builtin_return_address(0));
 }
 
 FA_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -113,8 +122,8 @@ static __attribute__((noinline)) int unlock_general(struct fa_thread *self, pthr
         /* inherited from a thread the child lacks (an owner-checked one glibc refuses to
          * unlock: it stays recorded) */
         fa_lock_released_elsewhere(m, 0);
-    } else if (self && FA_UNLIKELY(self->held.overflow)) {
-        self->held.overflow--; /* one of those that did not fit in the set */
+    } else if (self && FA_UNLIKELY(fa_lock_untracked_any(self))) {
+        fa_lock_released_unknown(self);
     }
     return FA_REAL(pthread_mutex_unlock)(m);
 }

@@ -21,7 +21,10 @@ void fa_lock_acquired_slow(const void *addr, unsigned type, unsigned kind, unsig
          * not hazards: past half the table they are not kept, so they neither count as an
          * overflow at every later fork nor leave the child handlers (which run before the
          * fork's bookkeeping ends) a full table for the locks they take. */
-        if (fa_held_count(&self->held) >= FA_HELD_MAX / 2 && !fa_held_find(&self->held, addr)) return;
+        if (fa_held_count(&self->held) >= FA_HELD_MAX / 2 && !fa_held_find(&self->held, addr)) {
+            self->held.prepare_skipped++; /* their releases are not those of untracked locks */
+            return;
+        }
     }
     fa_held_acquire(&self->held, addr, type, kind, flags, frames, n);
 }
@@ -47,4 +50,12 @@ void fa_lock_released_elsewhere(const void *addr, int any_thread)
         if (t == fa_self || state == FA_SLOT_FREE || (state == FA_SLOT_LIVE && !any_thread)) continue;
         if (fa_held_clear(&t->held, addr)) return;
     }
+}
+
+void fa_lock_released_unknown(struct fa_thread *self)
+{
+    /* The auditor's own locks (libunwind's) were never recorded nor counted. */
+    if (fa_in_auditor) return;
+    if (self->held.prepare_skipped) self->held.prepare_skipped--;
+    else if (self->held.overflow) self->held.overflow--;
 }

@@ -31,12 +31,20 @@ static inline void fa_lock_acquired(const void *addr, unsigned type, unsigned ki
  * by another thread, or inherited from an ancestor process) is looked for elsewhere when
  * `any_thread` is set (semaphores, which any thread may post). */
 void fa_lock_released_elsewhere(const void *addr, int any_thread);
+/* The calling thread released a lock it took but its set does not hold: one of those that
+ * did not fit (the overflow count goes down), or of those a prepare handler took that were
+ * not kept. Cold: call only when either count is non-zero. */
+void fa_lock_released_unknown(struct fa_thread *self);
+static inline int fa_lock_untracked_any(const struct fa_thread *self)
+{
+    return self->held.overflow || self->held.prepare_skipped;
+}
 static inline void fa_lock_released(const void *addr, int any_thread)
 {
     struct fa_thread *self = fa_self;
     if (FA_LIKELY(self != NULL) && fa_held_release(&self->held, addr)) return;
     if (FA_UNLIKELY(fa_threads_gone) || any_thread) fa_lock_released_elsewhere(addr, any_thread);
-    else if (self && FA_UNLIKELY(self->held.overflow)) self->held.overflow--; /* one that did not fit in the set */
+    else if (self && FA_UNLIKELY(fa_lock_untracked_any(self))) fa_lock_released_unknown(self);
 }
 
 /* The lock was re-initialised or destroyed: entries inherited from an ancestor's threads

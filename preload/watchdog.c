@@ -254,7 +254,7 @@ static void find_suspect(const uintptr_t *pc, int n, const struct futex_wait *w,
     for (int i = 0; i < used; i++) {
         struct fa_thread *t = &fa_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
-        for (int k = 0; k < t->held.n && k < FA_HELD_MAX; k++) {
+        for (int k = 0; k < fa_held_count(&t->held) && k < FA_HELD_MAX; k++) {
             uintptr_t a = (uintptr_t)t->held.e[k].addr;
             if (!a || w->uaddr < a || w->uaddr >= a + 32) continue;
             struct fa_buf e;
@@ -362,7 +362,7 @@ static void render_json(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
     for (int i = 0; i < used; i++) {
         struct fa_thread *t = &fa_threads[i];
         if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
-        for (int k = 0; k < t->held.n && k < FA_HELD_MAX; k++) {
+        for (int k = 0; k < fa_held_count(&t->held) && k < FA_HELD_MAX; k++) {
             const struct fa_held *h = &t->held.e[k];
             if (!h->addr || (h->flags & FA_HELD_IN_COND_WAIT)) continue;
             if (listed >= fa_opts.max_locks) {

@@ -24,12 +24,12 @@ static void lock_and_unlock(void **state)
     (void)state;
     int a = 0;
     acquire(&a);
-    assert_int_equal(set.n, 1);
+    assert_int_equal(fa_held_count(&set), 1);
     assert_ptr_equal(set.e[0].addr, &a);
     assert_int_equal(set.e[0].depth, 1);
     assert_int_equal(set.e[0].frames[0], 0x1234);
     assert_int_equal(fa_held_release(&set, &a), 1);
-    assert_int_equal(set.n, 0);
+    assert_int_equal(fa_held_count(&set), 0);
     /* unlocking something never locked is ignored */
     assert_int_equal(fa_held_release(&set, &a), 0);
 }
@@ -43,21 +43,74 @@ static void prepared_entry_is_published_only_after_the_lock(void **state)
     struct fa_heldset reference;
     memset(&reference, 0, sizeof reference);
     fa_held_acquire(&reference, &a, FA_LOCK_MUTEX, 2, 0, site, 1);
-    int slot = fa_held_prepare(&set, &a, FA_LOCK_MUTEX, 2, site[0]);
-    assert_int_equal(slot, 0);
-    assert_int_equal(set.n, 0); /* a fork now sees nothing held */
-    assert_int_equal(fa_held_publish(&set, slot, &a), 1);
-    assert_int_equal(set.n, 1);
+    uint64_t prepared = fa_held_prepare(&set, &a, FA_LOCK_MUTEX, 2, site[0]);
+    assert_int_equal(fa_held_word_count(prepared), 0);
+    assert_int_equal(fa_held_count(&set), 0); /* a fork now sees nothing held */
+    assert_int_equal(fa_held_publish(&set, prepared), 1);
+    assert_int_equal(fa_held_count(&set), 1);
     assert_memory_equal(&set.e[0], &reference.e[0], sizeof set.e[0]);
     /* already held (a recursive mutex): no preparation, the depth is counted after */
-    assert_int_equal(fa_held_prepare(&set, &a, FA_LOCK_MUTEX, 1, site[0]), -1);
+    assert_true(fa_held_prepare(&set, &a, FA_LOCK_MUTEX, 1, site[0]) == FA_HELD_UNPREPARED);
     /* a slot that something else used meanwhile (a signal handler's lock) is not published */
-    slot = fa_held_prepare(&set, &b, FA_LOCK_MUTEX, 0, site[0]);
-    assert_int_equal(slot, 1);
+    prepared = fa_held_prepare(&set, &b, FA_LOCK_MUTEX, 0, site[0]);
+    assert_int_equal(fa_held_word_count(prepared), 1);
     acquire(&a + 1);
-    assert_int_equal(fa_held_publish(&set, slot, &b), 0);
+    assert_int_equal(fa_held_publish(&set, prepared), 0);
     assert_ptr_equal(set.e[1].addr, &a + 1);
-    assert_int_equal(set.n, 2);
+    assert_int_equal(fa_held_count(&set), 2);
+}
+
+/* A signal handler that takes and releases a lock between the wrapper's preparation and
+ * its publication leaves the count as it was but the slot rewritten with its own lock:
+ * the interrupted publication must fail (it published the handler's lock, which nobody
+ * held, for good). The same when the handler's lock failed (its entry was written, never
+ * published). */
+static void publication_fails_after_a_handler_used_the_slot(void **state)
+{
+    (void)state;
+    int l = 0, h = 0;
+    uint64_t outer = fa_held_prepare(&set, &l, FA_LOCK_MUTEX, 0, site[0]);
+    /* the handler: */
+    uint64_t inner = fa_held_prepare(&set, &h, FA_LOCK_MUTEX, 0, site[0]);
+    assert_int_equal(fa_held_publish(&set, inner), 1);
+    assert_int_equal(fa_held_release_newest(&set, &h), 1);
+    /* back in the wrapper */
+    assert_int_equal(fa_held_count(&set), 0);
+    assert_ptr_equal(set.e[0].addr, &h);
+    assert_int_equal(fa_held_publish(&set, outer), 0);
+    assert_int_equal(fa_held_count(&set), 0);
+
+    outer = fa_held_prepare(&set, &l, FA_LOCK_MUTEX, 0, site[0]);
+    inner = fa_held_prepare(&set, &h, FA_LOCK_MUTEX, 0, site[0]);
+    fa_held_unprepare(&set, inner); /* the handler's lock failed */
+    assert_int_equal(fa_held_publish(&set, outer), 0);
+    /* the wrapper then records its lock the general way */
+    acquire(&l);
+    assert_int_equal(fa_held_count(&set), 1);
+    assert_ptr_equal(set.e[0].addr, &l);
+}
+
+/* A reader that loaded the count before the owner released its newest lock and wrote
+ * the next one's entry into the same slot sees the word changed: every change of the
+ * count, and every move of an entry, changes the word. */
+static void every_change_of_the_set_changes_its_word(void **state)
+{
+    (void)state;
+    int a = 0, b = 0, c = 0;
+    acquire(&a);
+    acquire(&b);
+    uint64_t seen = fa_held_word(&set);
+    assert_int_equal(fa_held_release_newest(&set, &b), 1);
+    uint64_t prepared = fa_held_prepare(&set, &c, FA_LOCK_MUTEX, 0, site[0]);
+    assert_ptr_equal(set.e[1].addr, &c); /* where b was */
+    assert_true(fa_held_word(&set) != seen);
+    assert_int_equal(fa_held_publish(&set, prepared), 1);
+    assert_int_equal(fa_held_count(&set), 2);
+    assert_true(fa_held_word(&set) != seen); /* same count, another generation */
+    seen = fa_held_word(&set);
+    assert_int_equal(fa_held_release(&set, &a), 1); /* moves c down */
+    assert_true(fa_held_word(&set) != seen);
+    assert_int_equal(fa_held_word(&set) & FA_HELD_MOVING, 0);
 }
 
 /* The unlock wrapper's one-store release applies to the newest entry taken once only. */
@@ -70,13 +123,13 @@ static void newest_release_takes_only_the_simple_case(void **state)
     acquire(&b);
     assert_int_equal(fa_held_release_newest(&set, &a), 0); /* not the newest */
     assert_int_equal(fa_held_release_newest(&set, &b), 1);
-    assert_int_equal(set.n, 1);
+    assert_int_equal(fa_held_count(&set), 1);
     acquire(&a); /* depth 2 */
     assert_int_equal(fa_held_release_newest(&set, &a), 0);
     assert_int_equal(fa_held_release(&set, &a), 1);
     set.e[0].flags |= FA_HELD_INHERITED; /* the forking thread's, in a child */
     assert_int_equal(fa_held_release_newest(&set, &a), 0);
-    assert_int_equal(set.n, 1);
+    assert_int_equal(fa_held_count(&set), 1);
 }
 
 static void recursive_locks_count_depth(void **state)
@@ -86,14 +139,14 @@ static void recursive_locks_count_depth(void **state)
     acquire(&a);
     uintptr_t other = 0x9999;
     fa_held_acquire(&set, &a, FA_LOCK_MUTEX, 1, 0, &other, 1);
-    assert_int_equal(set.n, 1);
+    assert_int_equal(fa_held_count(&set), 1);
     assert_int_equal(set.e[0].depth, 2);
     assert_int_equal(set.e[0].frames[0], 0x1234); /* first acquisition site kept */
     fa_held_release(&set, &a);
-    assert_int_equal(set.n, 1);
+    assert_int_equal(fa_held_count(&set), 1);
     assert_int_equal(set.e[0].depth, 1);
     fa_held_release(&set, &a);
-    assert_int_equal(set.n, 0);
+    assert_int_equal(fa_held_count(&set), 0);
 }
 
 static void out_of_order_release_keeps_the_others(void **state)
@@ -104,7 +157,7 @@ static void out_of_order_release_keeps_the_others(void **state)
     acquire(&b);
     acquire(&c);
     fa_held_release(&set, &a);
-    assert_int_equal(set.n, 2);
+    assert_int_equal(fa_held_count(&set), 2);
     assert_non_null(fa_held_find(&set, &b));
     assert_non_null(fa_held_find(&set, &c));
     assert_null(fa_held_find(&set, &a));
@@ -128,12 +181,12 @@ static void forget_drops_any_depth_and_flagged(void **state)
     acquire(&a);
     acquire(&a);
     fa_held_forget(&set, &a);
-    assert_int_equal(set.n, 0);
+    assert_int_equal(fa_held_count(&set), 0);
     fa_held_acquire(&set, &a, FA_LOCK_MUTEX, 0, FA_HELD_BY_PREPARE, site, 1);
     acquire(&b);
     fa_held_acquire(&set, &c, FA_LOCK_MUTEX, 0, FA_HELD_BY_PREPARE, site, 1);
     fa_held_forget_flagged(&set, FA_HELD_BY_PREPARE);
-    assert_int_equal(set.n, 1);
+    assert_int_equal(fa_held_count(&set), 1);
     assert_ptr_equal(set.e[0].addr, &b);
 }
 
@@ -142,7 +195,7 @@ static void overflow_is_counted_not_written(void **state)
     (void)state;
     static char locks[FA_HELD_MAX + 5];
     for (int i = 0; i < FA_HELD_MAX + 5; i++) acquire(&locks[i]);
-    assert_int_equal(set.n, FA_HELD_MAX);
+    assert_int_equal(fa_held_count(&set), FA_HELD_MAX);
     assert_int_equal(set.overflow, 5);
     /* frames are clamped to what an entry holds */
     uintptr_t many[FA_MAX_LOCK_FRAMES + 4] = {0};
@@ -189,7 +242,7 @@ static void clear_racing_a_move_is_never_lost(void **state)
         fa_held_compact(&set);
         if (fa_held_find(&set, &sem_s)) lost++;
         fa_held_forget(&set, &sem_s);
-        assert_int_equal(set.n, 0);
+        assert_int_equal(fa_held_count(&set), 0);
     }
     __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
@@ -227,6 +280,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(lock_and_unlock, setup),
         cmocka_unit_test_setup(prepared_entry_is_published_only_after_the_lock, setup),
+        cmocka_unit_test_setup(publication_fails_after_a_handler_used_the_slot, setup),
+        cmocka_unit_test_setup(every_change_of_the_set_changes_its_word, setup),
         cmocka_unit_test_setup(newest_release_takes_only_the_simple_case, setup),
         cmocka_unit_test_setup(recursive_locks_count_depth, setup),
         cmocka_unit_test_setup(out_of_order_release_keeps_the_others, setup),
