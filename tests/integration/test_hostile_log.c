@@ -276,26 +276,44 @@ static void program_file_on_the_log_descriptor(void **state)
     }
 }
 
+/* Runs hostile_dup2 in `mode` without and with the auditor, each with a directory of its
+ * own, and checks that the auditor changed nothing the program did. */
+struct dup2_runs {
+    const char *plain_dir, *audited_dir;
+    struct fa_run plain, audited;
+};
+
+static void run_dup2_both_ways(struct dup2_runs *r, const char *mode)
+{
+    r->plain_dir = new_dir();
+    r->audited_dir = new_dir();
+    const char *plain_argv[] = {fa_build_path("tests/progs/hostile_dup2"), mode, r->plain_dir, NULL};
+    const char *audited_argv[] = {plain_argv[0], mode, r->audited_dir, NULL};
+    assert_int_equal(fa_run_plain(&r->plain, plain_argv, DEADLINE), 0);
+    assert_int_equal(fa_run_audited(&r->audited, audited_argv, NULL, DEADLINE), 0);
+    fa_assert_same_behaviour(&r->plain, &r->audited);
+}
+
+static void free_dup2_runs(struct dup2_runs *r)
+{
+    fa_run_free(&r->plain);
+    fa_run_free(&r->audited);
+    remove_dir(r->plain_dir);
+    remove_dir(r->audited_dir);
+}
+
 /* dup2 onto every number from 3 to 100 succeeds as it does without the auditor: its own
  * descriptors are given up (the log reopens at another number, stacks become call sites),
  * and every fork still reaches the log. */
 static void dup2_onto_any_number_succeeds_as_without_the_auditor(void **state)
 {
     (void)state;
-    const char *plain_dir = new_dir(), *audited_dir = new_dir();
-    const char *plain_argv[] = {fa_build_path("tests/progs/hostile_dup2"), "numbers", plain_dir, NULL};
-    const char *audited_argv[] = {plain_argv[0], "numbers", audited_dir, NULL};
-    struct fa_run plain, audited;
-    assert_int_equal(fa_run_plain(&plain, plain_argv, DEADLINE), 0);
-    assert_int_equal(fa_run_audited(&audited, audited_argv, NULL, DEADLINE), 0);
-    fa_assert_same_behaviour(&plain, &audited);
-    assert_int_equal(fa_out_value(&audited, "dup2_failures"), 0);
-    assert_same_file(plain_dir, audited_dir, "data.txt");
-    assert_every_fork_reported(audited.records, 3);
-    fa_run_free(&plain);
-    fa_run_free(&audited);
-    remove_dir(plain_dir);
-    remove_dir(audited_dir);
+    struct dup2_runs r;
+    run_dup2_both_ways(&r, "numbers");
+    assert_int_equal(fa_out_value(&r.audited, "dup2_failures"), 0);
+    assert_same_file(r.plain_dir, r.audited_dir, "data.txt");
+    assert_every_fork_reported(r.audited.records, 3);
+    free_dup2_runs(&r);
 }
 
 /* Under `ulimit -n 16` the auditor's descriptors go to the top of the range: the program's
@@ -303,21 +321,13 @@ static void dup2_onto_any_number_succeeds_as_without_the_auditor(void **state)
 static void a_low_descriptor_limit_keeps_the_programs_numbers(void **state)
 {
     (void)state;
-    const char *plain_dir = new_dir(), *audited_dir = new_dir();
-    const char *plain_argv[] = {fa_build_path("tests/progs/hostile_dup2"), "lowlimit", plain_dir, NULL};
-    const char *audited_argv[] = {plain_argv[0], "lowlimit", audited_dir, NULL};
-    struct fa_run plain, audited;
-    assert_int_equal(fa_run_plain(&plain, plain_argv, DEADLINE), 0);
-    assert_int_equal(fa_run_audited(&audited, audited_argv, NULL, DEADLINE), 0);
-    fa_assert_same_behaviour(&plain, &audited);
-    assert_int_equal(fa_out_value(&audited, "fd0"), 3);
-    assert_int_equal(fa_out_value(&audited, "fd1"), 4);
-    assert_int_equal(fa_out_value(&audited, "fd2"), 5);
-    assert_int_equal(fa_count_kind(audited.records, "fds-at-fork"), 1);
-    fa_run_free(&plain);
-    fa_run_free(&audited);
-    remove_dir(plain_dir);
-    remove_dir(audited_dir);
+    struct dup2_runs r;
+    run_dup2_both_ways(&r, "lowlimit");
+    assert_int_equal(fa_out_value(&r.audited, "fd0"), 3);
+    assert_int_equal(fa_out_value(&r.audited, "fd1"), 4);
+    assert_int_equal(fa_out_value(&r.audited, "fd2"), 5);
+    assert_int_equal(fa_count_kind(r.audited.records, "fds-at-fork"), 1);
+    free_dup2_runs(&r);
 }
 
 /* "key=N" from a file of such lines, or -1. */
