@@ -82,7 +82,7 @@ static void capture_locks(struct fa_snapshot *s)
                 continue;
             }
             if (own) h = t->held.e[k];
-            if (!h.addr || (h.flags & FA_HELD_IN_COND_WAIT) || fa_held_seen_before(&t->held, k, h.addr)) continue;
+            if (!h.addr || (h.flags & FA_HELD_IN_COND_WAIT) || (own && fa_held_seen_before(&t->held, k, h.addr))) continue;
             if (h.depth == 0) h.depth = 1; /* caught between the count and the removal of its last release */
             if (h.flags & FA_HELD_BY_PREPARE) {
                 s->locks_protected++;

@@ -42,9 +42,13 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *data)
     return 1;
 }
 
+/* Set by our constructor: from then on a range that was not found is not looked for again
+ * (dl_iterate_phdr takes the loader's lock; this runs in signal handlers and children). */
+static int ranges_final;
+
 static void learn_code_range(uintptr_t inside, uintptr_t *lo, uintptr_t *hi)
 {
-    if (__atomic_load_n(hi, __ATOMIC_ACQUIRE)) return;
+    if (__atomic_load_n(hi, __ATOMIC_ACQUIRE) || __atomic_load_n(&ranges_final, __ATOMIC_ACQUIRE)) return;
     struct code_range r = {inside, 0, 0};
     dl_iterate_phdr(find_object, &r);
     if (!r.hi) return;
@@ -67,6 +71,7 @@ void fa_backtrace_init(void)
 {
     int saved = errno;
     learn_own_code();
+    __atomic_store_n(&ranges_final, 1, __ATOMIC_RELEASE);
     errno = saved;
 }
 

@@ -54,7 +54,7 @@ int fa_fdtrack_is_auditor(int fd);
 /* How many of the auditor's own descriptors are open now with numbers above `fd`. */
 int fa_fdtrack_own_above(int fd);
 
-/* Moves a descriptor of the auditor's own (its log, libunwind's pipe) to 48 or above,
+/* Moves a descriptor of the auditor's own (its log, libunwind's pipe) to 48 or above (the top of the range under a descriptor limit below 64),
  * close-on-exec, so the program's own opens get the numbers they would get without the
  * auditor. Returns the new descriptor, or `fd` when it cannot move it. */
 int fa_fd_move_high(int fd);

@@ -64,7 +64,8 @@ struct fa_held {
 /* fa_held_prepare's answer when the acquisition is recorded after the lock instead */
 #define FA_HELD_UNPREPARED UINT64_MAX
 
-/* Cache-line aligned: the hot path touches `word`, `slow` and the first entry only. */
+/* Cache-line aligned: the hot path touches `word`, `slow`, the entries in use (a lock
+ * already held is looked for) and the next free one. */
 struct fa_heldset {
     uint64_t word;           /* count | FA_HELD_MOVING | generation; see above */
     int slow;                /* owner's switch: non-zero sends acquisitions down the slow path

@@ -85,7 +85,8 @@ FA_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 }
 
 /* libunwind makes a pipe for itself (to probe memory) while the auditor runs: it goes to
- * descriptor 48 or above, out of the program's way (fa_fd_move_high). */
+ * descriptor 48 or above (or the top of a small range), out of the program's way
+ * (fa_fd_move_high). */
 static void move_auditor_pipe(int fds[2])
 {
     if (!fa_in_auditor) return;
@@ -115,7 +116,7 @@ FA_EXPORT int pipe2(int fds[2], int flags)
     return rc;
 }
 
-/* The auditor's own descriptors (its log, libunwind's pipe, from 48 up) are refused to
+/* The auditor's own descriptors (its log, libunwind's pipe; see fa_fd_move_high) are refused to
  * close() with EBADF, as valgrind does with its own, and as the program would be refused
  * without us, where those numbers are not open: a program closing "every" descriptor keeps
  * running. Used as a source (dup2(ours, n)) they are refused the same way. */

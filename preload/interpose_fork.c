@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 
 #include "atfork.h"
@@ -68,6 +69,15 @@ void fa_fork_reset_if_new_process(void)
     if (fa_init_pid_changed()) reset_in_child();
 }
 
+/* Whether the child of this fork lacks threads of its parent (it must not unwind until it
+ * execs): from the snapshot, or, when the fork went unaudited (no memory for a snapshot),
+ * from glibc's own flag and our thread registry. */
+static int forks_with_threads(const struct fa_snapshot *s)
+{
+    if (s) return s->nthreads > 0;
+    return !__libc_single_threaded || fa_threads_used > 1;
+}
+
 FA_EXPORT pid_t fork(void)
 {
     fa_init();
@@ -78,7 +88,7 @@ FA_EXPORT pid_t fork(void)
     fa_in_auditor++;
     struct fa_snapshot *s = fa_audit_begin("fork", __builtin_return_address(0));
     fa_in_auditor--;
-    forking_with_threads = s && s->nthreads > 0;
+    forking_with_threads = forks_with_threads(s);
     in_fork_wrapper = 1;
     pid_t pid = FA_REAL(fork)();
     int saved = errno;
@@ -109,7 +119,7 @@ static void on_prepare(void)
     fa_in_auditor++;
     atfork_snapshot = fa_audit_begin("atfork", NULL);
     fa_in_auditor--;
-    forking_with_threads = atfork_snapshot && atfork_snapshot->nthreads > 0;
+    forking_with_threads = forks_with_threads(atfork_snapshot);
 }
 
 static void on_parent(void)

@@ -1,6 +1,7 @@
 /* interpose_pthread.c: pthread mutex, condition-wait and thread-creation wrappers. They
  * forward every call unchanged and keep the per-thread held-lock sets and the thread
- * registry up to date. Hot path: one TLS load, a few stores, no system call. */
+ * registry up to date. Hot path: TLS loads, a scan of the (usually empty) held set, a few
+ * stores and one compare-and-store, no system call. */
 #include "real.h"
 
 #include <errno.h>

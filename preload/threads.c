@@ -78,6 +78,8 @@ static struct fa_thread *claim_slot(int state_from)
         t->in_prepare = 0;
         t->nprepare_taken = 0;
         t->held.overflow = 0;
+        t->held.prepare_skipped = 0;
+        t->stack_low = 0;
         t->held.slow = fa_opts.lock_stack_depth > 1;
         __atomic_store_n(&t->held.word, 0, __ATOMIC_RELEASE);
         while (i >= used && !__atomic_compare_exchange_n(&fa_threads_used, &used, i + 1, 0,

@@ -98,7 +98,7 @@ void fa_thread_stacks_warm(void)
 {
     if ((fa_stacks_signal(&fa_opts) == 0 && fa_opts.dump_signal == 0) || fa_proc.no_unwind || unwind_warm) return;
     uintptr_t pc[2];
-    fa_backtrace(pc, 2, NULL);
+    if (fa_backtrace(pc, 2, NULL) <= 0) return; /* not unwound (libunwind being set up): not warm */
     /* The stack's bounds, for the handler's room check (the main thread's stack grows
      * on demand up to its limit: left unchecked). */
     pthread_attr_t attr;

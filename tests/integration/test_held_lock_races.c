@@ -68,7 +68,6 @@ static void check_handler_lock_left_nothing(const char *how)
 {
     struct fa_run r;
     run(&r, "tests/progs/held_signal_handler_lock", how, NULL);
-    assert_int_equal(fa_out_value(&r, "signals_handled_enough"), 1);
     assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
     fa_run_free(&r);
 }

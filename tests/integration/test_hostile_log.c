@@ -240,8 +240,9 @@ static void daemon_moving_to_root_keeps_a_relative_log_in_place(void **state)
 }
 
 /* Item 2: a file of the program's own put on the log's descriptor, by an interposed dup2
- * (refused with EBADF, as for a number that is not open), by the raw dup3 system call (the
- * log is replaced behind our back: reopened), and onto every open descriptor. */
+ * (it succeeds, as without the auditor; the log is reopened at another number), by the raw
+ * dup3 system call (the log is replaced behind our back: reopened), and onto every open
+ * descriptor. */
 static void program_file_on_the_log_descriptor(void **state)
 {
     (void)state;

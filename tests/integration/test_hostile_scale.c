@@ -168,7 +168,12 @@ static void all_threads_listed_with_their_stacks(void **state)
         json_t *t = json_array_get(threads, i);
         json_t *stack = json_object_get(t, "stack_at_fork");
         if (stack && fa_frames_have(stack, "worker_main")) with_stack++;
-        else assert_non_null(fa_str(t, "stack_at_fork_missing"));
+        else {
+            /* 256 KiB stacks, waiting in read: never too tight to unwind */
+            const char *why = fa_str(t, "stack_at_fork_missing");
+            assert_non_null(why);
+            assert_null(strstr(why, "too near the end"));
+        }
         assert_non_null(fa_str(t, "start_routine")); /* worker_main (ASan's wrapper in check-asan) */
     }
     print_message("%d of %d threads' stacks collected at the fork\n", with_stack, OTHER_THREADS);
