@@ -13,6 +13,9 @@
 #define FA_TLS __thread __attribute__((tls_model("initial-exec")))
 #define FA_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FA_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* A macro's value as a string literal ("64" for FA_MAX_FRAMES). */
+#define FA_STR_(x) #x
+#define FA_STR(x) FA_STR_(x)
 
 /* Deepest stack any record carries (option stack_depth is clamped to it). */
 #define FA_MAX_FRAMES 64

@@ -69,8 +69,6 @@ static const char *thread_name(const struct fa_snapshot *s, pid_t tid)
  * first RECORD_TAIL; a record whose tail needs more is rendered again with more room. */
 #define RECORD_TAIL ((size_t)16 << 10)
 static FA_TLS size_t tail_room = RECORD_TAIL;
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 /* Set by write_record()'s last resort, when no buffer larger than the arena's could be
  * mapped: lists are then cut to fit the arena's. Per thread: two threads may report. */
@@ -719,7 +717,7 @@ static void text_fd_list(struct fa_buf *b, const struct fa_snapshot *s, int at_e
         fa_puts(b, "  (");
         fa_put_udec(b, s->fds_untracked);
         fa_puts(b, s->fds_untracked == 1 ? " of them is" : " of them are");
-        fa_puts(b, " numbered " STR(FA_FD_TRACKED) " or above: no opening site is kept for those)\n");
+        fa_puts(b, " numbered " FA_STR(FA_FD_TRACKED) " or above: no opening site is kept for those)\n");
     }
 }
 
@@ -972,7 +970,7 @@ static void render_fork(struct fa_buf *b, const struct fa_snapshot *s, const str
     count_note(b, s->threads_dropped, " more threads not listed: max_threads");
     count_note(b, s->threads_untracked, " threads not tracked: thread table full");
     count_note(b, s->fds_dropped, " more descriptors not listed: max_fds");
-    count_note(b, s->fds_untracked, " descriptors numbered " STR(FA_FD_TRACKED) " or above, opening sites not kept");
+    count_note(b, s->fds_untracked, " descriptors numbered " FA_STR(FA_FD_TRACKED) " or above, opening sites not kept");
     count_note(b, s->semaphores_untracked, " semaphores not tracked: semaphore registry full");
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
     if (s->fds_listing_errno) {

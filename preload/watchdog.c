@@ -26,8 +26,6 @@
 #include "threadstacks.h"
 
 #define WD_THREADS 64
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define WD_COOKIE 0x66617764 /* tells our timer's signals from anyone's */
 
 struct remembered_thread {
@@ -456,7 +454,7 @@ static void render_text(struct fa_buf *b, const uintptr_t *pc, int n, long secs,
         fa_render_prefix(b, pid);
         fa_puts(b, "  ... and ");
         fa_put_udec(b, at_fork.omitted);
-        fa_puts(b, " more threads of the parent (a child remembers " STR(WD_THREADS) " at most)\n");
+        fa_puts(b, " more threads of the parent (a child remembers " FA_STR(WD_THREADS) " at most)\n");
     }
     fa_render_prefix(b, pid);
     fa_puts(b, "  suppress with: ");
