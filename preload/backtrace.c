@@ -6,6 +6,9 @@
 #include <libunwind.h>
 #include <link.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fa.h"
 #include "process.h"
@@ -120,6 +123,34 @@ static int unwinder_pipe_taken;
 
 void fa_backtrace_pipe_taken(void) { __atomic_store_n(&unwinder_pipe_taken, 1, __ATOMIC_RELEASE); }
 
+/* libunwind's pipe as our pipe2 wrapper saw it made: its numbers and its identity. */
+static int probe_fd[2] = {-1, -1};
+static dev_t probe_dev;
+static ino_t probe_ino;
+
+void fa_backtrace_pipe_made(const int fds[2])
+{
+    struct stat st;
+    if (syscall(SYS_fstat, fds[0], &st) != 0) return;
+    probe_dev = st.st_dev;
+    probe_ino = st.st_ino;
+    probe_fd[0] = fds[0];
+    probe_fd[1] = fds[1];
+}
+
+/* 0 when the program put a file of its own on a number of libunwind's pipe behind our back
+ * (close_range, then an open that got that number; a raw dup2): libunwind would read a
+ * byte from it and write one into it. Closed numbers are fine: libunwind makes a new pipe. */
+static int probe_pipe_intact(void)
+{
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        if (probe_fd[i] < 0 || syscall(SYS_fstat, probe_fd[i], &st) != 0) continue;
+        if (st.st_dev != probe_dev || st.st_ino != probe_ino) return 0;
+    }
+    return 1;
+}
+
 static int call_site_only(uintptr_t *pc, int max, const void *call_site)
 {
     if (!call_site || max < 1) return 0;
@@ -160,6 +191,7 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
 {
     void *raw[FA_MAX_FRAMES + 16];
     int saved = errno;
+    if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
     if (fa_is_unwinder_pc((uintptr_t)call_site) || /* another library's unwind: see there */
         __atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) {
         errno = saved;

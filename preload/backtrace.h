@@ -45,5 +45,8 @@ int fa_is_unwinder_pc(uintptr_t pc);
 /* The program took one of libunwind's pipe descriptors (dup2 onto it): from now on this
  * process's stacks are call sites only. */
 void fa_backtrace_pipe_taken(void);
+/* The pipe libunwind just made for itself (our pipe/pipe2 wrappers, inside an unwind):
+ * checked before every unwind, see fa_backtrace_pipe_taken. */
+void fa_backtrace_pipe_made(const int fds[2]);
 
 #endif

@@ -92,6 +92,7 @@ static void move_auditor_pipe(int fds[2])
     if (!fa_in_auditor) return;
     fds[0] = fa_fd_move_high(fds[0]);
     fds[1] = fa_fd_move_high(fds[1]);
+    fa_backtrace_pipe_made(fds);
 }
 
 FA_EXPORT int pipe(int fds[2])

@@ -331,6 +331,21 @@ static void a_low_descriptor_limit_keeps_the_programs_numbers(void **state)
     free_dup2_runs(&r);
 }
 
+/* A daemon closes everything (close_range, unseen by any wrapper) and its next opens get
+ * the numbers of libunwind's memory-probing pipe: libunwind reads one byte from that pipe
+ * and writes one into it when it validates memory. The auditor notices before its next
+ * unwind and stops unwinding: no file of the program is read or written, and both forks
+ * are still reported. */
+static void program_files_on_the_unwinders_numbers_are_never_touched(void **state)
+{
+    (void)state;
+    struct dup2_runs r;
+    run_dup2_both_ways(&r, "refill");
+    assert_int_equal(fa_out_value(&r.audited, "files_touched"), 0);
+    assert_int_equal(fa_count_kind(r.audited.records, "fds-at-fork"), 2);
+    free_dup2_runs(&r);
+}
+
 /* "key=N" from a file of such lines, or -1. */
 static long file_value(const char *text, const char *key)
 {
@@ -577,6 +592,7 @@ int main(void)
         cmocka_unit_test(program_file_on_the_log_descriptor),
         cmocka_unit_test(dup2_onto_any_number_succeeds_as_without_the_auditor),
         cmocka_unit_test(a_low_descriptor_limit_keeps_the_programs_numbers),
+        cmocka_unit_test(program_files_on_the_unwinders_numbers_are_never_touched),
         cmocka_unit_test(fork_storm_leaks_nothing_and_logs_every_fork),
         cmocka_unit_test(log_files_are_named_by_pid_and_private),
         cmocka_unit_test(planted_symlink_is_not_followed),

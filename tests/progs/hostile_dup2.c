@@ -6,6 +6,9 @@
  *   numbers   dup2() onto every number from 3 to 100, open or not, and says how many
  *             calls failed (none without the auditor: it must be none with it)
  *   lowlimit  with `ulimit -n 16` set first, opens three files and says their numbers
+ *   refill    closes every descriptor from 3 up (close_range), opens 60 files of ten bytes
+ *             each (so its files get the numbers of libunwind's pipe), forks, opens one
+ *             more, and says how many of its files were read or written by anyone else
  * Its file must hold only its own lines; every fork must still reach the log. Nothing
  * about the descriptors it found is printed: without the auditor there are none. */
 #include "progs.h"
@@ -14,6 +17,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 static void put(int fd, const char *text)
 {
@@ -72,10 +76,48 @@ static int low_limit(const char *dir)
     return 0;
 }
 
+/* An open from code never unwound before: libunwind validates the memory of new frames
+ * through its pipe. */
+static __attribute__((noinline)) int open_late(const char *dir, int depth)
+{
+    if (depth > 0) return open_late(dir, depth - 1) + 0 * depth;
+    char path[512];
+    snprintf(path, sizeof path, "%s/late", dir);
+    return open(path, O_WRONLY | O_CREAT, 0600);
+}
+
+/* Files on the numbers of the auditor's descriptors, put there behind its back: nobody but
+ * the program may move their offsets or change their sizes. */
+static int refill(const char *dir)
+{
+    enum { FILES = 60 };
+    int fds[FILES];
+    char path[512];
+    snprintf(path, sizeof path, "%s/early", dir);
+    if (open(path, O_WRONLY | O_CREAT, 0600) < 0) return 1; /* its opening site is unwound: */
+    fork_and_reap(); /* libunwind's pipe exists from now on, and the fork reports the file */
+    syscall(SYS_close_range, 3, ~0U, 0);
+    for (int i = 0; i < FILES; i++) {
+        snprintf(path, sizeof path, "%s/refill%d", dir, i);
+        fds[i] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        if (fds[i] < 0 || write(fds[i], "0123456789", 10) != 10 || lseek(fds[i], 0, SEEK_SET) != 0) return 1;
+    }
+    fork_and_reap(); /* descriptors to report: the auditor unwinds the fork's stack */
+    if (open_late(dir, 3) < 0) return 1; /* and the opening site's */
+    int touched = 0;
+    for (int i = 0; i < FILES; i++) {
+        struct stat st;
+        if (lseek(fds[i], 0, SEEK_CUR) != 0 || fstat(fds[i], &st) != 0 || st.st_size != 10) touched++;
+    }
+    print_value("files_touched", touched);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) return 2;
     if (strcmp(argv[1], "lowlimit") == 0) return low_limit(argv[2]);
+    if (strcmp(argv[1], "refill") == 0) return refill(argv[2]);
     char path[512];
     snprintf(path, sizeof path, "%s/data.txt", argv[2]);
     int data = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
