@@ -108,7 +108,11 @@ void fa_thread_stacks_warm(void)
         if (pthread_attr_getstack(&attr, &addr, &size) == 0) stack_low = (uintptr_t)addr;
         pthread_attr_destroy(&attr);
     }
-    if (fa_self) __atomic_store_n(&fa_self->stack_low, stack_low, __ATOMIC_RELEASE);
+    /* Published for the forking thread's look at where a blocked thread's stack pointer is
+     * (one /proc read per thread per fork) only when the stack is small: a thread blocked
+     * within 16 KiB of the end of a stack over 1 MiB is not worth that read at every fork;
+     * its handler still checks its room itself. */
+    if (fa_self && size <= ((size_t)1 << 20)) __atomic_store_n(&fa_self->stack_low, stack_low, __ATOMIC_RELEASE);
     unwind_warm = 1;
 }
 
