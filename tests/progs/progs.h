@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline void print_value(const char *key, long value) { dprintf(1, "%s=%ld\n", key, value); }
@@ -35,6 +36,20 @@ static inline void print_fact(const char *key, long value)
 }
 
 /* fork; the child exits at once; the parent waits. Returns the child's pid. */
+/* fork(), and in the parent the microseconds the call took, printed on stderr as
+ * "fork_us=N" when SCALE_TIMING is set (for people measuring; no test asserts on it). */
+static inline pid_t timed_fork(void)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid > 0 && getenv("SCALE_TIMING")) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        dprintf(2, "fork_us=%ld\n", (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    }
+    return pid;
+}
+
 static inline pid_t fork_and_reap(void)
 {
     pid_t pid = fork();
