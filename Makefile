@@ -18,20 +18,25 @@ TEST_CFLAGS   = $(shell pkg-config --cflags cmocka jansson)
 TEST_LIBS     = $(shell pkg-config --libs cmocka jansson)
 
 # --- the library ------------------------------------------------------------------------
-# core: plain C, unit-tested without preloading; interposers + init make the preload.
-CORE_SRCS := options fmt procfs heldlocks threads lockhooks backtrace symbolize log fdtrack rng audit report watchdog \
-             childdeadlock atfork threadstacks suppress execaudit statedump
-PRELOAD_SRCS := real interpose_pthread interpose_locks interpose_fd interpose_rng interpose_fork init interpose_exec
-CORE_OBJS := $(CORE_SRCS:%=$(BUILD)/obj/%.o)
-PRELOAD_OBJS := $(PRELOAD_SRCS:%=$(BUILD)/obj/%.o)
+# preload/ has one folder a stage, each using only the ones before it:
+#   base/ (options, formatting, /proc, backtraces) -> track/ (what the wrappers keep) ->
+#   audit/ (the moments the auditor looks) -> findings/ (judge, render) -> out/ (write);
+#   intercept/ (the wrappers, real-function resolution, start-up) uses them all.
+# The core (every folder but intercept/) is plain C, unit-tested without preloading.
+CORE_DIRS := base track audit findings out
+CORE_SRCS := $(sort $(foreach d,$(CORE_DIRS),$(wildcard preload/$(d)/*.c)))
+PRELOAD_SRCS := $(sort $(wildcard preload/intercept/*.c))
+LIB_HDRS := $(wildcard preload/*/*.h preload/*/*.def)
+CORE_OBJS := $(CORE_SRCS:preload/%.c=$(BUILD)/obj/%.o)
+PRELOAD_OBJS := $(PRELOAD_SRCS:preload/%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libforkaudit.so
 CORE_LIB := $(BUILD)/libforkaudit-core.a
 
 all: $(LIB)
 
-$(BUILD)/obj/%.o: preload/%.c preload/*.h include/forkaudit.h | deps-lib
+$(BUILD)/obj/%.o: preload/%.c $(LIB_HDRS) include/forkaudit.h | deps-lib
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(UNWIND_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Ipreload -fPIC -fvisibility=hidden $(UNWIND_CFLAGS) -c $< -o $@
 
 # -z now: every PLT entry of ours is bound at load time, never lazily inside a signal
 # handler or between fork and exec.
@@ -121,7 +126,7 @@ CPPCHECK_FLAGS := -q --enable=warning,style,performance,portability --std=c11 -D
     --library=posix --library=tests/lint/forkaudit.cfg --suppressions-list=tests/lint/cppcheck.supp \
     --inline-suppr --error-exitcode=1 --template='{file}:{line}: {severity} [{id}] {message}'
 # The compile flags the Makefile uses for each group of files.
-TIDY_LIB_FLAGS   = -std=gnu11 -D_GNU_SOURCE -pthread $(UNWIND_CFLAGS)
+TIDY_LIB_FLAGS   = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload $(UNWIND_CFLAGS)
 TIDY_UNIT_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload $(TEST_CFLAGS) -include tests/lint/cmocka_noreturn.h
 TIDY_INTEG_FLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -DFA_BUILD_DIR=\"build\" -DFA_SOURCE_DIR=\".\" $(TEST_CFLAGS) \
                    -include tests/lint/cmocka_noreturn.h
@@ -132,11 +137,11 @@ tidy = fail=0; for f in $(2); do out=$$($(CLANG_TIDY) --quiet $$f -- $(1) 2>&1) 
     printf '%s\n' "$$out" | grep -v '^[0-9]* warnings* generated\.$$' || true; done; [ $$fail -eq 0 ]
 
 lint: | deps-lib deps-test
-	$(CPPCHECK) $(CPPCHECK_FLAGS) preload include
+	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload preload include
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload tests/unit $(wildcard tests/fuzz/*.c)
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -DFA_BUILD_DIR='"build"' -DFA_SOURCE_DIR='"."' tests/integration \
 	    tests/progs tests/progs-glib
-	@$(call tidy,$(TIDY_LIB_FLAGS),preload/*.c)
+	@$(call tidy,$(TIDY_LIB_FLAGS),preload/*/*.c)
 	@$(call tidy,-x c $(TIDY_LIB_FLAGS),include/forkaudit.h)
 	@$(call tidy,$(TIDY_UNIT_FLAGS),tests/unit/*.c $(wildcard tests/fuzz/*.c))
 	@$(call tidy,$(TIDY_INTEG_FLAGS),tests/integration/*.c)
@@ -154,7 +159,7 @@ FUZZ_SECONDS ?= 25
 FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(BUILD)/fuzz/libforkaudit-core.a: $(CORE_SRCS:%=preload/%.c) preload/*.h | deps-lib
+$(BUILD)/fuzz/libforkaudit-core.a: $(CORE_SRCS) $(LIB_HDRS) | deps-lib
 	$(MAKE) BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" $@
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libforkaudit-core.a

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fa.h"
-#include "options.h"
+#include "base/fa.h"
+#include "base/options.h"
 
 #define CHECK(cond)                                                                        \
     do {                                                                                   \

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "suppress.h"
+#include "out/suppress.h"
 
 #define CHECK(cond)                                                                           \
     do {                                                                                      \

@@ -8,8 +8,8 @@
 #include <jansson.h>
 #include <spawn.h>
 
-#include "execaudit.h"
-#include "report.h"
+#include "audit/execaudit.h"
+#include "findings/report.h"
 
 static void file_actions_are_read_from_glibc(void **state)
 {

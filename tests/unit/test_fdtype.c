@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fdtrack.h"
+#include "track/fdtrack.h"
 
 static void targets_and_modes_are_classified(void **state)
 {

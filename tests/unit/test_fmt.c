@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "fmt.h"
+#include "base/fmt.h"
 
 /* Escapes `s`, parses the JSON string back, and returns 1 when it equals `expect`. */
 static int round_trips(const char *s, size_t n, const char *expect)

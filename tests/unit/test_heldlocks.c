@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "heldlocks.h"
+#include "track/heldlocks.h"
 
 static struct fa_heldset set;
 static const uintptr_t site[1] = {0x1234};

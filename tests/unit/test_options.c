@@ -1,7 +1,7 @@
 /* Unit tests of the FORKAUDIT_OPTIONS parser: good input, bad input, odd separators. */
 #include "unit.h"
 
-#include "options.h"
+#include "base/options.h"
 
 struct diags {
     int n;

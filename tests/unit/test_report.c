@@ -7,8 +7,8 @@
 
 #include <sys/auxv.h>
 
-#include "report.h"
-#include "symbolize.h"
+#include "findings/report.h"
+#include "out/symbolize.h"
 
 static __attribute__((noinline)) int helper_static_function(int x) { return x * 3 + 1; }
 

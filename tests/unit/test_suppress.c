@@ -2,7 +2,7 @@
  * and the rule file parser. */
 #include "unit.h"
 
-#include "suppress.h"
+#include "out/suppress.h"
 
 static void globs_match_anywhere(void **state)
 {

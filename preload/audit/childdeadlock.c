@@ -1,0 +1,194 @@
+/* childdeadlock.c: in a forked child (before exec), a blocking acquisition of a lock that
+ * can never be released is reported before the child blocks: a lock held at the fork by
+ * a thread the child does not have, or one the child's own thread already holds and
+ * cannot take again. Then on_child_deadlock decides: report (and block, as the program
+ * asked), abort, or exit:N. A timed wait is only reported: it gives up by itself, and a
+ * program that asks for a timeout is ready for one. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/backtrace.h"
+#include "base/fmt.h"
+#include "track/lockhooks.h"
+#include "out/log.h"
+#include "base/options.h"
+#include "base/process.h"
+#include "findings/report.h"
+#include "out/suppress.h"
+
+#define REPORTED_MAX 64
+static const void *reported[REPORTED_MAX]; /* report once per lock (on_child_deadlock=report) */
+static int nreported;
+
+/* Whether the caller, holding `h`, blocks forever taking it again. */
+static int self_deadlock(const struct fa_held *h, unsigned kind, int for_write, int value)
+{
+    if (h->flags & FA_HELD_INHERITED) { /* taken by the forking thread: its tid is not ours */
+        switch (h->type) {
+        case FA_LOCK_SEM: return value == 0;
+        case FA_LOCK_RWLOCK: return for_write || !(h->flags & FA_HELD_READ);
+        default: return 1;
+        }
+    }
+    switch (h->type) {
+    case FA_LOCK_MUTEX:
+    case FA_LOCK_MTX:
+        /* recursive: it just nests; errorcheck: glibc returns EDEADLK instead */
+        return (kind & 3) != PTHREAD_MUTEX_RECURSIVE_NP && (kind & 3) != PTHREAD_MUTEX_ERRORCHECK_NP;
+    case FA_LOCK_SPIN: return 1;
+    case FA_LOCK_SEM: return value == 0;
+    case FA_LOCK_RWLOCK: return 0; /* glibc returns EDEADLK, or lets a reader nest */
+    default: (void)for_write; return 0;
+    }
+}
+
+/* Whether a thread other than the caller runs in this child (created after the fork;
+ * the registry knows every thread pthread_create started). */
+static int other_threads(void)
+{
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++)
+        if (&fa_threads[i] != fa_self && __atomic_load_n(&fa_threads[i].state, __ATOMIC_ACQUIRE) == FA_SLOT_LIVE)
+            return 1;
+    return 0;
+}
+
+/* The entry of `addr` held by a thread of an ancestor process, which this child lacks. */
+static int inherited(const void *addr, int for_write, struct fa_held *out, pid_t *holder)
+{
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++) {
+        struct fa_thread *t = &fa_threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
+        int n = fa_held_word_count(__atomic_load_n(&t->held.word, __ATOMIC_ACQUIRE));
+        for (int k = 0; k < n && k < FA_HELD_MAX; k++) {
+            struct fa_held h = t->held.e[k];
+            if (h.addr != addr || (h.flags & FA_HELD_IN_COND_WAIT)) continue;
+            if ((h.flags & FA_HELD_READ) && !for_write) continue; /* readers share */
+            *out = h;
+            *holder = t->tid;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void render(struct fa_buf *b, const struct fa_held *h, pid_t holder, int own, int timed, const uintptr_t *pc,
+                   int n)
+{
+    pid_t pid = fa_getpid(), tid = fa_self ? fa_self->tid : fa_gettid();
+    if (fa_opts.format == FA_FORMAT_JSON) {
+        fa_render_child_record_json(b, "child-deadlock", "error", pc, n);
+        fa_render_lock_json(b, h, holder, NULL, own, !own);
+        char rule[300];
+        struct fa_buf rb;
+        fa_buf_fixed(&rb, rule, sizeof rule);
+        fa_suppress_suggest(&rb, "child-deadlock", h->frames, h->nframes, NULL);
+        fa_buf_terminate(&rb);
+        fa_puts(b, ",\"suppression\":");
+        fa_put_json_str(b, rule);
+        fa_puts(b, timed ? ",\"timed\":true" : ",\"timed\":false");
+        fa_puts(b, ",\"action\":\"");
+        fa_puts(b, timed ? "report"
+                   : fa_opts.on_child_deadlock == FA_ACTION_ABORT ? "abort"
+                   : fa_opts.on_child_deadlock == FA_ACTION_EXIT ? "exit" : "report");
+        fa_puts(b, "\"}\n");
+        return;
+    }
+    fa_render_prefix(b, pid);
+    fa_puts(b, "forkaudit: ERROR: child-deadlock: this child (forked by thread ");
+    fa_put_dec(b, fa_proc.born_tid);
+    fa_puts(b, " of process ");
+    fa_put_dec(b, syscall(SYS_getppid));
+    fa_puts(b, timed ? ") is about to wait, until its timeout, for " : ") is about to wait forever for ");
+    fa_puts(b, fa_lock_type_name(h->type));
+    fa_putc(b, ' ');
+    fa_put_hex(b, (uintptr_t)h->addr);
+    fa_putc(b, '\n');
+    fa_render_prefix(b, pid);
+    if (own && !(h->flags & FA_HELD_INHERITED)) {
+        fa_puts(b, "  this thread took it after the fork and cannot take it again\n");
+    } else if (own) {
+        fa_puts(b, "  it was held at the fork by the forking thread ");
+        fa_put_dec(b, holder);
+        fa_puts(b, ", whose copy (this thread) still holds it and cannot take it again\n");
+    } else {
+        fa_puts(b, "  it was held at the fork by thread ");
+        fa_put_dec(b, holder);
+        fa_puts(b, ", which this child does not have: nobody will ever release it\n");
+    }
+    fa_render_prefix(b, pid);
+    fa_puts(b, "  acquired by thread ");
+    fa_put_dec(b, holder);
+    fa_puts(b, " at:\n");
+    fa_render_frames_text(b, pid, h->frames, h->nframes, "    ");
+    fa_render_prefix(b, pid);
+    fa_puts(b, "  this child's thread ");
+    fa_put_dec(b, tid);
+    fa_puts(b, " is taking it at:\n");
+    fa_render_frames_text(b, pid, pc, n, "    ");
+    fa_render_prefix(b, pid);
+    fa_puts(b, "  suppress with: ");
+    fa_suppress_suggest(b, "child-deadlock", h->frames, h->nframes, NULL);
+    fa_putc(b, '\n');
+    fa_render_prefix(b, pid);
+    fa_puts(b, timed ? "  a timed wait: the call proceeds and gives up at its timeout; on_child_deadlock does not end the child\n"
+               : fa_opts.on_child_deadlock == FA_ACTION_REPORT
+                   ? "  on_child_deadlock=report: the call proceeds (and blocks); on_child_deadlock=abort makes it a crash\n"
+                   : "  on_child_deadlock: ending the child now\n");
+}
+
+void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, unsigned how, int value,
+                             void *call_site)
+{
+    if (fa_in_auditor) return;
+    int for_write = (how & FA_WAIT_WRITE) != 0, timed = (how & FA_WAIT_TIMED) != 0;
+    /* A semaphore blocks only at value 0, and any thread may post it: it can stay at 0
+     * for good only while this child has no other thread. */
+    if (type == FA_LOCK_SEM && (value != 0 || other_threads())) return;
+    struct fa_thread *self = fa_self;
+    struct fa_held h, *mine = self ? fa_held_find(&self->held, addr) : NULL;
+    pid_t holder;
+    int own = 0;
+    if (mine && !(mine->flags & FA_HELD_IN_COND_WAIT)) {
+        /* A semaphore the child took itself is how it waits for an event (Python's
+         * Condition.wait takes its waiter lock twice): only inherited ones are checked. */
+        if (type == FA_LOCK_SEM && !(mine->flags & FA_HELD_INHERITED)) return;
+        if (!self_deadlock(mine, kind, for_write, value)) return;
+        h = *mine;
+        holder = (mine->flags & FA_HELD_INHERITED) ? fa_proc.born_tid : self->tid;
+        own = 1;
+    } else if (!inherited(addr, for_write, &h, &holder)) {
+        return;
+    }
+    /* Reported once per lock when the child goes on (report, or a timed wait). */
+    if (fa_opts.on_child_deadlock == FA_ACTION_REPORT || timed) {
+        for (int i = 0; i < nreported; i++)
+            if (reported[i] == addr) return;
+        if (nreported < REPORTED_MAX) reported[nreported++] = addr;
+    }
+    int saved = errno;
+    fa_in_auditor++;
+    uintptr_t pc[FA_MAX_FRAMES];
+    int n = fa_backtrace(pc, fa_opts.stack_depth, call_site);
+    if (fa_suppress_frames("child-deadlock", h.frames, h.nframes) || fa_suppress_frames("child-deadlock", pc, n)) {
+        fa_in_auditor--; /* suppressed: no report, and no abort or exit either */
+        errno = saved;
+        return;
+    }
+    __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
+    struct fa_buf b;
+    if (fa_buf_mapped(&b, 1 << 16) == 0) {
+        render(&b, &h, holder, own, timed, pc, n);
+        fa_report_write(&b);
+        fa_buf_release(&b);
+    }
+    fa_in_auditor--;
+    errno = saved;
+    if (timed) return; /* it comes back by itself: ending the child would change the program */
+    if (fa_opts.on_child_deadlock == FA_ACTION_ABORT) abort();
+    if (fa_opts.on_child_deadlock == FA_ACTION_EXIT) _exit(fa_opts.child_deadlock_exit);
+}

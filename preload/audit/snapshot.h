@@ -1,0 +1,116 @@
+/* snapshot.h: what the auditor saw at one fork, captured in the parent just before the
+ * real fork and rendered into records just after it. */
+#ifndef FA_SNAPSHOT_H
+#define FA_SNAPSHOT_H
+
+#include <sys/types.h>
+
+#include "base/fa.h"
+#include "track/heldlocks.h"
+#include "track/rng.h"
+
+struct fa_snap_thread {
+    pid_t tid;
+    char name[16];
+    void *start_routine;  /* NULL: not made through pthread_create (or before we loaded) */
+    int ncreated;
+    uintptr_t created_at[FA_MAX_FRAMES];
+    int stack_state;      /* enum fa_stack_state: what the thread's stack at fork is */
+    int nstack;
+    uintptr_t stack[FA_MAX_FRAMES]; /* its stack at the fork, unwound in a signal handler */
+};
+
+enum fa_stack_state {
+    FA_STACK_NONE = 0,     /* not asked (stack_signal=0, or a child of a threaded parent) */
+    FA_STACK_OK = 1,
+    FA_STACK_NO_ANSWER = 2, /* signal blocked, thread stopped, or too slow */
+    FA_STACK_BUSY = 3,     /* not safe to unwind: inside the auditor, on an alternate signal
+                              stack, or not started by pthread_create */
+    FA_STACK_UNAVAILABLE = 4, /* the signal is the program's, or another fork was collecting */
+    FA_STACK_BLOCKED = 5,  /* the thread blocks stack_signal: not sent it */
+    FA_STACK_TOO_MANY = 6, /* past the collector's table (threadstacks.c): not asked */
+    FA_STACK_TIGHT = 7,    /* too near the end of its stack to unwind without overflowing it */
+};
+
+struct fa_snap_lock {
+    struct fa_held held;
+    pid_t holder;
+    int holder_is_forking_thread;
+    int holder_gone;      /* holder is a thread of an ancestor process, absent here: the
+                           * lock was inherited locked at an earlier fork */
+};
+
+struct fa_snap_fd {
+    int fd;
+    int cloexec;
+    int flags;            /* O_ACCMODE bits of F_GETFL */
+    unsigned mode;        /* st_mode, 0 when fstat failed */
+    long long offset;     /* file offset, -1 when it has none */
+    const char *type;
+    const char *opened_by;
+    char target[256];
+    int nframes;
+    uintptr_t frames[FA_MAX_FRAMES];
+};
+
+struct fa_snap_rng {
+    enum fa_rng_family family;
+    struct fa_rng_state state;
+};
+
+struct fa_snapshot {
+    const char *via;       /* "fork", "atfork" */
+    unsigned long seq;     /* 1 for the first fork of this process */
+    pid_t pid, ppid, tid;  /* forking process and thread */
+    pid_t child;           /* > 0 when known */
+    struct fa_stack stack; /* the forking thread's stack */
+    const void *stack_call_site; /* set while `stack` is still to be unwound (audit.c) */
+
+    int nthreads, max_threads;
+    int registry_cursor;   /* where the next thread is looked for in the registry */
+    unsigned long threads_dropped, threads_untracked;
+    struct fa_snap_thread *threads;
+
+    int nlocks, max_locks;
+    unsigned long locks_dropped, locks_overflow, locks_protected;
+    struct fa_snap_lock *locks;
+
+    int nfds, max_fds;
+    unsigned long fds_dropped;   /* over max_fds: counted, not listed */
+    unsigned long fds_untracked; /* listed ones numbered FA_FD_TRACKED or above: no
+                                  * opening site is kept for them */
+    unsigned long fds_unchecked; /* exec audits: open descriptors past max_fds leaking ones,
+                                  * whose close-on-exec flag was not read */
+    struct fa_snap_fd *fds;
+
+    int nrng;
+    struct fa_snap_rng rng[FA_RNG_COUNT];
+
+    unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
+    unsigned long semaphores_untracked; /* binary semaphores the full registry left out */
+    int fds_listing_errno; /* why /proc/self/fd could not be listed (EMFILE: the program's
+                            * descriptor table is full): descriptors were probed instead */
+    unsigned long suppressed;        /* findings dropped by suppression rules */
+    int nhandlers;                   /* other libraries' prepare handlers that ran */
+    void *handler[64], *handler_dso[64];
+
+    int log_fd;            /* the auditor's own log descriptor, left out of fds-at-fork */
+    int fork_stack_shown;  /* text: a record of this fork already showed the fork's stack */
+    size_t map_len;        /* the snapshot lives in one anonymous mapping of this size */
+    int from_arena;        /* 1: the process's reusable mapping, 0: a temporary one */
+    char *render;          /* scratch for rendering records, render_len bytes */
+    char *dirents;         /* scratch for getdents64 */
+    size_t render_len;
+
+    /* state dumps only: the receiving thread (tid) as a thread entry, its stack in `stack`
+     * (stack_state FA_STACK_OK) or why not (FA_STACK_BUSY) */
+    struct fa_snap_thread receiver;
+
+    /* exec audits (fds-leaked-at-exec) only: the program about to run, the call ("execve",
+     * "posix_spawn", ...); seq, child and via name the fork that made this process, if any */
+    const char *exec_path;
+    const char *exec_argv0; /* NULL when argv is empty */
+    const char *exec_via;
+};
+
+#endif

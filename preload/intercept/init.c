@@ -1,0 +1,76 @@
+/* init.c: the library's constructor and its public API. */
+#include "intercept/init.h"
+
+#include <dlfcn.h>
+
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../../include/forkaudit.h"
+#include "base/backtrace.h"
+#include "base/fa.h"
+#include "out/log.h"
+#include "base/options.h"
+#include "base/process.h"
+#include "out/suppress.h"
+#include "intercept/real.h"
+#include "audit/statedump.h"
+#include "track/threads.h"
+#include "audit/threadstacks.h"
+
+static int init_state; /* 0 not started, 1 running, 2 done */
+
+void fa_init(void)
+{
+    /* A plain load first: even a failing compare-and-swap is a write, and every fork
+     * would take a copy-on-write fault on this page. */
+    if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 0) return;
+    int expect = 0;
+    if (!__atomic_compare_exchange_n(&init_state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+    /* Another copy of the library comes first in the lookup order: it audits the process,
+     * and this one stays inert (the program's calls never reach it). */
+    void *first = dlsym(RTLD_DEFAULT, "forkaudit_version");
+    Dl_info theirs, mine; /* (our own &forkaudit_version would be the first copy's too) */
+    if (first && dladdr(first, &theirs) && dladdr((void *)&fa_init, &mine) && theirs.dli_fbase != mine.dli_fbase) {
+        __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+        return;
+    }
+    fa_options_parse(&fa_opts, getenv("FORKAUDIT_OPTIONS"), fa_diag_stderr, NULL);
+    /* A set-user-ID program must not write or read files its caller names. */
+    if (getauxval(AT_SECURE)) fa_options_drop_paths(&fa_opts, fa_diag_stderr, NULL);
+    if (fa_opts.help) {
+        char text[4096];
+        fa_options_help(&fa_opts, text, sizeof text);
+        fa_diag_stderr(text, NULL);
+    }
+    fa_log_init(&fa_opts);
+    if (fa_opts.suppressions[0]) fa_suppress_load(fa_opts.suppressions);
+    fa_in_auditor++;
+    fa_resolve_all();
+    fa_threads_init();
+    fa_thread_current(); /* the main thread */
+    fa_backtrace_init();
+    fa_thread_stacks_warm(); /* the main thread */
+    fa_in_auditor--;
+    fa_pid_refresh();
+    fa_fork_register_handlers();
+    fa_state_dump_init(); /* last: the handler may run at once */
+    __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void forkaudit_constructor(void) { fa_init(); }
+
+/* At exit: which suppressions matched, and the exit status option exitcode. */
+__attribute__((destructor)) static void forkaudit_destructor(void)
+{
+    fa_suppress_report_used();
+    if (fa_opts.exitcode && __atomic_load_n(&fa_proc.errors, __ATOMIC_RELAXED)) _exit(fa_opts.exitcode);
+}
+
+void fa_init_after_fork_child(void) { fa_pid_refresh(); }
+
+int fa_init_pid_changed(void) { return fa_pid_refresh(); }
+
+FA_EXPORT const char *forkaudit_version(void) { return FORKAUDIT_VERSION; }

@@ -1,0 +1,233 @@
+/* log.c: the log destination (see log.h). Only raw system calls: usable anywhere.
+ * The program owns every descriptor number: a log descriptor that the program closed or
+ * replaced is recognised by its file identity and never written to or closed again. */
+#include "out/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fa.h"
+#include "track/fdtrack.h"
+#include "base/fmt.h"
+#include "base/process.h"
+
+static const char *path_template; /* NULL: stderr/stdout */
+static int stdio_fd = 2;
+static pid_t log_failed_pid; /* pid that already said it could not open the file */
+/* A relative log_path made absolute at start-up: a daemon that moves to "/" and closes
+ * every descriptor must reopen the same file, not a new one in its new directory. */
+static char absolute_template[2048];
+
+void fa_log_init(const struct fa_options *o)
+{
+    if (strcmp(o->log_path, "stderr") == 0) stdio_fd = 2;
+    else if (strcmp(o->log_path, "stdout") == 0) stdio_fd = 1;
+    else path_template = o->log_path;
+    if (!path_template || path_template[0] == '/') return;
+    long n = syscall(SYS_getcwd, absolute_template, sizeof absolute_template); /* length with the NUL */
+    /* An unreachable or very long cwd: stay relative. */
+    if (n <= 1 || absolute_template[0] != '/' || (size_t)n + strlen(path_template) + 1 >= sizeof absolute_template)
+        return;
+    struct fa_buf b;
+    fa_buf_fixed(&b, absolute_template, sizeof absolute_template);
+    b.len = (size_t)n - 1;
+    if (b.len > 1) fa_putc(&b, '/');
+    fa_puts(&b, path_template);
+    fa_buf_terminate(&b);
+    path_template = absolute_template;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        long r = syscall(SYS_write, fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return;
+        p += r;
+        n -= (size_t)r;
+    }
+}
+
+/* A write to a pipe or socket whose reader is gone raises SIGPIPE, which would kill the
+ * program: block it for the write, and swallow the one our write caused. */
+static void write_without_sigpipe(int fd, const char *p, size_t n)
+{
+    unsigned long pipe_set = 1UL << (SIGPIPE - 1), old, pending = 0;
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &pipe_set, &old, sizeof pipe_set);
+    syscall(SYS_rt_sigpending, &pending, sizeof pending);
+    errno = 0;
+    write_all(fd, p, n);
+    if (errno == EPIPE && !(pending & pipe_set)) {
+        struct timespec zero = {0, 0};
+        syscall(SYS_rt_sigtimedwait, &pipe_set, NULL, &zero, sizeof pipe_set);
+    }
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
+}
+
+/* Expands %p to the pid; appends .<pid> when the template has no %p. */
+static void expand(char *out, size_t cap, pid_t pid)
+{
+    struct fa_buf b;
+    int had_pid = 0;
+    fa_buf_fixed(&b, out, cap);
+    for (const char *s = path_template; *s; s++) {
+        if (s[0] == '%' && s[1] == 'p') {
+            fa_put_dec(&b, pid);
+            had_pid = 1;
+            s++;
+        } else {
+            fa_putc(&b, *s);
+        }
+    }
+    if (!had_pid) {
+        fa_putc(&b, '.');
+        fa_put_dec(&b, pid);
+    }
+    fa_buf_terminate(&b);
+}
+
+static int is_log_file(int fd, struct stat *st)
+{
+    return fd >= 0 && syscall(SYS_fstat, fd, st) == 0 && st->st_dev == fa_proc.log_dev && st->st_ino == fa_proc.log_ino;
+}
+
+/* Says once per process why the log file is not used; the records go to stderr. */
+static void refuse_log_file(pid_t pid, const char *path, const char *why, long number)
+{
+    if (log_failed_pid == pid) return;
+    static const char head[] = "forkaudit: cannot use log file '";
+    char tail[200];
+    struct fa_buf b;
+    log_failed_pid = pid;
+    fa_buf_fixed(&b, tail, sizeof tail);
+    fa_puts(&b, "': ");
+    fa_puts(&b, why);
+    if (number >= 0) fa_put_dec(&b, number);
+    fa_puts(&b, "; writing to stderr instead\n");
+    /* One writev, the path not copied: this may run on a small signal stack. */
+    struct iovec iov[3] = {{(void *)head, sizeof head - 1}, {(void *)path, strlen(path)}, {b.p, b.len}};
+    syscall(SYS_writev, 2, iov, 3);
+}
+
+static int open_log(pid_t pid)
+{
+    char path[sizeof absolute_template + 24];
+    expand(path, sizeof path, pid);
+    /* 0600: records show paths and stacks of the program, for its owner only.
+     * O_NOFOLLOW: never write through a symlink someone planted at the log path.
+     * O_NONBLOCK: a FIFO planted there must not block the program in open (cleared below). */
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    int e = errno;
+    struct stat st;
+    if (fd < 0) {
+        if (e == ELOOP) refuse_log_file(pid, path, "it is a symbolic link (not followed)", -1);
+        else refuse_log_file(pid, path, "open failed with errno ", e);
+        return -1;
+    }
+    if (syscall(SYS_fstat, fd, &st) != 0) {
+        syscall(SYS_close, fd);
+        refuse_log_file(pid, path, "fstat failed with errno ", errno);
+        return -1;
+    }
+    /* Another user's file (planted in a shared directory to collect our records, or to
+     * make us write where they cannot) is not appended to. */
+    if (st.st_uid != (uid_t)syscall(SYS_geteuid)) {
+        syscall(SYS_close, fd);
+        refuse_log_file(pid, path, "it exists and belongs to another user, uid ", (long)st.st_uid);
+        return -1;
+    }
+    syscall(SYS_fcntl, fd, F_SETFL, O_APPEND);
+    /* Out of the program's way: its next open gets the number it would without us. */
+    fd = fa_fd_move_high((int)fd);
+    fa_proc.log_dev = st.st_dev;
+    fa_proc.log_ino = st.st_ino;
+    fa_fdtrack_mark_auditor((int)fd);
+    return (int)fd;
+}
+
+/* Spins while another thread opens the log: an open is a few system calls. */
+#define LOG_OPENING (-2)
+
+static pid_t log_opener; /* the thread opening the log while log_fd is LOG_OPENING */
+
+static int log_fd_for(pid_t pid)
+{
+    struct stat st;
+    for (;;) {
+        int fd = __atomic_load_n(&fa_proc.log_fd, __ATOMIC_ACQUIRE);
+        if (fd == LOG_OPENING) {
+            /* A signal handler of ours interrupted this very thread's open: waiting would
+             * never end. The record goes to stderr instead. */
+            if (__atomic_load_n(&log_opener, __ATOMIC_ACQUIRE) == fa_gettid()) return -1;
+            syscall(SYS_sched_yield);
+            continue;
+        }
+        if (fd >= 0 && fa_proc.log_pid == pid && is_log_file(fd, &st)) return fd;
+        /* Not open in this process, or the program closed or replaced it: reopen (never
+         * close: the number may be the program's now). */
+        if (!__atomic_compare_exchange_n(&fa_proc.log_fd, &fd, LOG_OPENING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;
+        __atomic_store_n(&log_opener, fa_gettid(), __ATOMIC_RELEASE);
+        int nfd = open_log(pid);
+        __atomic_store_n(&log_opener, 0, __ATOMIC_RELEASE);
+        fa_proc.log_pid = pid;
+        __atomic_store_n(&fa_proc.log_fd, nfd < 0 ? -1 : nfd, __ATOMIC_RELEASE);
+        return nfd;
+    }
+}
+
+void fa_log_write(const char *p, size_t n)
+{
+    int saved = errno;
+    int fd = path_template ? log_fd_for(fa_getpid()) : -1;
+    struct stat st;
+    if (fd < 0) fd = stdio_fd;
+    if (syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode)) write_all(fd, p, n);
+    else write_without_sigpipe(fd, p, n);
+    errno = saved;
+}
+
+int fa_log_own_fd(void)
+{
+    struct stat st;
+    int fd = __atomic_load_n(&fa_proc.log_fd, __ATOMIC_ACQUIRE);
+    /* The identity too: a number the program put a file of its own on (a raw dup2, or
+     * close_range and a new open) is the program's, and fd reports must list it. */
+    return path_template && fd >= 0 && fa_proc.log_pid == fa_getpid() && is_log_file(fd, &st) ? fd : -1;
+}
+
+void fa_log_after_fork_child(void)
+{
+    struct stat st;
+    int fd = fa_proc.log_fd;
+    if (fd < 0) return;
+    if (is_log_file(fd, &st)) syscall(SYS_close, fd); /* the parent's file, not the child's */
+    fa_proc.log_fd = -1;
+}
+
+void fa_diag_stderr(const char *line, void *ctx)
+{
+    (void)ctx;
+    char buf[4600];
+    struct fa_buf b;
+    fa_buf_fixed(&b, buf, sizeof buf);
+    /* ==PID== like the reports: several processes of a tree may say the same thing */
+    for (const char *p = line; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        fa_puts(&b, "==");
+        fa_put_dec(&b, fa_getpid());
+        fa_puts(&b, "== ");
+        fa_putsn(&b, p, n);
+        fa_putc(&b, '\n');
+        p += n + (eol ? 1 : 0);
+    }
+    write_without_sigpipe(2, b.p, b.len); /* one write: lines of different processes never interleave */
+}

@@ -1,0 +1,231 @@
+/* suppress.c: see suppress.h. The rules live in a static table (no malloc); the file is
+ * read once, with raw system calls. */
+#include "out/suppress.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "out/log.h"
+#include "base/options.h"
+#include "base/procfs.h"
+#include "out/symbolize.h"
+#include "track/threads.h"
+
+#define RULES_MAX 256
+
+struct rule {
+    char kind[32];
+    char pattern[224];
+    unsigned long hits;
+};
+
+static struct rule rules[RULES_MAX];
+static int nrules;
+
+int fa_suppress_any(void) { return nrules > 0; }
+
+/* A substring match is a whole match of "*pattern*". Wildcard matching with one
+ * backtracking point (the last '*' seen) is exact when '*' is the only wildcard, and
+ * costs at most len(pattern) * len(text) steps; a recursive matcher is exponential in
+ * the number of '*' ("*a*a*a*a*b" against a long run of 'a'). */
+int fa_glob_substring(const char *pattern, const char *text)
+{
+    const char *p = pattern, *t = text;
+    const char *star_p = pattern, *star_t = text; /* the implicit leading '*' */
+    for (;;) {
+        if (!*p) return 1; /* the implicit trailing '*' takes the rest */
+        if (*p == '*') {
+            star_p = ++p;
+            star_t = t;
+        } else if (*t == *p) {
+            p++;
+            t++;
+        } else if (!*t) {
+            return 0; /* a later start would run out of text too */
+        } else {
+            p = star_p;
+            t = ++star_t;
+        }
+    }
+}
+
+static void say(const char *what, int line, const char *path, fa_diag_fn diag, void *ctx)
+{
+    char msg[700];
+    struct fa_buf b;
+    fa_buf_fixed(&b, msg, sizeof msg);
+    fa_puts(&b, "forkaudit: suppressions file '");
+    fa_puts(&b, path);
+    if (line) {
+        fa_puts(&b, "' line ");
+        fa_put_dec(&b, line);
+        fa_puts(&b, ": ");
+    } else {
+        fa_puts(&b, "': ");
+    }
+    fa_puts(&b, what);
+    fa_buf_terminate(&b);
+    if (diag) diag(msg, ctx);
+}
+
+void fa_suppress_load(const char *path)
+{
+    struct fa_buf b;
+    if (fa_proc_read(path, &b) != 0) {
+        say("cannot be read; no suppressions", 0, path, fa_diag_stderr, NULL);
+        return;
+    }
+    fa_suppress_parse(b.p, path, fa_diag_stderr, NULL);
+    fa_buf_release(&b);
+}
+
+int fa_suppress_parse(char *text, const char *path, fa_diag_fn diag, void *ctx)
+{
+    int lineno = 0, problems = 0;
+    for (char *line = text; *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol) *eol = 0;
+        lineno++;
+        while (*line == ' ' || *line == '\t') line++;
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r')) line[--n] = 0;
+        char *colon = strchr(line, ':');
+        if (n && line[0] != '#') {
+            size_t kindlen = colon ? (size_t)(colon - line) : 0, patlen = colon ? strlen(colon + 1) : 0;
+            if (!kindlen || !patlen || kindlen >= sizeof rules[0].kind || patlen >= sizeof rules[0].pattern) {
+                say("expected kind:pattern; line ignored", lineno, path, diag, ctx);
+                problems++;
+            } else if (nrules == RULES_MAX) {
+                say("more than 256 rules; the rest are ignored", lineno, path, diag, ctx);
+                problems++;
+            } else {
+                memcpy(rules[nrules].kind, line, kindlen);
+                memcpy(rules[nrules].pattern, colon + 1, patlen + 1);
+                nrules++;
+            }
+        }
+        line = eol ? eol + 1 : line + n;
+    }
+    return problems;
+}
+
+void fa_suppress_clear(void)
+{
+    memset(rules, 0, sizeof rules);
+    nrules = 0;
+}
+
+int fa_suppress_rule(int i, const char **kind, const char **pattern)
+{
+    if (i < 0 || i >= nrules) return 0;
+    *kind = rules[i].kind;
+    *pattern = rules[i].pattern;
+    return 1;
+}
+
+static int rule_matches(const struct rule *r, const char *kind, const char *text)
+{
+    return text && strcmp(r->kind, kind) == 0 && fa_glob_substring(r->pattern, text);
+}
+
+int fa_suppress_text(const char *kind, const char *text)
+{
+    for (int i = 0; i < nrules; i++)
+        if (rule_matches(&rules[i], kind, text)) {
+            __atomic_add_fetch(&rules[i].hits, 1, __ATOMIC_RELAXED);
+            return 1;
+        }
+    return 0;
+}
+
+int fa_suppress_frames(const char *kind, const uintptr_t *pc, int n)
+{
+    if (!nrules) return 0;
+    for (int k = 0; k < n; k++) {
+        struct fa_frame_info fi;
+        fa_symbolize(pc[k], 1, &fi);
+        char name[256];
+        size_t len = fi.function_len < sizeof name - 1 ? fi.function_len : sizeof name - 1;
+        if (fi.function) memcpy(name, fi.function, len);
+        name[fi.function ? len : 0] = 0;
+        for (int i = 0; i < nrules; i++)
+            if ((name[0] && rule_matches(&rules[i], kind, name)) || rule_matches(&rules[i], kind, fi.module)) {
+                __atomic_add_fetch(&rules[i].hits, 1, __ATOMIC_RELAXED);
+                return 1;
+            }
+    }
+    return 0;
+}
+
+void fa_suppress_suggest(struct fa_buf *b, const char *kind, const uintptr_t *pc, int n, const char *text)
+{
+    fa_puts(b, kind);
+    fa_putc(b, ':');
+    for (int k = 0; k < n; k++) { /* the innermost frame with a name, else a module */
+        struct fa_frame_info fi;
+        fa_symbolize(pc[k], 1, &fi);
+        if (fi.function) {
+            fa_putsn(b, fi.function, fi.function_len);
+            return;
+        }
+    }
+    if (n > 0) {
+        struct fa_frame_info fi;
+        fa_symbolize(pc[0], 1, &fi);
+        if (fi.module) {
+            const char *base = strrchr(fi.module, '/');
+            fa_puts(b, base ? base + 1 : fi.module);
+            return;
+        }
+    }
+    fa_puts(b, text ? text : "*");
+}
+
+void fa_suppress_report_used(void)
+{
+    int used = 0;
+    for (int i = 0; i < nrules; i++) used += rules[i].hits > 0;
+    if (!used) return;
+    char out[8192];
+    struct fa_buf b;
+    fa_buf_fixed(&b, out, sizeof out);
+    pid_t pid = fa_getpid();
+    if (fa_opts.format == FA_FORMAT_JSON) {
+        fa_puts(&b, "{\"kind\":\"suppressions\",\"severity\":\"note\",\"pid\":");
+        fa_put_dec(&b, pid);
+        fa_puts(&b, ",\"suppressions\":[");
+        for (int i = 0, first = 1; i < nrules; i++) {
+            if (!rules[i].hits) continue;
+            char rule[sizeof rules[0].kind + sizeof rules[0].pattern + 1];
+            struct fa_buf rb;
+            fa_buf_fixed(&rb, rule, sizeof rule);
+            fa_puts(&rb, rules[i].kind);
+            fa_putc(&rb, ':');
+            fa_puts(&rb, rules[i].pattern);
+            fa_buf_terminate(&rb);
+            fa_puts(&b, first ? "{\"rule\":" : ",{\"rule\":");
+            first = 0;
+            fa_put_json_str(&b, rule);
+            fa_puts(&b, ",\"hits\":");
+            fa_put_udec(&b, rules[i].hits);
+            fa_putc(&b, '}');
+        }
+        fa_puts(&b, "]}\n");
+    } else {
+        for (int i = 0; i < nrules; i++) {
+            if (!rules[i].hits) continue;
+            fa_puts(&b, "==");
+            fa_put_dec(&b, pid);
+            fa_puts(&b, "== forkaudit: suppression used ");
+            fa_put_udec(&b, rules[i].hits);
+            fa_puts(&b, rules[i].hits == 1 ? " time: " : " times: ");
+            fa_puts(&b, rules[i].kind);
+            fa_putc(&b, ':');
+            fa_puts(&b, rules[i].pattern);
+            fa_putc(&b, '\n');
+        }
+    }
+    if (!b.truncated) fa_log_write(b.p, b.len);
+}

@@ -1,0 +1,210 @@
+/* fdtrack.c: per-fd opening sites and descriptor classification (see fdtrack.h). */
+#include "track/fdtrack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/backtrace.h"
+#include "base/options.h"
+#include "track/threads.h"
+
+
+/* In .bss rather than a mapping of its own: one mapping fewer for every fork to copy,
+ * and only the entries of descriptors actually used are ever touched. */
+const char fa_fd_auditor[] = "forkaudit";
+static struct fa_fd_origin table[FA_FD_TRACKED];
+
+/* The auditor's own descriptors (its log, libunwind's pipe), whatever their numbers, for
+ * the fork audit, which counts the descriptors past the part of /proc/self/fd it lists
+ * and must leave these out. A slot is reused when its descriptor no longer is ours. */
+#define OWN_FDS 8
+static struct own_fd {
+    int fd; /* fd + 1; 0: free */
+    dev_t dev;
+    ino_t ino;
+} own[OWN_FDS];
+
+static int own_fd_is_live(const struct own_fd *e, int fd)
+{
+    struct stat st;
+    return e->fd == fd + 1 && syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == e->dev && st.st_ino == e->ino;
+}
+
+static void remember_own(int fd, const struct stat *st)
+{
+    struct own_fd *slot = NULL;
+    for (int i = 0; i < OWN_FDS && !slot; i++)
+        if (own[i].fd == 0 || own[i].fd == fd + 1 || !own_fd_is_live(&own[i], own[i].fd - 1)) slot = &own[i];
+    if (!slot) return; /* more than OWN_FDS of ours at once: never seen; then counted as the program's */
+    slot->fd = 0;
+    slot->dev = st->st_dev;
+    slot->ino = st->st_ino;
+    __atomic_store_n(&slot->fd, fd + 1, __ATOMIC_RELEASE);
+}
+
+int fa_fdtrack_own_above(int fd)
+{
+    int n = 0;
+    for (int i = 0; i < OWN_FDS; i++) {
+        int f = __atomic_load_n(&own[i].fd, __ATOMIC_ACQUIRE) - 1;
+        if (f > fd && own_fd_is_live(&own[i], f)) n++;
+    }
+    return n;
+}
+
+static void reset(struct fa_fd_origin *o, dev_t dev, ino_t ino)
+{
+    o->known = 0;
+    o->opened_by = NULL;
+    o->nframes = 0;
+    o->accmode = -1;
+    o->target[0] = 0;
+    o->dev = dev;
+    o->ino = ino;
+    o->known = 1;
+}
+
+void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site)
+{
+    if (fd < 0 || (fd >= FA_FD_TRACKED && !fa_in_auditor)) return;
+    int saved = errno;
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) == 0) {
+        /* libunwind's own pipe belongs with the auditor's descriptors, whoever made
+         * libunwind open it (another unwinding library, tcmalloc, may come first) */
+        int ours = fa_in_auditor || fa_is_unwinder_pc((uintptr_t)call_site);
+        if (ours) remember_own(fd, &st);
+        if (fd < FA_FD_TRACKED) {
+            struct fa_fd_origin *o = &table[fd];
+            reset(o, st.st_dev, st.st_ino);
+            o->nframes = ours ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES, call_site);
+            o->opened_by = ours ? fa_fd_auditor : opened_by;
+        }
+    }
+    errno = saved;
+}
+
+void fa_fdtrack_mark_auditor(int fd)
+{
+    struct stat st;
+    if (fd < 0 || syscall(SYS_fstat, fd, &st) != 0) return;
+    remember_own(fd, &st);
+    if (fd >= FA_FD_TRACKED) return;
+    reset(&table[fd], st.st_dev, st.st_ino);
+    table[fd].opened_by = fa_fd_auditor;
+}
+
+int fa_fdtrack_is_auditor(int fd)
+{
+    if (fd >= FA_FD_TRACKED) {
+        for (int i = 0; i < OWN_FDS; i++)
+            if (own_fd_is_live(&own[i], fd)) return 1;
+        return 0;
+    }
+    if (fd < 0 || fd >= FA_FD_TRACKED || table[fd].opened_by != fa_fd_auditor || !table[fd].known) return 0;
+    struct stat st; /* the number may have been reused behind our back (close_range) */
+    return syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == table[fd].dev && st.st_ino == table[fd].ino;
+}
+
+void fa_fdtrack_closed(int fd)
+{
+    if (fd >= 0 && fd < FA_FD_TRACKED) table[fd].known = 0;
+}
+
+const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino)
+{
+    if (fd < 0 || fd >= FA_FD_TRACKED) return NULL;
+    const struct fa_fd_origin *o = &table[fd];
+    if (!o->known || o->dev != dev || o->ino != ino) return NULL;
+    return o;
+}
+
+void fa_fdtrack_remember(int fd, const struct stat *st, int accmode, const char *target)
+{
+    if (fd < 0 || fd >= FA_FD_TRACKED) return;
+    struct fa_fd_origin *o = &table[fd];
+    if (!o->known || o->dev != st->st_dev || o->ino != st->st_ino) reset(o, st->st_dev, st->st_ino);
+    o->accmode = accmode;
+    size_t n = strnlen(target, sizeof o->target - 1);
+    memcpy(o->target, target, n);
+    o->target[n] = 0;
+    o->target_ctime = st->st_ctim;
+    o->target_nlink = st->st_nlink;
+}
+
+const char *fa_fdtrack_target(const struct fa_fd_origin *o, const struct stat *st)
+{
+    if (!o || !o->target[0] || o->target_nlink != st->st_nlink || o->target_ctime.tv_sec != st->st_ctim.tv_sec ||
+        o->target_ctime.tv_nsec != st->st_ctim.tv_nsec)
+        return NULL;
+    return o->target;
+}
+
+/* Where the auditor's descriptors go: the top of the descriptor table every process starts
+ * with (64 entries). Below it, the program gets the numbers it would get without us; and
+ * the table does not grow (the top of a large range would: fork copies the whole table,
+ * which was measured to cost more than the rest of the audit). */
+#define AUDITOR_FD_MIN 48
+
+/* 48, or the top of a smaller descriptor limit (`ulimit -n 16`: 12), so that the program's
+ * own opens still get the numbers they would get without us. */
+static long auditor_fd_min(void)
+{
+    struct rlimit lim;
+    if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) != 0 || lim.rlim_cur >= AUDITOR_FD_MIN + 16) return AUDITOR_FD_MIN;
+    return lim.rlim_cur > 7 ? (long)lim.rlim_cur - 4 : 3;
+}
+
+int fa_fd_move_high(int fd)
+{
+    long min = auditor_fd_min();
+    if (fd < 0 || fd >= min) return fd;
+    long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min);
+    if (high < 0 || high >= FA_FD_TRACKED) { /* fds-at-fork must recognise it in the table */
+        if (high >= 0) syscall(SYS_close, high);
+        return fd;
+    }
+    syscall(SYS_close, fd);
+    return (int)high;
+}
+
+static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+const char *fa_fd_type(const char *t, unsigned mode)
+{
+    if (starts(t, "socket:")) return "socket";
+    if (starts(t, "pipe:")) return "pipe";
+    if (starts(t, "anon_inode:")) {
+        t += strlen("anon_inode:");
+        if (strstr(t, "eventfd")) return "eventfd";
+        if (strstr(t, "eventpoll")) return "epoll";
+        if (strstr(t, "timerfd")) return "timerfd";
+        if (strstr(t, "signalfd")) return "signalfd";
+        if (strstr(t, "inotify")) return "inotify";
+        return "anon-inode";
+    }
+    if (starts(t, "/memfd:")) return "memfd";
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "file";
+    case S_IFDIR: return "directory";
+    case S_IFCHR: return "char-device";
+    case S_IFBLK: return "block-device";
+    case S_IFIFO: return "fifo";
+    case S_IFSOCK: return "socket";
+    default: return "unknown";
+    }
+}
+
+const char *fa_fd_access(int flags)
+{
+    switch (flags & O_ACCMODE) {
+    case O_RDONLY: return "r";
+    case O_WRONLY: return "w";
+    default: return "rw";
+    }
+}

@@ -1,0 +1,70 @@
+/* lockhooks.h: what every lock wrapper does around the real call: record an acquisition
+ * in the calling thread's held set, forget a release, and (in a forked child) check for
+ * an acquisition that can never succeed. Shared by interpose_pthread.c and
+ * interpose_locks.c. */
+#ifndef FA_LOCKHOOKS_H
+#define FA_LOCKHOOKS_H
+
+#include "track/heldlocks.h"
+#include "base/process.h"
+#include "track/threads.h"
+
+/* Cold part of an acquisition: first lock of an unregistered thread, a lock taken by an
+ * atfork prepare handler, or acquisition stacks deeper than the call site. */
+void fa_lock_acquired_slow(const void *addr, unsigned type, unsigned kind, unsigned flags, void *call_site);
+
+/* Records a successful acquisition of `addr`. */
+static inline void fa_lock_acquired(const void *addr, unsigned type, unsigned kind, unsigned flags, void *call_site)
+{
+    struct fa_tls *tls = &fa_tls;
+    struct fa_thread *self = tls->self;
+    if (FA_UNLIKELY(tls->in_auditor)) return;
+    if (FA_LIKELY(self != NULL && !self->held.slow)) {
+        uintptr_t site = (uintptr_t)call_site;
+        fa_held_acquire(&self->held, addr, type, kind, flags, &site, 1);
+        return;
+    }
+    fa_lock_acquired_slow(addr, type, kind, flags, call_site);
+}
+
+/* Records a release of `addr` by the calling thread; one it does not hold (a lock taken
+ * by another thread, or inherited from an ancestor process) is looked for elsewhere when
+ * `any_thread` is set (semaphores, which any thread may post). */
+void fa_lock_released_elsewhere(const void *addr, int any_thread);
+/* The calling thread released a lock it took but its set does not hold: one of those that
+ * did not fit (the overflow count goes down), or of those a prepare handler took that were
+ * not kept. Cold: call only when either count is non-zero. */
+void fa_lock_released_unknown(struct fa_thread *self);
+static inline int fa_lock_untracked_any(const struct fa_thread *self)
+{
+    return self->held.overflow || self->held.prepare_skipped;
+}
+static inline void fa_lock_released(const void *addr, int any_thread)
+{
+    struct fa_thread *self = fa_self;
+    if (FA_LIKELY(self != NULL) && fa_held_release(&self->held, addr)) return;
+    if (FA_UNLIKELY(fa_threads_gone) || any_thread) fa_lock_released_elsewhere(addr, any_thread);
+    else if (self && FA_UNLIKELY(fa_lock_untracked_any(self))) fa_lock_released_unknown(self);
+}
+
+/* The lock was re-initialised or destroyed: entries inherited from an ancestor's threads
+ * are dropped. */
+void fa_lock_forget_inherited(const void *addr);
+
+/* How a blocking acquisition waits (fa_lock_check's `how`). */
+#define FA_WAIT_WRITE 1u /* exclusively (a read-write lock's write lock; every other lock) */
+#define FA_WAIT_TIMED 2u /* until a timeout: the call comes back by itself */
+
+/* In a forked child, before a blocking acquisition: reports (and acts on the option
+ * on_child_deadlock) when the lock is held by a thread the child does not have, or by the
+ * caller in a way it cannot take again. `value` is the semaphore's value or -1. */
+void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, unsigned how, int value,
+                             void *call_site);
+static inline void fa_lock_check(const void *addr, unsigned type, unsigned kind, unsigned how, int value,
+                                 void *call_site)
+{
+    /* A plain global, not TLS: one compare on the hot path, and every thread of a child sees it. */
+    if (FA_UNLIKELY(fa_proc.forked_child)) fa_child_deadlock_check(addr, type, kind, how, value, call_site);
+}
+
+#endif

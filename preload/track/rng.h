@@ -1,0 +1,42 @@
+/* rng.h: state of the libc generators whose sequence a child inherits. */
+#ifndef FA_RNG_H
+#define FA_RNG_H
+
+#include "base/fa.h"
+
+/* random() and rand() share one generator in glibc (srand is an alias of srandom). */
+enum fa_rng_family { FA_RNG_RANDOM = 0, FA_RNG_DRAND48 = 1, FA_RNG_COUNT = 2 };
+
+struct fa_rng_state {
+    int seeded;
+    unsigned long long seed;  /* valid when seeded */
+    const char *seeded_by;    /* "srand", "srandom", "initstate", "srand48", "seed48", "lcong48" */
+    const char *drawn_by;     /* last drawing function ("rand", "random", "drand48", ...) */
+    unsigned long long draws; /* draws since the last seeding */
+    size_t state_size;        /* initstate's n (random family), 0 for the default */
+    int nframes;
+    uintptr_t frames[FA_MAX_FRAMES]; /* seeding site */
+    /* in a forked child: */
+    int inherited;            /* the sequence came from the parent and was not reseeded */
+    int reported;             /* rng-reused-in-child already written */
+    unsigned long long draws_at_fork;
+};
+
+extern struct fa_rng_state fa_rng[FA_RNG_COUNT];
+
+void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed, const void *call_site);
+/* In a forked child: generators seeded or drawn before the fork are inherited. */
+void fa_rng_after_fork_child(void);
+/* A draw in a child from an inherited sequence: the first one is reported, with the value
+ * the parent drew or will draw at the same position (replayed from the seed). `value` is
+ * the drawn number; for drand48 the bits of the double. */
+void fa_rng_reused(enum fa_rng_family f, const char *fn, long long value, const void *call_site);
+static inline void fa_rng_drawn(enum fa_rng_family f, const char *fn)
+{
+    __atomic_add_fetch(&fa_rng[f].draws, 1, __ATOMIC_RELAXED);
+    fa_rng[f].drawn_by = fn;
+}
+/* The family name a report uses: "rand", "random" or "drand48". */
+const char *fa_rng_family_name(enum fa_rng_family f, const struct fa_rng_state *s);
+
+#endif
