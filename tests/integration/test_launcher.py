@@ -27,6 +27,8 @@ import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import cmocka_style  # noqa: E402
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
 LAUNCHER = os.path.join(ROOT, "tools", "forkaudit")
 LIBRARY = os.path.join(BUILD, "libforkaudit.so")
@@ -242,11 +244,25 @@ class Outcomes(unittest.TestCase):
 
     def test_child_watchdog_reports_a_stuck_child(self):
         # The child blocks on a raw futex lock its parent's worker held at the fork.
-        r = launch(["--child-watchdog", "1", "-o", "on_child_stuck=abort", prog("watchdog_children"), "futex"])
+        with tempfile.TemporaryDirectory(prefix="forkaudit-stuck.", dir=RUNS_TMPDIR) as tmp:
+            sarif_path = os.path.join(tmp, "stuck.sarif")
+            r = launch(["--child-watchdog", "1", "-o", "on_child_stuck=abort", "--sarif", sarif_path,
+                        prog("watchdog_children"), "futex"])
+            with open(sarif_path) as f:
+                sarif = json.load(f)
         self.assertEqual(r.rc, 66, r.err)
         self.assertIn("ERROR child-stuck, in 1 fork", r.err)
         self.assertIn("likely culprit: the parent's thread", " ".join(r.err.split()))  # wrapped lines
         self.assertIn("child_signal=6", r.out)
+        # Its SARIF rule is the library's: an error, described (not the id as text).
+        run = sarif["runs"][0]
+        rules = run["tool"]["driver"]["rules"]
+        result = next(res for res in run["results"] if res["ruleId"] == "child-stuck")
+        rule = rules[result["ruleIndex"]]
+        self.assertEqual((rule["id"], rule["defaultConfiguration"]["level"], result["level"]),
+                         ("child-stuck", "error", "error"))
+        self.assertEqual(rule["shortDescription"]["text"], "A forked child is stuck in a wait nobody can end")
+        self.assertIn("untimed futex wait", rule["fullDescription"]["text"])
 
     def test_help_documents_options_and_exit_statuses(self):
         r = launch(["--help"])
@@ -476,38 +492,6 @@ class Explain(unittest.TestCase):
             self.assertIn(text, r.out)
 
 
-class CmockaStyleResult(unittest.TextTestResult):
-    """Prints what cmocka prints, so tests/run-tests.sh counts these tests."""
-
-    def startTest(self, test):
-        super().startTest(test)
-        self.stream.write("[ RUN      ] %s\n" % test.id())
-        self.stream.flush()
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.stream.write("[       OK ] %s\n" % test.id())
-
-    def _failed(self, test, err):
-        self.stream.write("%s\n[  FAILED  ] %s\n" % (self._exc_info_to_string(err, test), test.id()))
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self._failed(test, err)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self._failed(test, err)
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self.stream.write("%s\n[  SKIPPED ] %s\n" % (reason, test.id()))
-
-    # unittest's own progress output is replaced by the lines above.
-    def printErrors(self):
-        pass
-
-
 def main():
     """Runs every test; returns 1 when one failed (or the build is missing), else 0."""
     if not os.path.isfile(LIBRARY) or not os.path.isfile(prog("fork_many")):
@@ -515,28 +499,10 @@ def main():
         print("[  FAILED  ] 1 test(s), listed below:")
         shutil.rmtree(RUNS_TMPDIR, ignore_errors=True)
         return 1
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    print("[==========] Running %d test(s)." % suite.countTestCases())
-    sys.stdout.flush()
-    result = CmockaStyleResult(sys.stdout, descriptions=False, verbosity=0)
     try:
-        suite.run(result)
+        return cmocka_style.run_module(__name__)
     finally:
         shutil.rmtree(RUNS_TMPDIR, ignore_errors=True)
-    failed = [t.id() for t, _ in result.failures + result.errors]
-    skipped = [t.id() for t, _ in result.skipped]
-    passed = result.testsRun - len(failed) - len(skipped)
-    print("[==========] %d test(s) run." % result.testsRun)
-    print("[  PASSED  ] %d test(s)." % passed)
-    if skipped:
-        print("[  SKIPPED ] %d test(s), listed below:" % len(skipped))
-        for name in skipped:
-            print("[  SKIPPED ] %s" % name)
-    if failed:
-        print("[  FAILED  ] %d test(s), listed below:" % len(failed))
-        for name in failed:
-            print("[  FAILED  ] %s" % name)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -13,35 +13,13 @@ import hashlib
 import os
 import urllib.parse
 
-from . import records
+from . import kinds, records
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "man:forkaudit(1)"
 SRCROOT = "SRCROOT"
 KEY_FRAMES = 3
 
-# kind -> (default level, short description, full description)
-RULES = {
-    "lock-held-at-fork": ("error", "A lock was held at a fork",
-                          "A lock was held when the process forked. Held by another thread, it stays locked "
-                          "forever in the child, which hangs the first time it takes it; held by the forking "
-                          "thread, the child inherits the duty to unlock it (a warning)."),
-    "child-deadlock": ("error", "A forked child is about to block forever on a lock",
-                       "A forked child is taking a lock that was held at the fork by a thread the child "
-                       "does not have, or by itself in a way it cannot take again."),
-    "threads-at-fork": ("warning", "Other threads were running at a fork",
-                        "The child of a multithreaded process has only the forking thread: the work the "
-                        "others were doing and the locks they held are gone."),
-    "fds-at-fork": ("warning", "A file descriptor is inherited by a forked child",
-                    "The child shares the descriptor, and for files the offset, with its parent; "
-                    "without close-on-exec it also passes into exec'd programs."),
-    "fds-leaked-at-exec": ("warning", "A file descriptor passes into an exec'd program",
-                           "A descriptor without close-on-exec stays open in the new program."),
-    "rng-at-fork": ("warning", "A random generator was seeded before a fork",
-                    "Parent and child continue the same sequence and draw the same numbers."),
-    "rng-reused-in-child": ("warning", "A child drew from a random generator inherited from its parent",
-                            "The child drew without reseeding: the parent draws or drew the same number."),
-}
 # Modules that are not the program's own code, by the start of their file name.
 RUNTIME_MODULES = ("libc.so", "libc-", "ld-linux", "ld.so", "ld64.so", "libpthread", "libunwind",
                    "libforkaudit", "linux-vdso")
@@ -154,10 +132,13 @@ def _fingerprint(signature):
 def sarif_document(run, cwd=None):
     """The SARIF 2.1.0 log (a dict) for `run`."""
     cwd = cwd or os.getcwd()
-    kinds = list(RULES) + sorted({f.kind for f in run.findings} - set(RULES))
+    # One rule per kind that can be a finding (kinds.def's order), then any kind a newer
+    # library wrote that the launcher does not know.
+    known = [k.name for k in kinds.finding_kinds()]
+    rule_ids = known + sorted({f.kind for f in run.findings} - set(known))
     rules = []
-    for kind in kinds:
-        level, short, full = RULES.get(kind, ("warning", kind, kind))
+    for kind in rule_ids:
+        level, short, full = kinds.get(kind).sarif_rule()
         rules.append({"id": kind, "name": "".join(w.capitalize() for w in kind.split("-")),
                       "shortDescription": {"text": short}, "fullDescription": {"text": full},
                       "defaultConfiguration": {"level": level}, "helpUri": INFORMATION_URI})
@@ -176,7 +157,7 @@ def sarif_document(run, cwd=None):
                 related.append(loc)
         result = {
             "ruleId": f.kind,
-            "ruleIndex": kinds.index(f.kind),
+            "ruleIndex": rule_ids.index(f.kind),
             "level": {"error": "error", "warning": "warning"}.get(f.severity, "note"),
             "message": {"text": "%s (in %d %s%s; pid%s %s)" % (
                 records.describe(f), f.count, f.unit, "" if f.count == 1 else "s", "" if len(f.pids) == 1 else "s",
