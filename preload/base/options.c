@@ -6,46 +6,34 @@
 #include "base/fa.h"
 #include "base/fmt.h"
 
-enum opt_kind { OPT_INT, OPT_PATH, OPT_FORMAT, OPT_ACTION, OPT_STUCK };
+/* How a value is read and written; each options.def type names one. */
+enum opt_kind { OPT_INT, OPT_OUTPUT, OPT_PATH, OPT_CHOICE, OPT_ARG };
+#define OPT_KIND_INT OPT_INT
+#define OPT_KIND_OUTPUT OPT_OUTPUT
+#define OPT_KIND_PATH OPT_PATH
+#define OPT_KIND_FORMAT OPT_CHOICE
+#define OPT_KIND_ACTION OPT_CHOICE
+#define OPT_KIND_ARG OPT_ARG
 
 struct opt_desc {
     const char *key;
     enum opt_kind kind;
-    size_t offset;
+    size_t offset, size;
     int min, max;
+    const char *values; /* OPT_CHOICE: "a|b|c:N" */
     const char *meaning;
 };
 
-#define OFF(f) offsetof(struct fa_options, f)
-static const struct opt_desc opts[] = {
-    {"log_path", OPT_PATH, OFF(log_path), 0, 0,
-     "stderr, stdout, or a file path; %p becomes the pid, a path without %p gets .<pid> appended"},
-    {"format", OPT_FORMAT, OFF(format), 0, 0, "text (for people) or json (one object per line)"},
-    {"verbosity", OPT_INT, OFF(verbosity), 0, 2,
-     "0 findings only, 1 also a record for every fork, 2 also auditor debugging"},
-    {"stack_depth", OPT_INT, OFF(stack_depth), 1, FA_MAX_FRAMES, "frames per stack in a report"},
-    {"lock_stack_depth", OPT_INT, OFF(lock_stack_depth), 1, FA_MAX_LOCK_FRAMES,
-     "frames captured at each lock acquisition (1 = the call site, free; more costs an unwind per lock)"},
-    {"max_threads", OPT_INT, OFF(max_threads), 1, 100000, "threads listed in one threads-at-fork record"},
-    {"max_locks", OPT_INT, OFF(max_locks), 1, 100000, "lock-held-at-fork records per fork"},
-    {"max_fds", OPT_INT, OFF(max_fds), 1, 1000000, "descriptors listed in one fds-at-fork record"},
-    {"stack_signal", OPT_INT, OFF(stack_signal), 0, 64,
-     "real-time signal that makes other threads report their stacks at a fork (0: off; unused by the program)"},
-    {"dump_signal", OPT_INT, OFF(dump_signal), 0, 64,
-     "signal that makes the process write a state record (lineage, locks, threads) for "
-     "`forkaudit explain` (0: off; a real-time signal the program does not use, e.g. SIGRTMIN+3)"},
-    {"help", OPT_INT, OFF(help), 0, 1, "1 prints this list at start-up"},
-    {"suppressions", OPT_PATH, OFF(suppressions), 0, 0,
-     "file of kind:pattern lines (# comments, * wildcards) naming findings not to report"},
-    {"exitcode", OPT_INT, OFF(exitcode), 0, 255,
-     "exit status of a process that reported an error, at its exit (0: the program's own)"},
-    {"on_child_deadlock", OPT_ACTION, OFF(on_child_deadlock), 0, 255,
-     "report (then block as asked), abort (SIGABRT: a crash with a report, not a hung job) or exit:N"},
-    {"child_watchdog", OPT_INT, OFF(child_watchdog), 0, 86400,
-     "seconds after which a forked child of a threaded parent still blocked in a futex wait is reported as child-stuck (0: off)"},
-    {"on_child_stuck", OPT_STUCK, OFF(on_child_stuck), 0, 0, "report (and keep waiting) or abort (SIGABRT)"},
-};
+#define FIELD_SIZE(f) sizeof(((struct fa_options *)0)->f)
+#define OPT_ROW(type, name, dflt, lo, hi, words, help)                                       \
+    {#name, OPT_KIND_##type, offsetof(struct fa_options, name), FIELD_SIZE(name), lo, hi, words, help},
+static const struct opt_desc opts[] = {FA_OPTIONS(OPT_ROW)};
 #define NOPTS (sizeof opts / sizeof opts[0])
+
+/* A choice is stored as an int (its word's position); the enum fields must be that size. */
+#define OPT_CHECK_SIZE(type, name, dflt, lo, hi, words, help)                                \
+    _Static_assert(OPT_KIND_##type != OPT_CHOICE || FIELD_SIZE(name) == sizeof(int), #name " is not int-sized");
+FA_OPTIONS(OPT_CHECK_SIZE)
 
 static const struct fa_options defaults = FA_OPTIONS_INITIALIZER;
 
@@ -55,22 +43,57 @@ int fa_stacks_signal(const struct fa_options *o)
 }
 struct fa_options fa_opts = FA_OPTIONS_INITIALIZER;
 
+static int get_int(const struct fa_options *o, const struct opt_desc *d)
+{
+    int v;
+    memcpy(&v, (const char *)o + d->offset, sizeof v);
+    return v;
+}
+
+static void set_int(struct fa_options *o, const struct opt_desc *d, int v)
+{
+    memcpy((char *)o + d->offset, &v, sizeof v);
+}
+
+/* Word `i` of a choice's "a|b|c:N" list: its start and length, or NULL past the last. */
+static const char *choice_word(const char *values, int i, size_t *len)
+{
+    const char *w = values;
+    for (; i > 0 && w; i--) {
+        w = strchr(w, '|');
+        if (w) w++;
+    }
+    if (!w) return NULL;
+    const char *end = strchr(w, '|');
+    *len = end ? (size_t)(end - w) : strlen(w);
+    return w;
+}
+
+/* A word "exit:N" takes a number: the length of its "exit:" part, else 0. */
+static size_t arg_prefix(const char *w, size_t len)
+{
+    return len >= 2 && w[len - 2] == ':' && w[len - 1] == 'N' ? len - 1 : 0;
+}
+
 /* The value of option `d` in `o` as text. */
 static void put_value(struct fa_buf *b, const struct fa_options *o, const struct opt_desc *d)
 {
     const char *field = (const char *)o + d->offset;
+    size_t len = 0;
+    const char *w;
     switch (d->kind) {
-    case OPT_INT: fa_put_dec(b, *(const int *)field); break;
+    case OPT_INT:
+    case OPT_ARG: fa_put_dec(b, get_int(o, d)); break;
+    case OPT_OUTPUT:
     case OPT_PATH: fa_puts(b, field); break;
-    case OPT_FORMAT: fa_puts(b, *(const enum fa_format *)field == FA_FORMAT_JSON ? "json" : "text"); break;
-    case OPT_ACTION:
-        if (o->on_child_deadlock == FA_ACTION_ABORT) fa_puts(b, "abort");
-        else if (o->on_child_deadlock == FA_ACTION_EXIT) {
-            fa_puts(b, "exit:");
-            fa_put_dec(b, o->child_deadlock_exit);
-        } else fa_puts(b, "report");
+    case OPT_CHOICE:
+        w = choice_word(d->values, get_int(o, d), &len);
+        if (!w) w = choice_word(d->values, 0, &len);
+        if (arg_prefix(w, len)) {
+            fa_putsn(b, w, arg_prefix(w, len));
+            fa_put_dec(b, get_int(o, d + 1));
+        } else fa_putsn(b, w, len);
         break;
-    case OPT_STUCK: fa_puts(b, o->on_child_stuck == FA_ACTION_ABORT ? "abort" : "report"); break;
     }
 }
 
@@ -121,80 +144,118 @@ static void diag_line(fa_diag_fn diag, void *ctx, const char *a, const char *key
     diag(line, ctx);
 }
 
+/* One diagnostic for a bad value of `d`: what was wrong (`what`), then the default used. */
+static int bad_value(fa_diag_fn diag, void *ctx, const struct opt_desc *d, const char *val, size_t n,
+                     struct fa_buf *what)
+{
+    char tail[240];
+    struct fa_buf tb;
+    fa_buf_terminate(what);
+    fa_buf_fixed(&tb, tail, sizeof tail);
+    fa_puts(&tb, "': ");
+    fa_puts(&tb, what->p);
+    fa_puts(&tb, "; using the default");
+    if (d->kind != OPT_OUTPUT && d->kind != OPT_PATH) {
+        fa_putc(&tb, ' ');
+        put_value(&tb, &defaults, d);
+    }
+    fa_buf_terminate(&tb);
+    diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n, tail);
+    return 1;
+}
+
+/* A choice: one of its words; "exit:N" with N in the range of the ARG row after it. */
+static int apply_choice(struct fa_options *o, const struct opt_desc *d, const char *val, size_t n,
+                        fa_diag_fn diag, void *ctx)
+{
+    char what[160];
+    struct fa_buf wb;
+    size_t len;
+    const char *w;
+    int count = 0;
+    for (int i = 0; (w = choice_word(d->values, i, &len)) != NULL; i++, count++) {
+        size_t pre = arg_prefix(w, len);
+        long arg;
+        if (!pre && n == len && memcmp(val, w, n) == 0) {
+            set_int(o, d, i);
+            return 0;
+        }
+        if (pre && n > pre && memcmp(val, w, pre) == 0 && parse_int(val + pre, n - pre, &arg) == 0 &&
+            arg >= d[1].min && arg <= d[1].max) {
+            set_int(o, d, i);
+            set_int(o, d + 1, (int)arg);
+            return 0;
+        }
+    }
+    /* "expected report, abort or exit:N (N from 0 to 255)" */
+    fa_buf_fixed(&wb, what, sizeof what);
+    fa_puts(&wb, "expected ");
+    for (int i = 0; (w = choice_word(d->values, i, &len)) != NULL; i++) {
+        fa_puts(&wb, i == 0 ? "" : i == count - 1 ? " or " : ", ");
+        fa_putsn(&wb, w, len);
+        if (arg_prefix(w, len)) {
+            fa_puts(&wb, " (N from ");
+            fa_put_dec(&wb, d[1].min);
+            fa_puts(&wb, " to ");
+            fa_put_dec(&wb, d[1].max);
+            fa_putc(&wb, ')');
+        }
+    }
+    return bad_value(diag, ctx, d, val, n, &wb);
+}
+
 static int apply(struct fa_options *o, const struct opt_desc *d, const char *val, size_t n,
                  fa_diag_fn diag, void *ctx)
 {
     char *field = (char *)o + d->offset;
+    char what[160];
+    struct fa_buf wb;
+    long v;
+    fa_buf_fixed(&wb, what, sizeof what);
     switch (d->kind) {
-    case OPT_INT: {
-        long v;
+    case OPT_INT:
         if (parse_int(val, n, &v) == 0 && v >= d->min && v <= d->max) {
-            *(int *)field = (int)v;
+            set_int(o, d, (int)v);
             return 0;
         }
-        char expect[160];
-        struct fa_buf eb;
-        fa_buf_fixed(&eb, expect, sizeof expect);
-        fa_puts(&eb, "': expected an integer from ");
-        fa_put_dec(&eb, d->min);
-        fa_puts(&eb, " to ");
-        fa_put_dec(&eb, d->max);
-        fa_puts(&eb, "; using the default ");
-        put_value(&eb, &defaults, d);
-        fa_buf_terminate(&eb);
-        diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n, expect);
-        return 1;
-    }
-    case OPT_FORMAT:
-        if (n == 4 && memcmp(val, "text", 4) == 0) {
-            o->format = FA_FORMAT_TEXT;
-            return 0;
-        }
-        if (n == 4 && memcmp(val, "json", 4) == 0) {
-            o->format = FA_FORMAT_JSON;
-            return 0;
-        }
-        diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
-                  "': expected text or json; using the default text");
-        return 1;
-    case OPT_ACTION: {
-        long code;
-        if (n == 6 && memcmp(val, "report", 6) == 0) o->on_child_deadlock = FA_ACTION_REPORT;
-        else if (n == 5 && memcmp(val, "abort", 5) == 0) o->on_child_deadlock = FA_ACTION_ABORT;
-        else if (n > 5 && memcmp(val, "exit:", 5) == 0 && parse_int(val + 5, n - 5, &code) == 0 && code >= d->min &&
-                 code <= d->max) {
-            o->on_child_deadlock = FA_ACTION_EXIT;
-            o->child_deadlock_exit = (int)code;
-        } else {
-            diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
-                      "': expected report, abort or exit:N (N from 0 to 255); using the default report");
-            return 1;
-        }
-        return 0;
-    }
-    case OPT_STUCK:
-        if (n == 6 && memcmp(val, "report", 6) == 0) o->on_child_stuck = FA_ACTION_REPORT;
-        else if (n == 5 && memcmp(val, "abort", 5) == 0) o->on_child_stuck = FA_ACTION_ABORT;
-        else {
-            diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
-                      "': expected report or abort; using the default report");
-            return 1;
-        }
-        return 0;
-    case OPT_PATH: /* log_path and suppressions: char[1024] both */
-        if (n == 0 || n >= sizeof o->log_path) {
-            diag_line(diag, ctx, "bad value for option '", d->key, strlen(d->key), "': '", val, n,
-                      "': empty or longer than 1023 bytes; using the default");
-            return 1;
+        fa_puts(&wb, "expected an integer from ");
+        fa_put_dec(&wb, d->min);
+        fa_puts(&wb, " to ");
+        fa_put_dec(&wb, d->max);
+        return bad_value(diag, ctx, d, val, n, &wb);
+    case OPT_CHOICE: return apply_choice(o, d, val, n, diag, ctx);
+    case OPT_OUTPUT:
+    case OPT_PATH:
+        if (n == 0 || n >= d->size) {
+            fa_puts(&wb, "empty or longer than ");
+            fa_put_udec(&wb, d->size - 1);
+            fa_puts(&wb, " bytes");
+            return bad_value(diag, ctx, d, val, n, &wb);
         }
         memcpy(field, val, n);
         field[n] = 0;
         return 0;
+    case OPT_ARG: break; /* no key of its own: set by its choice */
     }
     return 1;
 }
 
-void fa_options_defaults(struct fa_options *o) { *o = defaults; }
+/* "exit:N" is a value although ':' separates options: does the token so far end in
+ * "=exit", the start of a choice word that takes a number? */
+static int ends_in_arg_word(const char *tok, size_t toklen)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        size_t len;
+        const char *w;
+        if (opts[i].kind != OPT_CHOICE) continue;
+        for (int k = 0; (w = choice_word(opts[i].values, k, &len)) != NULL; k++) {
+            size_t pre = arg_prefix(w, len); /* "exit:" */
+            if (pre && toklen >= pre && tok[toklen - pre] == '=' && memcmp(tok + toklen - pre + 1, w, pre - 1) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
 
 static int is_sep(char c) { return c == ':' || c == ',' || c == ' ' || c == '\t' || c == '\n'; }
 
@@ -208,8 +269,7 @@ int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, vo
         if (!*p) break;
         const char *tok = p;
         while (*p && !is_sep(*p)) p++;
-        /* "exit:N" is a value although ':' separates options. */
-        if (p - tok >= 5 && memcmp(p - 5, "=exit", 5) == 0 && p[0] == ':' && p[1] >= '0' && p[1] <= '9')
+        if (p[0] == ':' && p[1] >= '0' && p[1] <= '9' && ends_in_arg_word(tok, (size_t)(p - tok)))
             for (p++; *p >= '0' && *p <= '9'; p++) {
             }
         size_t toklen = (size_t)(p - tok);
@@ -225,7 +285,8 @@ int fa_options_parse(struct fa_options *o, const char *spec, fa_diag_fn diag, vo
         size_t vallen = toklen - keylen - 1;
         const struct opt_desc *d = NULL;
         for (size_t i = 0; i < NOPTS; i++)
-            if (strlen(opts[i].key) == keylen && memcmp(opts[i].key, tok, keylen) == 0) d = &opts[i];
+            if (opts[i].kind != OPT_ARG && strlen(opts[i].key) == keylen && memcmp(opts[i].key, tok, keylen) == 0)
+                d = &opts[i];
         if (!d) {
             diag_line(diag, ctx, "unknown option '", tok, keylen,
                       "' in FORKAUDIT_OPTIONS, ignored (help=1 lists the options)", NULL, 0, "");
@@ -247,8 +308,8 @@ int fa_options_drop_paths(struct fa_options *o, fa_diag_fn diag, void *ctx)
     for (size_t i = 0; i < NOPTS; i++) {
         char *field = (char *)o + opts[i].offset;
         const char *dflt = (const char *)&defaults + opts[i].offset;
-        if (opts[i].kind != OPT_PATH || strcmp(field, dflt) == 0) continue;
-        if (opts[i].offset == OFF(log_path) && (strcmp(field, "stderr") == 0 || strcmp(field, "stdout") == 0))
+        if ((opts[i].kind != OPT_PATH && opts[i].kind != OPT_OUTPUT) || strcmp(field, dflt) == 0) continue;
+        if (opts[i].kind == OPT_OUTPUT && (strcmp(field, "stderr") == 0 || strcmp(field, "stdout") == 0))
             continue; /* names no file */
         memcpy(field, dflt, strlen(dflt) + 1);
         fa_puts(&b, dropped++ ? ", " : "");
@@ -267,6 +328,7 @@ size_t fa_options_help(const struct fa_options *o, char *out, size_t cap)
     fa_buf_fixed(&b, out, cap);
     fa_puts(&b, "forkaudit options (FORKAUDIT_OPTIONS=key=value:key=value...), with the values in effect:\n");
     for (size_t i = 0; i < NOPTS; i++) {
+        if (opts[i].kind == OPT_ARG) continue; /* shown in its choice's value */
         char now[64], dflt[64];
         struct fa_buf nb, db;
         fa_buf_fixed(&nb, now, sizeof now);

@@ -1,6 +1,6 @@
 /* libFuzzer target for fa_options_parse (FORKAUDIT_OPTIONS) and fa_options_help.
  * Invariants checked on every input, beyond "no crash" (ASan/UBSan do that part):
- * - every integer option stays within its documented range, enums hold a named value,
+ * - every integer option stays within its range (options.def), enums hold a named value,
  *   and the two path options stay NUL-terminated within their arrays;
  * - an option whose key does not occur in the input keeps its default;
  * - the parser writes nothing outside its struct (a heap block of exactly that size);
@@ -66,21 +66,22 @@ static void check_drop_paths(const struct fa_options *o)
     free(s);
 }
 
-/* An int option: its key, where it is, its documented range. */
+/* An int option: its key, where it is, its range (from the registry, options.def). */
 struct int_option {
     const char *key;
     size_t offset;
     int min, max;
 };
-#define INT_OPTION(f, lo, hi) {#f, offsetof(struct fa_options, f), lo, hi}
-static const struct int_option int_options[] = {
-    INT_OPTION(verbosity, 0, 2),          INT_OPTION(stack_depth, 1, FA_MAX_FRAMES),
-    INT_OPTION(lock_stack_depth, 1, FA_MAX_LOCK_FRAMES),
-    INT_OPTION(max_threads, 1, 100000),   INT_OPTION(max_locks, 1, 100000),
-    INT_OPTION(max_fds, 1, 1000000),      INT_OPTION(stack_signal, 0, 64),
-    INT_OPTION(dump_signal, 0, 64),       INT_OPTION(help, 0, 1),
-    INT_OPTION(exitcode, 0, 255),         INT_OPTION(child_watchdog, 0, 86400),
-};
+#define INT_OPTION(type, name, dflt, lo, hi, values, help) {#name, offsetof(struct fa_options, name), lo, hi},
+#define NOT_INT(type, name, dflt, lo, hi, values, help)
+#define FA_INT_ROW_INT INT_OPTION
+#define FA_INT_ROW_ARG NOT_INT /* changed through its choice: checked below */
+#define FA_INT_ROW_OUTPUT NOT_INT
+#define FA_INT_ROW_PATH NOT_INT
+#define FA_INT_ROW_FORMAT NOT_INT
+#define FA_INT_ROW_ACTION NOT_INT
+#define INT_ROW(type, ...) FA_INT_ROW_##type(type, __VA_ARGS__)
+static const struct int_option int_options[] = {FA_OPTIONS(INT_ROW)};
 
 static int field(const struct fa_options *o, size_t offset)
 {
@@ -91,8 +92,7 @@ static int field(const struct fa_options *o, size_t offset)
 
 static void check_options(const struct fa_options *o, const char *spec)
 {
-    struct fa_options dflt;
-    fa_options_defaults(&dflt);
+    const struct fa_options dflt = FA_OPTIONS_INITIALIZER;
     for (size_t i = 0; i < sizeof int_options / sizeof int_options[0]; i++) {
         const struct int_option *io = &int_options[i];
         int v = field(o, io->offset);
@@ -118,9 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     spec[size] = 0;
 
     /* Exactly the struct's size on the heap: ASan reports any write past it. */
+    const struct fa_options defaults = FA_OPTIONS_INITIALIZER;
     struct fa_options *o = malloc(sizeof *o), *again = malloc(sizeof *again);
-    fa_options_defaults(o);
-    fa_options_defaults(again);
+    *o = defaults;
+    *again = defaults;
     struct diags d = {0}, d2 = {0};
     int problems = fa_options_parse(o, spec, check_diag, &d);
     CHECK(problems >= 0 && problems == d.count);

@@ -18,8 +18,7 @@ static void collect(const char *line, void *ctx)
 static void defaults_match_the_contract(void **state)
 {
     (void)state;
-    struct fa_options o;
-    fa_options_defaults(&o);
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     assert_string_equal(o.log_path, "stderr");
     assert_int_equal(o.format, FA_FORMAT_TEXT);
     assert_int_equal(o.verbosity, 0);
@@ -30,9 +29,8 @@ static void defaults_match_the_contract(void **state)
 static void dump_signal_is_off_by_default_and_bounded(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
-    fa_options_defaults(&o);
     assert_int_equal(o.dump_signal, 0);
     assert_int_equal(fa_options_parse(&o, "dump_signal=37", collect, &d), 0);
     assert_int_equal(o.dump_signal, 37);
@@ -44,9 +42,8 @@ static void dump_signal_is_off_by_default_and_bounded(void **state)
 static void every_separator_is_accepted(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
-    fa_options_defaults(&o);
     int problems = fa_options_parse(&o, "format=json:verbosity=1, stack_depth=8\tlog_path=/tmp/x.%p,max_fds=10",
                                     collect, &d);
     assert_int_equal(problems, 0);
@@ -61,9 +58,8 @@ static void every_separator_is_accepted(void **state)
 static void bad_values_keep_the_default_and_name_the_key(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
-    fa_options_defaults(&o);
     assert_int_equal(fa_options_parse(&o, "verbosity=abc", collect, &d), 1);
     assert_int_equal(o.verbosity, 0);
     assert_non_null(strstr(d.last, "'verbosity'"));
@@ -84,9 +80,8 @@ static void bad_values_keep_the_default_and_name_the_key(void **state)
 static void unknown_keys_and_garbage_are_reported_once_each(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
-    fa_options_defaults(&o);
     assert_int_equal(fa_options_parse(&o, "nonsense=1:novalue::=5:verbosity=2", collect, &d), 3);
     assert_int_equal(d.n, 3);
     assert_int_equal(o.verbosity, 2);
@@ -99,9 +94,8 @@ static void unknown_keys_and_garbage_are_reported_once_each(void **state)
 static void child_deadlock_actions(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
-    fa_options_defaults(&o);
     assert_int_equal(o.on_child_deadlock, FA_ACTION_REPORT);
     assert_int_equal(fa_options_parse(&o, "on_child_deadlock=abort", collect, &d), 0);
     assert_int_equal(o.on_child_deadlock, FA_ACTION_ABORT);
@@ -119,10 +113,9 @@ static void child_deadlock_actions(void **state)
 static void long_keys_and_paths_are_bounded(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
     char spec[3000];
-    fa_options_defaults(&o);
     memset(spec, 'k', 2000);
     strcpy(spec + 2000, "=1");
     assert_int_equal(fa_options_parse(&o, spec, collect, &d), 1);
@@ -138,8 +131,7 @@ static void help_lists_every_option_with_its_default(void **state)
 {
     (void)state;
     char text[4096];
-    struct fa_options o;
-    fa_options_defaults(&o);
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     fa_options_help(&o, text, sizeof text);
     const char *expect[] = {"log_path=stderr", "format=text", "verbosity=0", "stack_depth=16",
                             "lock_stack_depth=1", "max_threads=256", "max_locks=64", "max_fds=256", "help=0"};
@@ -159,9 +151,8 @@ static void help_lists_every_option_with_its_default(void **state)
 static void secure_execution_drops_options_that_name_files(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
-    fa_options_defaults(&o);
     assert_int_equal(fa_options_parse(&o, "log_path=/etc/evil.%p:suppressions=/root/secret:format=json:verbosity=1",
                                       collect, &d), 0);
     assert_int_equal(fa_options_drop_paths(&o, collect, &d), 2);
@@ -179,9 +170,8 @@ static void secure_execution_drops_options_that_name_files(void **state)
 static void secure_execution_keeps_stderr_stdout_and_says_nothing_when_nothing_dropped(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
-    fa_options_defaults(&o);
     assert_int_equal(fa_options_drop_paths(&o, collect, &d), 0);
     assert_int_equal(fa_options_parse(&o, "log_path=stdout", collect, &d), 0);
     assert_int_equal(fa_options_drop_paths(&o, collect, &d), 0);
@@ -193,9 +183,8 @@ static void secure_execution_keeps_stderr_stdout_and_says_nothing_when_nothing_d
 static void diagnostics_show_control_characters_as_question_marks(void **state)
 {
     (void)state;
-    struct fa_options o;
+    struct fa_options o = FA_OPTIONS_INITIALIZER;
     struct diags d = {0};
-    fa_options_defaults(&o);
     assert_int_equal(fa_options_parse(&o, "verb\rosity=\x1b[2J", collect, &d), 1);
     assert_string_equal(d.last, "forkaudit: unknown option 'verb?osity' in FORKAUDIT_OPTIONS, ignored "
                                 "(help=1 lists the options)");
