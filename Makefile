@@ -60,7 +60,7 @@ TEST_LIBS_SO := $(patsubst tests/progs/lib/%.c,$(BUILD)/tests/progs/%.so,$(wildc
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) | deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ipreload $(TEST_CFLAGS) $< -o $@ $(CORE_LIB) $(TEST_LIBS) $(UNWIND_LIBS) -ldl
+	$(CC) $(ALL_CFLAGS) -Ipreload -DFA_SOURCE_DIR=\"$(CURDIR)\" $(TEST_CFLAGS) $< -o $@ $(CORE_LIB) $(TEST_LIBS) $(UNWIND_LIBS) -ldl
 
 $(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h | deps-test
 	@mkdir -p $(dir $@)
@@ -128,7 +128,7 @@ CPPCHECK_FLAGS := -q --enable=warning,style,performance,portability --std=c11 -D
     --inline-suppr --error-exitcode=1 --template='{file}:{line}: {severity} [{id}] {message}'
 # The compile flags the Makefile uses for each group of files.
 TIDY_LIB_FLAGS   = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload $(UNWIND_CFLAGS)
-TIDY_UNIT_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload $(TEST_CFLAGS) -include tests/lint/cmocka_noreturn.h
+TIDY_UNIT_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload -DFA_SOURCE_DIR=\".\" $(TEST_CFLAGS) -include tests/lint/cmocka_noreturn.h
 TIDY_INTEG_FLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -DFA_BUILD_DIR=\"build\" -DFA_SOURCE_DIR=\".\" $(TEST_CFLAGS) \
                    -include tests/lint/cmocka_noreturn.h
 TIDY_PROG_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread
@@ -139,7 +139,7 @@ tidy = fail=0; for f in $(2); do out=$$($(CLANG_TIDY) --quiet $$f -- $(1) 2>&1) 
 
 lint: | deps-lib deps-test
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload preload include
-	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload tests/unit $(wildcard tests/fuzz/*.c)
+	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload -DFA_SOURCE_DIR='"."' tests/unit $(wildcard tests/fuzz/*.c)
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -DFA_BUILD_DIR='"build"' -DFA_SOURCE_DIR='"."' tests/integration \
 	    tests/progs tests/progs-glib
 	@$(call tidy,$(TIDY_LIB_FLAGS),preload/*/*.c)

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "base/fa.h" /* FA_MAX_FRAMES, FA_MAX_LOCK_FRAMES: ranges in options.def */
+
 enum fa_format { FA_FORMAT_TEXT, FA_FORMAT_JSON };
 /* on_child_deadlock, on_child_stuck: what a forked child does about a finding. */
 enum fa_action { FA_ACTION_REPORT = 0, FA_ACTION_ABORT = 1, FA_ACTION_EXIT = 2 };

@@ -192,6 +192,46 @@ static void diagnostics_show_control_characters_as_question_marks(void **state)
     assert_non_null(strstr(d.last, "'1?'"));
 }
 
+/* options.def's rules that the compiler cannot check: a choice has words, a word "w:N" has
+ * its ARG row just below, an ARG row follows such a choice, every default is in range. */
+struct row {
+    const char *type, *key;
+    size_t offset;
+    int min, max;
+    const char *values;
+};
+#define ROW(type, name, dflt, lo, hi, words, help) {#type, #name, offsetof(struct fa_options, name), lo, hi, words},
+static const struct row rows[] = {FA_OPTIONS(ROW)};
+
+static void registry_rows_follow_the_rules(void **state)
+{
+    (void)state;
+    const struct fa_options d = FA_OPTIONS_INITIALIZER;
+    size_t n = sizeof rows / sizeof rows[0];
+    char help[4096];
+    fa_options_help(&d, help, sizeof help);
+    for (size_t i = 0; i < n; i++) {
+        const struct row *r = &rows[i];
+        int choice = strcmp(r->type, "FORMAT") == 0 || strcmp(r->type, "ACTION") == 0;
+        int takes_arg = choice && r->values && strstr(r->values, ":N") != NULL;
+        int is_arg = strcmp(r->type, "ARG") == 0;
+        assert_true(!choice || (r->values && r->values[0]));
+        assert_true(choice || r->values == NULL);
+        assert_true(!takes_arg || (i + 1 < n && strcmp(rows[i + 1].type, "ARG") == 0));
+        assert_true(!is_arg || (i > 0 && rows[i - 1].values && strstr(rows[i - 1].values, ":N")));
+        assert_true(r->min <= r->max);
+        if (strcmp(r->type, "INT") == 0 || is_arg) {
+            int v;
+            memcpy(&v, (const char *)&d + r->offset, sizeof v);
+            assert_in_range(v, r->min, r->max);
+        }
+        /* every key but an ARG's is listed by help=1 */
+        char pat[80];
+        snprintf(pat, sizeof pat, "\n  %s=", r->key);
+        assert_true(is_arg ? strstr(help, pat) == NULL : strstr(help, pat) != NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +246,7 @@ int main(void)
         cmocka_unit_test(secure_execution_drops_options_that_name_files),
         cmocka_unit_test(secure_execution_keeps_stderr_stdout_and_says_nothing_when_nothing_dropped),
         cmocka_unit_test(diagnostics_show_control_characters_as_question_marks),
+        cmocka_unit_test(registry_rows_follow_the_rules),
     };
     return cmocka_run_group_tests_name("options", tests, NULL, NULL);
 }
