@@ -71,17 +71,16 @@ struct int_option {
     const char *key;
     size_t offset;
     int min, max;
+    int is_int; /* the other types are checked one by one below */
 };
-#define INT_OPTION(type, name, dflt, lo, hi, values, help) {#name, offsetof(struct fa_options, name), lo, hi},
-#define NOT_INT(type, name, dflt, lo, hi, values, help)
-#define FA_INT_ROW_INT INT_OPTION
-#define FA_INT_ROW_ARG NOT_INT /* changed through its choice: checked below */
-#define FA_INT_ROW_OUTPUT NOT_INT
-#define FA_INT_ROW_PATH NOT_INT
-#define FA_INT_ROW_FORMAT NOT_INT
-#define FA_INT_ROW_ACTION NOT_INT
-#define INT_ROW(type, ...) FA_INT_ROW_##type(type, __VA_ARGS__)
-static const struct int_option int_options[] = {FA_OPTIONS(INT_ROW)};
+#define IS_INT_INT 1
+#define IS_INT_ARG 0 /* changed through its choice, not by its own key */
+#define IS_INT_OUTPUT 0
+#define IS_INT_PATH 0
+#define IS_INT_FORMAT 0
+#define IS_INT_ACTION 0
+#define INT_OPTION(type, name, dflt, lo, hi, values, help) {#name, offsetof(struct fa_options, name), lo, hi, IS_INT_##type},
+static const struct int_option int_options[] = {FA_OPTIONS(INT_OPTION)};
 
 static int field(const struct fa_options *o, size_t offset)
 {
@@ -95,6 +94,7 @@ static void check_options(const struct fa_options *o, const char *spec)
     const struct fa_options dflt = FA_OPTIONS_INITIALIZER;
     for (size_t i = 0; i < sizeof int_options / sizeof int_options[0]; i++) {
         const struct int_option *io = &int_options[i];
+        if (!io->is_int) continue;
         int v = field(o, io->offset);
         CHECK(v >= io->min && v <= io->max);
         if (!strstr(spec, io->key)) CHECK(v == field(&dflt, io->offset));

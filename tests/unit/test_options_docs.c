@@ -316,12 +316,11 @@ static char *drifted(const char *text, const char *from, const char *to)
 {
     const char *at = strstr(text, from);
     assert_non_null(at);
-    size_t head = (size_t)(at - text), flen = strlen(from), tlen = strlen(to);
-    char *s = malloc(strlen(text) - flen + tlen + 1);
+    size_t head = (size_t)(at - text), flen = strlen(from);
+    size_t size = strlen(text) - flen + strlen(to) + 1;
+    char *s = malloc(size);
     assert_non_null(s);
-    memcpy(s, text, head);
-    memcpy(s + head, to, tlen);
-    strcpy(s + head + tlen, at + flen);
+    snprintf(s, size, "%.*s%s%s", (int)head, text, to, at + flen);
     return s;
 }
 
