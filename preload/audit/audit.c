@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/single_threaded.h>
@@ -27,14 +26,11 @@
 #include "audit/watchdog.h"
 
 
-/* getdents64 buffer */
-#define DIRENT_BYTES 4096
-
 static long sys_openat(int dir, const char *path, int flags) { return syscall(SYS_openat, dir, path, flags, 0); }
 
 static void for_each_dirent(struct fa_snapshot *s, const char *path, void (*fn)(const char *, int dirfd, void *))
 {
-    fa_proc_each_entry(path, s->dirents, DIRENT_BYTES, fn, s);
+    fa_proc_each_entry(path, s->dirents, FA_SNAP_DIRENT_BYTES, fn, s);
 }
 
 /* How many times an entry of another thread's set is read again when its owner changed
@@ -296,107 +292,20 @@ static void capture_rng(struct fa_snapshot *s)
     }
 }
 
-static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
-
-/* Render buffer of the arena: records larger than this get a temporary mapping. */
-#define RENDER_BYTES ((size_t)256 * 1024)
-
-/* The arena: one mapping per process holding a snapshot and a render buffer, reused by
- * every fork so a fork costs no mmap/munmap and no fresh page faults. MADV_DONTFORK keeps
- * it out of children: the kernel copies nothing and the parent never takes copy-on-write
- * faults on it. A second thread forking while the arena is busy gets a temporary one. */
-
-static size_t snapshot_bytes(void)
-{
-    return align16(sizeof(struct fa_snapshot)) + align16((size_t)fa_opts.max_threads * sizeof(struct fa_snap_thread)) +
-           align16((size_t)fa_opts.max_locks * sizeof(struct fa_snap_lock)) +
-           align16((size_t)fa_opts.max_fds * sizeof(struct fa_snap_fd));
-}
-
-static void *map_private(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return NULL;
-    madvise(p, len, MADV_DONTFORK);
-    return p;
-}
-
-/* The arena begins with its busy flag, which the parent sets and clears around every fork:
- * on the arena's page (MADV_DONTFORK, never shared with a child) that costs nothing, where
- * in fa_proc it cost a copy-on-write fault per fork. */
-#define ARENA_HEAD 64
-
-/* The process's arena, mapped on first use, marked busy; NULL when it is busy (*busy set)
- * or cannot be mapped. */
-static void *claim_arena(size_t len, int *busy)
-{
-    *busy = 0;
-    char *arena = __atomic_load_n((char **)&fa_proc.arena, __ATOMIC_ACQUIRE);
-    if (!arena) {
-        char *m = map_private(ARENA_HEAD + len);
-        if (!m) return NULL;
-        char *expect = NULL;
-        if (__atomic_compare_exchange_n((char **)&fa_proc.arena, &expect, m, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            arena = m;
-        } else { /* another thread (or a signal handler) mapped it first */
-            munmap(m, ARENA_HEAD + len);
-            arena = expect;
-        }
-    }
-    int free_flag = 0;
-    if (!__atomic_compare_exchange_n((int *)arena, &free_flag, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-        *busy = 1;
-        return NULL;
-    }
-    return arena + ARENA_HEAD;
-}
-
-/* `arena_only`: a state dump takes the arena or nothing (NULL, *busy set when a fork audit
- * or another dump holds it). */
-static struct fa_snapshot *snapshot_memory(int arena_only, int *busy)
-{
-    size_t len = snapshot_bytes() + RENDER_BYTES + DIRENT_BYTES;
-    int arena_busy;
-    void *p = claim_arena(len, &arena_busy);
-    int from_arena = p != NULL;
-    if (busy) *busy = arena_busy;
-    if (!p) {
-        if (arena_only) return NULL;
-        p = map_private(len);
-        if (!p) return NULL;
-    }
-    struct fa_snapshot *s = p;
-    memset(s, 0, sizeof *s);
-    char *q = (char *)p + align16(sizeof *s);
-    s->map_len = len;
-    s->from_arena = from_arena;
-    s->threads = (void *)q;
-    q += align16((size_t)fa_opts.max_threads * sizeof(struct fa_snap_thread));
-    s->locks = (void *)q;
-    q += align16((size_t)fa_opts.max_locks * sizeof(struct fa_snap_lock));
-    s->fds = (void *)q;
-    q += align16((size_t)fa_opts.max_fds * sizeof(struct fa_snap_fd));
-    s->render = q;
-    s->render_len = RENDER_BYTES;
-    s->dirents = q + RENDER_BYTES;
-    s->max_threads = fa_opts.max_threads;
-    s->max_locks = fa_opts.max_locks;
-    s->max_fds = fa_opts.max_fds;
-    return s;
-}
-
 /* 1 once this process said that a fork went unaudited for lack of memory. */
 static int said_unaudited;
 
 struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
 {
     int saved = errno;
-    struct fa_snapshot *s = snapshot_memory(0, NULL);
+    struct fa_snapshot *s = fa_snapshot_claim(0, NULL);
     if (!s) {
         /* Counted as a fork all the same: the child's and later forks' numbers stay true. */
         unsigned long seq = __atomic_add_fetch(&fa_proc.fork_seq, 1, __ATOMIC_RELAXED);
-        if (!__atomic_exchange_n(&said_unaudited, 1, __ATOMIC_RELAXED))
-            fa_report_unaudited(seq, via, snapshot_bytes() + RENDER_BYTES + DIRENT_BYTES, &fa_opts);
+        if (!__atomic_exchange_n(&said_unaudited, 1, __ATOMIC_RELAXED)) {
+            struct fa_snap_layout full = fa_snapshot_full_layout();
+            fa_report_unaudited(seq, via, fa_snapshot_bytes(&full), &fa_opts);
+        }
         errno = saved;
         return NULL;
     }
@@ -416,7 +325,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
      * calls it): while it is set, the listing would only find the forking thread. */
     if (!__libc_single_threaded || fa_threads_used > 1) {
         struct walk w = {s, 0, -1, 0};
-        fa_proc_walk("/proc/self/task", s->dirents, DIRENT_BYTES, walk_threads, &w);
+        fa_proc_walk("/proc/self/task", s->dirents, FA_SNAP_DIRENT_BYTES, walk_threads, &w);
     }
     fa_thread_stacks_collect(s);
     fa_watchdog_remember(s);
@@ -424,7 +333,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     s->prepare_unwrapped = fa_prepare_unwrapped;
     s->semaphores_untracked = __atomic_load_n(&fa_semaphores_untracked, __ATOMIC_RELAXED);
     struct walk fds = {s, 0, -1, 0};
-    s->fds_listing_errno = fa_proc_walk("/proc/self/fd", s->dirents, DIRENT_BYTES, walk_fds, &fds);
+    s->fds_listing_errno = fa_proc_walk("/proc/self/fd", s->dirents, FA_SNAP_DIRENT_BYTES, walk_fds, &fds);
     if (s->fds_listing_errno) probe_fds(s);
     capture_rng(s);
     errno = saved;
@@ -434,7 +343,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
 struct fa_snapshot *fa_audit_state(int unwind, uintptr_t restorer, int *busy)
 {
     int saved = errno;
-    struct fa_snapshot *s = snapshot_memory(1, busy);
+    struct fa_snapshot *s = fa_snapshot_claim(1, busy);
     if (!s) {
         errno = saved;
         return NULL;
@@ -528,17 +437,12 @@ void fa_audit_cancel(struct fa_snapshot *s)
     fa_audit_discard(s);
 }
 
-void fa_audit_discard(struct fa_snapshot *s)
-{
-    if (!s) return;
-    if (s->from_arena) __atomic_store_n((int *)((char *)s - ARENA_HEAD), 0, __ATOMIC_RELEASE);
-    else munmap(s, s->map_len);
-}
+void fa_audit_discard(struct fa_snapshot *s) { fa_snapshot_release(s); }
 
 void fa_audit_after_fork_child(void)
 {
     /* Snapshot mappings are MADV_DONTFORK: none of them exists in the child. */
     fa_proc.fork_seq = 0;
     said_unaudited = 0;
-    fa_proc.arena = NULL;
+    fa_snapshot_after_fork_child();
 }

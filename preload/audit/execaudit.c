@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -157,9 +156,8 @@ static int resolve_program(const struct fa_exec_call *c, struct fa_buf *b)
 
 /* ------------------------------------------------------------- the descriptors */
 
-#define DIRENT_BYTES 4096
 #define PROGRAM_BYTES 4096
-#define RENDER_BYTES ((size_t)64 * 1024) /* larger records get a temporary mapping (report.c) */
+#define EXEC_RENDER_BYTES ((size_t)64 * 1024) /* larger records get a temporary mapping (report.c) */
 
 struct leak_scan {
     struct fa_snapshot *s;
@@ -197,7 +195,7 @@ static int walk_leaks(const char *name, int dirfd, void *ctx)
 static void collect_leaks(struct fa_snapshot *s, const posix_spawn_file_actions_t *actions)
 {
     struct leak_scan scan = {s, actions, 0, -1};
-    fa_proc_walk("/proc/self/fd", s->dirents, DIRENT_BYTES, walk_leaks, &scan);
+    fa_proc_walk("/proc/self/fd", s->dirents, FA_SNAP_DIRENT_BYTES, walk_leaks, &scan);
 }
 
 struct candidate_scan {
@@ -226,8 +224,6 @@ static int any_candidate(const posix_spawn_file_actions_t *actions)
     return scan.found;
 }
 
-static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
-
 void fa_exec_audit(const struct fa_exec_call *c)
 {
     /* Only in a process whose memory is its own and known to us: not before our
@@ -244,18 +240,12 @@ void fa_exec_audit(const struct fa_exec_call *c)
         errno = saved;
         return;
     }
-    size_t fds_len = align16((size_t)fa_opts.max_fds * sizeof(struct fa_snap_fd));
-    size_t len = align16(sizeof(struct fa_snapshot)) + fds_len + PROGRAM_BYTES + RENDER_BYTES + DIRENT_BYTES;
-    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m != MAP_FAILED) {
-        struct fa_snapshot *s = (void *)m; /* zero-filled */
-        char *program = m + align16(sizeof *s) + fds_len;
+    struct fa_snap_layout layout = {.max_fds = fa_opts.max_fds, .extra_bytes = PROGRAM_BYTES,
+                                    .render_bytes = EXEC_RENDER_BYTES};
+    char *program;
+    struct fa_snapshot *s = fa_snapshot_map(&layout, &program);
+    if (s) {
         struct fa_buf b;
-        s->fds = (void *)(m + align16(sizeof *s));
-        s->max_fds = fa_opts.max_fds;
-        s->render = program + PROGRAM_BYTES;
-        s->render_len = RENDER_BYTES;
-        s->dirents = s->render + RENDER_BYTES;
         fa_buf_fixed(&b, program, PROGRAM_BYTES);
         if (resolve_program(c, &b)) collect_leaks(s, c->actions);
         if (s->nfds > 0 || s->fds_dropped > 0 || s->fds_unchecked > 0) {
@@ -273,7 +263,7 @@ void fa_exec_audit(const struct fa_exec_call *c)
             s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, c->call_site);
             fa_report_exec(s, &fa_opts);
         }
-        munmap(m, len);
+        fa_snapshot_release(s);
     }
     fa_in_auditor--;
     errno = saved;

@@ -1,5 +1,6 @@
 /* snapshot.h: what the auditor saw at one fork, captured in the parent just before the
- * real fork and rendered into records just after it. */
+ * real fork and rendered into records just after it; also what a state dump and an exec
+ * audit see. snapshot.c lays one out in its own mapping. */
 #ifndef FA_SNAPSHOT_H
 #define FA_SNAPSHOT_H
 
@@ -112,5 +113,38 @@ struct fa_snapshot {
     const char *exec_argv0; /* NULL when argv is empty */
     const char *exec_via;
 };
+
+/* ------------------------------------------------ its memory (snapshot.c) */
+
+/* The getdents64 buffer of every snapshot (s->dirents). */
+#define FA_SNAP_DIRENT_BYTES 4096
+
+/* What one snapshot's mapping holds after the struct: its tables (0 entries: no table),
+ * `extra_bytes` for the caller (fa_snapshot_map's *extra), the render buffer, then the
+ * getdents64 buffer. A new table of the snapshot gets a count here. */
+struct fa_snap_layout {
+    int max_threads, max_locks, max_fds;
+    size_t extra_bytes;
+    size_t render_bytes; /* records larger than this get a temporary mapping (report.c) */
+};
+
+/* Bytes of the mapping of a snapshot laid out as `l`. */
+size_t fa_snapshot_bytes(const struct fa_snap_layout *l);
+/* The layout of fork audits and state dumps: every table at its option's size. */
+struct fa_snap_layout fa_snapshot_full_layout(void);
+/* A zeroed snapshot in a fresh temporary mapping laid out as `l` (MADV_DONTFORK: no child
+ * inherits it); *extra (when not NULL) is its `extra_bytes`. NULL when it cannot be mapped.
+ * Async-signal-safe. */
+struct fa_snapshot *fa_snapshot_map(const struct fa_snap_layout *l, char **extra);
+/* A snapshot of the full layout in the process's arena: one mapping reused by every fork,
+ * so a fork costs no mmap/munmap and no fresh page faults. When another fork audit or a
+ * state dump has the arena (*busy set, if busy is not NULL) or it cannot be mapped: a
+ * temporary mapping, or NULL when `arena_only`. Async-signal-safe, never waits. */
+struct fa_snapshot *fa_snapshot_claim(int arena_only, int *busy);
+/* Gives the snapshot's memory back (the arena is marked free). Not in a child: the memory
+ * does not exist there. */
+void fa_snapshot_release(struct fa_snapshot *s);
+/* In a forked child: the parent's arena is not mapped here (MADV_DONTFORK). Async-signal-safe. */
+void fa_snapshot_after_fork_child(void);
 
 #endif
