@@ -8,10 +8,10 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <string.h>
 
 #include "audit/audit.h"
 #include "base/fmt.h"
+#include "base/signals.h"
 #include "intercept/init.h"
 #include "out/log.h"
 #include "base/options.h"
@@ -61,18 +61,16 @@ void fa_state_dump_init(void)
     char line[200];
     struct fa_buf b;
     fa_buf_fixed(&b, line, sizeof line);
-    struct sigaction old, sa;
     const char *why = NULL;
     if (sig == fa_stacks_signal(&fa_opts)) why = "it is also the stacks signal (stack_signal, or 61 with child_watchdog)";
-    else if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &old) != 0) why = "it cannot be caught";
-    else if (old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) why = "the program already handles or ignores it";
-    if (!why) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_dump_signal;
-        sa.sa_flags = SA_SIGINFO | SA_RESTART; /* not SA_ONSTACK: unwinding needs the thread's own stack */
-        sigfillset(&sa.sa_mask);
-        if (sigaction(sig, &sa, NULL) != 0) why = "sigaction failed";
-    }
+    else if (sig == SIGKILL || sig == SIGSTOP) why = "it cannot be caught";
+    else /* not SA_ONSTACK: unwinding needs the thread's own stack */
+        switch (fa_signal_install_over_default(sig, on_dump_signal, SA_RESTART, 0, &restorer)) {
+        case FA_SIGNAL_INSTALLED: break;
+        case FA_SIGNAL_TAKEN: why = "the program already handles or ignores it"; break;
+        case FA_SIGNAL_UNCATCHABLE: why = "it cannot be caught"; break;
+        case FA_SIGNAL_FAILED: why = "sigaction failed"; break;
+        }
     if (why) {
         fa_puts(&b, "forkaudit: dump_signal=");
         fa_put_dec(&b, sig);
@@ -81,8 +79,5 @@ void fa_state_dump_init(void)
         fa_buf_terminate(&b);
         fa_diag_stderr(line, NULL);
         fa_opts.dump_signal = 0;
-        return;
     }
-    struct sigaction now;
-    if (sigaction(sig, NULL, &now) == 0) restorer = (uintptr_t)now.sa_restorer;
 }

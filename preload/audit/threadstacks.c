@@ -26,6 +26,7 @@
 #include "base/options.h"
 #include "base/process.h"
 #include "base/procfs.h"
+#include "base/signals.h"
 #include "track/threads.h"
 
 #define REQ_MAX 1024
@@ -128,26 +129,21 @@ int fa_thread_stacks_may_unwind_here(void)
  * collection that the handler is still ours: the program may have taken the signal. */
 static int install(int sig)
 {
-    struct sigaction old, sa;
+    struct sigaction old;
     if (installed > 0) {
         if (sigaction(sig, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_stack_signal)
             return 1;
         installed = -1;
     }
     if (installed) return 0;
-    memset(&sa, 0, sizeof sa);
-    if (sig < SIGRTMIN || sig > SIGRTMAX || sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
-        (old.sa_flags & SA_SIGINFO)) {
+    /* not SA_ONSTACK: see the top of this file */
+    if (sig < SIGRTMIN || sig > SIGRTMAX ||
+        fa_signal_install_over_default(sig, on_stack_signal, SA_RESTART, 0, &restorer) != FA_SIGNAL_INSTALLED) {
         installed = -1;
         return 0;
     }
-    sa.sa_sigaction = on_stack_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART; /* not SA_ONSTACK: see the top of this file */
-    sigfillset(&sa.sa_mask);
-    installed = sigaction(sig, &sa, NULL) == 0 ? 1 : -1;
-    struct sigaction now;
-    if (installed > 0 && sigaction(sig, NULL, &now) == 0) restorer = (uintptr_t)now.sa_restorer;
-    return installed > 0;
+    installed = 1;
+    return 1;
 }
 
 void fa_thread_stacks_after_fork_child(void)
