@@ -12,7 +12,6 @@
 
 #include "base/fa.h"
 #include "base/process.h"
-#include "track/threads.h"
 
 /* The auditor's executable code, [self_lo, self_hi): published with self_hi last. */
 static uintptr_t self_lo, self_hi;

@@ -28,11 +28,4 @@ struct fa_stack {
     uintptr_t pc[FA_MAX_FRAMES];
 };
 
-/* The kernel tid of the calling thread (a system call: callers cache it). */
-pid_t fa_gettid(void);
-/* The pid of this process, cached: refreshed in every child the auditor sees. */
-pid_t fa_getpid(void);
-/* Re-reads the pid; returns 1 when it differs from the cached one. */
-int fa_pid_refresh(void);
-
 #endif

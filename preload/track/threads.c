@@ -11,7 +11,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-FA_TLS struct fa_tls fa_tls;
 struct fa_thread fa_threads[FA_MAX_THREADS];
 int fa_threads_used;
 unsigned long fa_threads_untracked;
@@ -21,25 +20,6 @@ unsigned long fa_semaphores_untracked;
 
 static pthread_key_t slot_key;
 static int slot_key_ok;
-
-struct fa_process fa_proc = {.log_fd = -1};
-
-pid_t fa_gettid(void) { return (pid_t)syscall(SYS_gettid); }
-
-pid_t fa_getpid(void)
-{
-    pid_t p = __atomic_load_n(&fa_proc.pid, __ATOMIC_RELAXED);
-    return p ? p : (pid_t)syscall(SYS_getpid);
-}
-
-int fa_pid_refresh(void)
-{
-    pid_t now = (pid_t)syscall(SYS_getpid);
-    pid_t was = __atomic_load_n(&fa_proc.pid, __ATOMIC_RELAXED);
-    if (was == now) return 0; /* no store: the page may be shared copy-on-write with a child */
-    __atomic_store_n(&fa_proc.pid, now, __ATOMIC_RELAXED);
-    return was != 0;
-}
 
 static void on_thread_exit(void *p)
 {

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "base/fa.h"
+#include "base/process.h"
 #include "track/heldlocks.h"
 
 #define FA_MAX_THREADS 1024
@@ -32,18 +33,6 @@ struct fa_thread {
     const void *prepare_taken[FA_PREPARE_TAKEN_MAX];
     struct fa_heldset held;
 };
-
-/* Per-thread state, one TLS block so the hot path computes its address once. */
-struct fa_tls {
-    struct fa_thread *self; /* the calling thread's slot, or NULL when it has none yet */
-    int in_auditor;         /* > 0 while the auditor's own code runs on this thread (in
-                             * every thread, tracked or not): wrappers entered from there
-                             * (libunwind's locks and pipes) only forward the call */
-    int in_symbolizer;      /* this thread holds the symbolizer's lock */
-};
-extern FA_TLS struct fa_tls fa_tls;
-#define fa_self (fa_tls.self)
-#define fa_in_auditor (fa_tls.in_auditor)
 
 extern struct fa_thread fa_threads[FA_MAX_THREADS];
 /* Slots ever used: the table is scanned up to here. */
