@@ -10,9 +10,9 @@
 #include <signal.h>
 
 #include "audit/audit.h"
+#include "audit/lifecycle.h"
 #include "base/fmt.h"
 #include "base/signals.h"
-#include "intercept/init.h"
 #include "out/log.h"
 #include "base/options.h"
 #include "findings/report.h"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../include/forkaudit.h"
+#include "audit/lifecycle.h"
 #include "base/backtrace.h"
 #include "base/fa.h"
 #include "out/log.h"
@@ -55,7 +56,7 @@ void fa_init(void)
     fa_thread_stacks_warm(); /* the main thread */
     fa_in_auditor--;
     fa_pid_refresh();
-    fa_fork_register_handlers();
+    fa_fork_register_handlers(FA_REAL(__register_atfork));
     fa_state_dump_init(); /* last: the handler may run at once */
     __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }
@@ -68,9 +69,5 @@ __attribute__((destructor)) static void forkaudit_destructor(void)
     fa_suppress_report_used();
     if (fa_opts.exitcode && __atomic_load_n(&fa_proc.errors, __ATOMIC_RELAXED)) _exit(fa_opts.exitcode);
 }
-
-void fa_init_after_fork_child(void) { fa_pid_refresh(); }
-
-int fa_init_pid_changed(void) { return fa_pid_refresh(); }
 
 FA_EXPORT const char *forkaudit_version(void) { return FORKAUDIT_VERSION; }

@@ -15,7 +15,6 @@ struct fa_thread fa_threads[FA_MAX_THREADS];
 int fa_threads_used;
 unsigned long fa_threads_untracked;
 int fa_threads_gone;
-unsigned long fa_prepare_unwrapped;
 unsigned long fa_semaphores_untracked;
 
 static pthread_key_t slot_key;

@@ -42,8 +42,6 @@ extern unsigned long fa_threads_untracked;
 /* Slots in state GONE: threads of an ancestor process, whose held locks this process
  * inherited locked. */
 extern int fa_threads_gone;
-/* Other libraries' atfork prepare handlers registered past the trampolines (interpose_fork.c). */
-extern unsigned long fa_prepare_unwrapped;
 /* Binary semaphores initialised while their registry (interpose_locks.c) was full: their
  * waits and posts are not tracked. */
 extern unsigned long fa_semaphores_untracked;
