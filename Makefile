@@ -62,6 +62,13 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ipreload -DFA_SOURCE_DIR=\"$(CURDIR)\" $(TEST_CFLAGS) $< -o $@ $(CORE_LIB) $(TEST_LIBS) $(UNWIND_LIBS) -ldl
 
+# The core archive alone: linked whole, without the interposers, it must leave no symbol
+# undefined (a core object that needs an interposer's fails this link, and make check).
+$(BUILD)/tests/test_core_alone: tests/unit/test_core_alone.c $(CORE_LIB) | deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ipreload $(TEST_CFLAGS) $< -o $@ -Wl,--whole-archive $(CORE_LIB) -Wl,--no-whole-archive \
+	    $(TEST_LIBS) $(UNWIND_LIBS) -ldl
+
 $(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DFA_BUILD_DIR=\"$(abspath $(BUILD))\" -DFA_SOURCE_DIR=\"$(CURDIR)\" $(TEST_CFLAGS) $< tests/integration/harness.c -o $@ $(TEST_LIBS)

@@ -40,7 +40,7 @@ static void end_of_fork(struct fa_thread *self)
  * Whoever adds per-process state (in fa_proc or a module's own) adds its reset here, in
  * a function of its module, async-signal-safe (plain stores, close(2); a store only when
  * the value changes: each page written is a copy-on-write fault of the child). */
-static void reset_in_child(void)
+static void reset_in_child(pid_t parent)
 {
     /* Who made this child, for its own reports (child-deadlock). */
     fa_proc.forked_child = 1;
@@ -48,7 +48,7 @@ static void reset_in_child(void)
     fa_proc.born_seq = fa_proc.fork_seq;
     fa_proc.born_tid = fa_self ? fa_self->tid : 0;
     fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";
-    fa_proc.born_parent = fa_proc.pid; /* still the parent's: refreshed just below */
+    fa_proc.born_parent = parent;
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
     fa_watchdog_arm_in_child(forking_with_threads);
     fa_pid_refresh(); /* the pid before the modules: the thread table uses it */
@@ -62,7 +62,8 @@ static void reset_in_child(void)
 
 void fa_fork_reset_if_new_process(void)
 {
-    if (fa_pid_refresh()) reset_in_child();
+    pid_t parent = fa_proc.pid; /* cached before the refresh: the pid of the process we were copied from */
+    if (fa_pid_refresh()) reset_in_child(parent);
 }
 
 /* Whether the child of this fork lacks threads of its parent (it must not unwind until it
@@ -130,7 +131,7 @@ static void on_parent(void)
 
 static void on_child(void)
 {
-    reset_in_child();
+    reset_in_child(fa_proc.pid); /* still the parent's: reset_in_child refreshes it */
     if (in_fork_wrapper) return;
     atfork_snapshot = NULL; /* its memory is not in the child */
     end_of_fork(fa_self);
