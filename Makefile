@@ -18,11 +18,15 @@ TEST_CFLAGS   = $(shell pkg-config --cflags cmocka jansson)
 TEST_LIBS     = $(shell pkg-config --libs cmocka jansson)
 
 # --- the library ------------------------------------------------------------------------
-# preload/ has one folder a stage, each using only the ones before it:
-#   base/ (options, formatting, /proc, backtraces) -> track/ (what the wrappers keep) ->
-#   audit/ (the moments the auditor looks) -> findings/ (judge, render) -> out/ (write);
-#   intercept/ (the wrappers, real-function resolution, start-up) uses them all.
-# The core (every folder but intercept/) is plain C, unit-tested without preloading.
+# preload/ has one folder a stage. Data flows intercept/ -> audit/ -> findings/ -> out/;
+# includes and calls go down the stages, each using only the ones before it:
+#   base/ (options, formatting, /proc, signals, backtraces) < track/ (what the wrappers
+#   keep) < audit/snapshot.{h,c} (the snapshot: what audit/ produces, findings/ reads) <
+#   out/ (write: log, symbolize, suppress) < findings/ (judge, render) < audit/ (the
+#   moments the auditor looks, the fork protocol) < intercept/ (the wrappers,
+#   real-function resolution, start-up). `make lint` checks it (tests/lint/layers.py).
+# The core (every folder but intercept/) is plain C, unit-tested without preloading, and
+# links alone (test_core_alone).
 CORE_DIRS := base track audit findings out
 CORE_SRCS := $(sort $(foreach d,$(CORE_DIRS),$(wildcard preload/$(d)/*.c)))
 PRELOAD_SRCS := $(sort $(wildcard preload/intercept/*.c))
@@ -123,8 +127,10 @@ check-valgrind: tests
 	tests/run-tests.sh $(foreach t,$(UNIT_TESTS),"valgrind -q --error-exitcode=9 --leak-check=full --suppressions=tests/valgrind.supp $(t)")
 
 # --- static checks: `make lint` ---------------------------------------------------------
-# cppcheck and clang-tidy over the library, the public header, the tests and the test
-# programs, with zero findings. Configuration, each exception with its reason:
+# The layers of preload/ (tests/lint/layers.py: no include up a stage, no include loop;
+# its allow-list names each violation left and who removes it), then cppcheck and
+# clang-tidy over the library, the public header, the tests and the test programs, with
+# zero findings. Configuration, each exception with its reason:
 # .clang-tidy (tests/.clang-tidy and tests/progs/.clang-tidy relax it for tests),
 # tests/lint/cppcheck.supp, tests/lint/forkaudit.cfg, and inline "cppcheck-suppress" and
 # "NOLINT" comments. bench/ and examples/ are not checked.
@@ -145,6 +151,7 @@ tidy = fail=0; for f in $(2); do out=$$($(CLANG_TIDY) --quiet $$f -- $(1) 2>&1) 
     printf '%s\n' "$$out" | grep -v '^[0-9]* warnings* generated\.$$' || true; done; [ $$fail -eq 0 ]
 
 lint: | deps-lib deps-test
+	python3 tests/lint/layers.py preload
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload preload include
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload -DFA_SOURCE_DIR='"."' tests/unit $(wildcard tests/fuzz/*.c)
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -DFA_BUILD_DIR='"build"' -DFA_SOURCE_DIR='"."' tests/integration \
@@ -155,7 +162,7 @@ lint: | deps-lib deps-test
 	@$(call tidy,$(TIDY_INTEG_FLAGS),tests/integration/*.c)
 	@$(call tidy,$(TIDY_PROG_FLAGS),tests/progs/*.c tests/progs/lib/*.c)
 	@$(if $(GLIB_CFLAGS),$(call tidy,$(TIDY_PROG_FLAGS) $(patsubst -I%,-isystem %,$(GLIB_CFLAGS)),tests/progs-glib/*.c))
-	@echo "lint: cppcheck and clang-tidy found nothing"
+	@echo "lint: layers, cppcheck and clang-tidy found nothing"
 
 # --- fuzzing: `make fuzz` ---------------------------------------------------------------
 # libFuzzer targets for the option parser and the suppression rule parser (tests/fuzz/),
