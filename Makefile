@@ -73,9 +73,10 @@ $(BUILD)/tests/test_core_alone: tests/unit/test_core_alone.c $(CORE_LIB) | deps-
 	$(CC) $(ALL_CFLAGS) -Ipreload $(TEST_CFLAGS) $< -o $@ -Wl,--whole-archive $(CORE_LIB) -Wl,--no-whole-archive \
 	    $(TEST_LIBS) $(UNWIND_LIBS) -ldl
 
-$(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h | deps-test
+# -Ipreload: tests read the library's tables (track/locks.def, intercept/real.h).
+$(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h $(LIB_HDRS) | deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DFA_BUILD_DIR=\"$(abspath $(BUILD))\" -DFA_SOURCE_DIR=\"$(CURDIR)\" $(TEST_CFLAGS) $< tests/integration/harness.c -o $@ $(TEST_LIBS)
+	$(CC) $(ALL_CFLAGS) -Ipreload -DFA_BUILD_DIR=\"$(abspath $(BUILD))\" -DFA_SOURCE_DIR=\"$(CURDIR)\" $(TEST_CFLAGS) $< tests/integration/harness.c -o $@ $(TEST_LIBS)
 
 # Libraries without unwind tables or frame pointers, as optimised code from elsewhere may
 # be: the unwinder must stop cleanly in them.
@@ -142,7 +143,7 @@ CPPCHECK_FLAGS := -q --enable=warning,style,performance,portability --std=c11 -D
 # The compile flags the Makefile uses for each group of files.
 TIDY_LIB_FLAGS   = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload $(UNWIND_CFLAGS)
 TIDY_UNIT_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload -DFA_SOURCE_DIR=\".\" $(TEST_CFLAGS) -include tests/lint/cmocka_noreturn.h
-TIDY_INTEG_FLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -DFA_BUILD_DIR=\"build\" -DFA_SOURCE_DIR=\".\" $(TEST_CFLAGS) \
+TIDY_INTEG_FLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -Ipreload -DFA_BUILD_DIR=\"build\" -DFA_SOURCE_DIR=\".\" $(TEST_CFLAGS) \
                    -include tests/lint/cmocka_noreturn.h
 TIDY_PROG_FLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread
 # Runs clang-tidy on each file of $(2) with flags $(1); fails after all when one failed.
@@ -154,7 +155,7 @@ lint: | deps-lib deps-test
 	python3 tests/lint/layers.py preload
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload preload include
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload -DFA_SOURCE_DIR='"."' tests/unit $(wildcard tests/fuzz/*.c)
-	$(CPPCHECK) $(CPPCHECK_FLAGS) -DFA_BUILD_DIR='"build"' -DFA_SOURCE_DIR='"."' tests/integration \
+	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ipreload -DFA_BUILD_DIR='"build"' -DFA_SOURCE_DIR='"."' tests/integration \
 	    tests/progs tests/progs-glib
 	@$(call tidy,$(TIDY_LIB_FLAGS),preload/*/*.c)
 	@$(call tidy,-x c $(TIDY_LIB_FLAGS),include/forkaudit.h)

@@ -23,26 +23,12 @@
 static const void *reported[REPORTED_MAX]; /* report once per lock (on_child_deadlock=report) */
 static int nreported;
 
-/* Whether the caller, holding `h`, blocks forever taking it again. */
+/* Whether the caller, holding `h`, blocks forever taking it again (the rule of its family
+ * in track/locks.def). */
 static int self_deadlock(const struct fa_held *h, unsigned kind, int for_write, int value)
 {
-    if (h->flags & FA_HELD_INHERITED) { /* taken by the forking thread: its tid is not ours */
-        switch (h->type) {
-        case FA_LOCK_SEM: return value == 0;
-        case FA_LOCK_RWLOCK: return for_write || !(h->flags & FA_HELD_READ);
-        default: return 1;
-        }
-    }
-    switch (h->type) {
-    case FA_LOCK_MUTEX:
-    case FA_LOCK_MTX:
-        /* recursive: it just nests; errorcheck: glibc returns EDEADLK instead */
-        return (kind & 3) != PTHREAD_MUTEX_RECURSIVE_NP && (kind & 3) != PTHREAD_MUTEX_ERRORCHECK_NP;
-    case FA_LOCK_SPIN: return 1;
-    case FA_LOCK_SEM: return value == 0;
-    case FA_LOCK_RWLOCK: return 0; /* glibc returns EDEADLK, or lets a reader nest */
-    default: (void)for_write; return 0;
-    }
+    return fa_lock_relock_blocks(h->type, (h->flags & FA_HELD_INHERITED) != 0, kind, (h->flags & FA_HELD_READ) != 0,
+                                 for_write, value);
 }
 
 /* Whether a thread other than the caller runs in this child (created after the fork;

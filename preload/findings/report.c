@@ -20,10 +20,10 @@
 
 const char *fa_mutex_kind_name(unsigned kind)
 {
-    switch (kind & 3) {
-    case 0: return "normal";
-    case 1: return "recursive";
-    case 2: return "errorcheck";
+    switch (kind & FA_MUTEX_KIND_TYPE_MASK) {
+    case FA_MUTEX_KIND_NORMAL: return "normal";
+    case FA_MUTEX_KIND_RECURSIVE: return "recursive";
+    case FA_MUTEX_KIND_ERRORCHECK: return "errorcheck";
     default: return "adaptive";
     }
 }
@@ -272,8 +272,8 @@ static void lock_object_json(struct fa_buf *b, const struct fa_held *h, pid_t ho
     if (h->type == FA_LOCK_MUTEX || h->type == FA_LOCK_MTX) {
         fa_puts(b, ",\"mutex_type\":\"");
         fa_puts(b, fa_mutex_kind_name(h->kind));
-        fa_puts(b, h->kind & 0x10 ? "\",\"robust\":true" : "\",\"robust\":false");
-        fa_puts(b, h->kind & 0x20 ? ",\"priority_inheritance\":true" : ",\"priority_inheritance\":false");
+        fa_puts(b, h->kind & FA_MUTEX_KIND_ROBUST ? "\",\"robust\":true" : "\",\"robust\":false");
+        fa_puts(b, h->kind & FA_MUTEX_KIND_PI ? ",\"priority_inheritance\":true" : ",\"priority_inheritance\":false");
     }
     if (h->type == FA_LOCK_RWLOCK) fa_puts(b, h->flags & FA_HELD_READ ? ",\"mode\":\"read\"" : ",\"mode\":\"write\"");
     json_key_int(b, "depth", h->depth);
@@ -784,8 +784,8 @@ static void text_body(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kin
         if (l->held.type == FA_LOCK_MUTEX) {
             fa_puts(b, " (");
             fa_puts(b, fa_mutex_kind_name(l->held.kind));
-            if (l->held.kind & 0x10) fa_puts(b, ", robust");
-            if (l->held.kind & 0x20) fa_puts(b, ", priority-inheritance");
+            if (l->held.kind & FA_MUTEX_KIND_ROBUST) fa_puts(b, ", robust");
+            if (l->held.kind & FA_MUTEX_KIND_PI) fa_puts(b, ", priority-inheritance");
             fa_putc(b, ')');
         }
         if (l->holder_is_forking_thread) {
@@ -1290,7 +1290,7 @@ static void text_state_lock(struct fa_buf *b, const struct fa_snapshot *s, const
     if (l->held.type == FA_LOCK_MUTEX || l->held.type == FA_LOCK_MTX) {
         fa_puts(b, " (");
         fa_puts(b, fa_mutex_kind_name(l->held.kind));
-        if (l->held.kind & 0x10) fa_puts(b, ", robust");
+        if (l->held.kind & FA_MUTEX_KIND_ROBUST) fa_puts(b, ", robust");
         fa_putc(b, ')');
     }
     if (l->held.type == FA_LOCK_RWLOCK) fa_puts(b, l->held.flags & FA_HELD_READ ? " (read)" : " (write)");

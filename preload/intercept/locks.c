@@ -1,5 +1,5 @@
-/* interpose_locks.c: the lock kinds other than pthread mutexes — read-write locks,
- * spinlocks, semaphores used as locks, and C11 mtx_t — kept in the same held sets and
+/* locks.c: the lock families other than pthread mutexes (track/locks.def) — read-write
+ * locks, spinlocks, semaphores used as locks, and C11 mtx_t — kept in the same held sets and
  * checked the same way in forked children (lockhooks.h). */
 #include "intercept/real.h"
 
@@ -215,7 +215,7 @@ FA_EXPORT int sem_post(sem_t *s)
 /* -------------------------------------------------------------------- C11 mtx_t */
 
 /* glibc's mtx_t is a pthread_mutex_t: its kind bits say recursive or not. */
-static unsigned mtx_kind(mtx_t *m) { return (unsigned)((pthread_mutex_t *)(void *)m)->__data.__kind & 0x7f; }
+static unsigned mtx_kind(mtx_t *m) { return (unsigned)((pthread_mutex_t *)(void *)m)->__data.__kind & FA_MUTEX_KIND_MASK; }
 
 FA_EXPORT int mtx_lock(mtx_t *m)
 {
@@ -251,3 +251,4 @@ FA_EXPORT int mtx_unlock(mtx_t *m)
         fa_lock_released(m, 0);
     return FA_REAL(mtx_unlock)(m);
 }
+

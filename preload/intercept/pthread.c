@@ -15,7 +15,7 @@
 #include "audit/threadstacks.h"
 
 
-static inline unsigned mutex_kind(const pthread_mutex_t *m) { return (unsigned)m->__data.__kind & 0x7f; }
+static inline unsigned mutex_kind(const pthread_mutex_t *m) { return (unsigned)m->__data.__kind & FA_MUTEX_KIND_MASK; }
 
 static __attribute__((noinline)) void acquired_slow(pthread_mutex_t *m, void *call_site)
 {

@@ -13,8 +13,10 @@ struct fa_real_table fa_real;
 static const struct {
     const char *name, *version;
 } names[FA_REAL_COUNT] = {
+#define FA_LOCK_FN(ID, role, mode, fn, ver) {#fn, ver},
+#include "track/locks.def"
 #define X(fn, ver) {#fn, ver},
-    FA_REAL_FUNCTIONS(X)
+    FA_REAL_OTHER_FUNCTIONS(X)
 #undef X
 };
 

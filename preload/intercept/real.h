@@ -26,47 +26,12 @@ int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
 
-/* X(name, symbol version or NULL for the default). pthread_cond_* exist in two versions;
- * the plain dlsym could return the old GLIBC_2.2.5 ABI. */
-#define FA_REAL_FUNCTIONS(X)                \
-    X(pthread_mutex_lock, NULL)             \
-    X(pthread_mutex_trylock, NULL)          \
-    X(pthread_mutex_timedlock, NULL)        \
-    X(pthread_mutex_clocklock, NULL)        \
-    X(pthread_mutex_unlock, NULL)           \
-    X(pthread_mutex_init, NULL)             \
-    X(pthread_mutex_destroy, NULL)          \
-    X(pthread_cond_wait, "GLIBC_2.3.2")     \
-    X(pthread_cond_timedwait, "GLIBC_2.3.2") \
-    X(pthread_cond_clockwait, NULL)         \
+/* The functions of the lock families come from track/locks.def (its FA_LOCK_FN rows, each
+ * with the symbol version to ask for, or NULL for the default: pthread_cond_* exist in two
+ * versions and the plain dlsym could return the old GLIBC_2.2.5 ABI). These are the others:
+ * X(name, symbol version or NULL). */
+#define FA_REAL_OTHER_FUNCTIONS(X)          \
     X(pthread_create, NULL)                 \
-    X(pthread_rwlock_rdlock, NULL)          \
-    X(pthread_rwlock_tryrdlock, NULL)       \
-    X(pthread_rwlock_timedrdlock, NULL)     \
-    X(pthread_rwlock_clockrdlock, NULL)     \
-    X(pthread_rwlock_wrlock, NULL)          \
-    X(pthread_rwlock_trywrlock, NULL)       \
-    X(pthread_rwlock_timedwrlock, NULL)     \
-    X(pthread_rwlock_clockwrlock, NULL)     \
-    X(pthread_rwlock_unlock, NULL)          \
-    X(pthread_rwlock_init, NULL)            \
-    X(pthread_rwlock_destroy, NULL)         \
-    X(pthread_spin_lock, NULL)              \
-    X(pthread_spin_trylock, NULL)           \
-    X(pthread_spin_unlock, NULL)            \
-    X(pthread_spin_init, NULL)              \
-    X(pthread_spin_destroy, NULL)           \
-    X(sem_init, NULL)                       \
-    X(sem_destroy, NULL)                    \
-    X(sem_wait, NULL)                       \
-    X(sem_trywait, NULL)                    \
-    X(sem_timedwait, NULL)                  \
-    X(sem_clockwait, NULL)                  \
-    X(sem_post, NULL)                       \
-    X(mtx_lock, NULL)                       \
-    X(mtx_trylock, NULL)                    \
-    X(mtx_timedlock, NULL)                  \
-    X(mtx_unlock, NULL)                     \
     X(fork, NULL)                           \
     X(__register_atfork, NULL)              \
     X(dlclose, NULL)                        \
@@ -113,15 +78,20 @@ int __openat64_2(int dirfd, const char *path, int flags);
     X(posix_spawnp, NULL)
 
 enum fa_real_id {
+#define FA_LOCK_FN(ID, role, mode, fn, ver) FA_ID_##fn,
+#include "track/locks.def"
 #define X(fn, ver) FA_ID_##fn,
-    FA_REAL_FUNCTIONS(X)
+    FA_REAL_OTHER_FUNCTIONS(X)
 #undef X
     FA_REAL_COUNT
 };
 
 struct fa_real_table {
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): fn names a member */
+#define FA_LOCK_FN(ID, role, mode, fn, ver) __typeof__(&fn) fn;
+#include "track/locks.def"
 #define X(fn, ver) __typeof__(&fn) fn; /* NOLINT(bugprone-macro-parentheses): fn names a member */
-    FA_REAL_FUNCTIONS(X)
+    FA_REAL_OTHER_FUNCTIONS(X)
 #undef X
 };
 

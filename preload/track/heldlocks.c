@@ -1,18 +1,6 @@
 /* heldlocks.c: bookkeeping of the locks a thread holds (see heldlocks.h). */
 #include "track/heldlocks.h"
 
-const char *fa_lock_type_name(unsigned type)
-{
-    switch (type) {
-    case FA_LOCK_MUTEX: return "pthread_mutex";
-    case FA_LOCK_RWLOCK: return "pthread_rwlock";
-    case FA_LOCK_SPIN: return "pthread_spinlock";
-    case FA_LOCK_SEM: return "semaphore";
-    case FA_LOCK_MTX: return "mtx";
-    default: return "lock";
-    }
-}
-
 int fa_held_clear(struct fa_heldset *h, const void *addr)
 {
     int n = fa_held_word_count(__atomic_load_n(&h->word, __ATOMIC_ACQUIRE));

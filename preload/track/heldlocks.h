@@ -8,33 +8,13 @@
 #include <stdint.h>
 
 #include "base/fa.h"
-
-enum fa_lock_type {
-    FA_LOCK_NONE = 0,
-    FA_LOCK_MUTEX = 1,  /* pthread_mutex_t */
-    FA_LOCK_RWLOCK = 2, /* pthread_rwlock_t (FA_HELD_READ: as a reader) */
-    FA_LOCK_SPIN = 3,   /* pthread_spinlock_t */
-    FA_LOCK_SEM = 4,    /* sem_t initialised to 1: a semaphore used as a lock */
-    FA_LOCK_MTX = 5,    /* C11 mtx_t */
-};
-/* The name a report gives the type: "pthread_mutex", "pthread_rwlock", ... */
-const char *fa_lock_type_name(unsigned type);
+#include "track/locks.h"
 
 /* Entry flags. */
 #define FA_HELD_IN_COND_WAIT 1u /* released by a condition wait in progress: not held now */
 #define FA_HELD_BY_PREPARE 2u   /* taken inside another library's atfork prepare handler */
 #define FA_HELD_READ 4u         /* a read lock of a read-write lock */
 #define FA_HELD_INHERITED 8u    /* in a forked child: held by the forking thread before the fork */
-
-/* Whether glibc checks the owner's tid to unlock or relock this lock (recursive,
- * error-checking, robust and priority-inheritance mutexes, whose lock word holds the
- * owner's tid for the kernel): a forked child, whose thread has another tid, can then
- * neither unlock nor take again what the forking thread held. */
-static inline int fa_held_owner_checked(unsigned type, unsigned kind)
-{
-    return (type == FA_LOCK_MUTEX || type == FA_LOCK_MTX) &&
-           ((kind & 3) == 1 || (kind & 3) == 2 || (kind & 0x10) || (kind & 0x20));
-}
 
 /* Held entries per thread before overflow is counted instead. */
 #define FA_HELD_MAX 64
@@ -45,7 +25,7 @@ struct fa_held {
     const void *addr;
     uint32_t depth;     /* recursion depth; 0 never stays in the set */
     uint8_t type;       /* enum fa_lock_type */
-    uint8_t kind;       /* for mutexes: PTHREAD_MUTEX_* type, bit 0x10 robust, 0x20 priority-inheritance */
+    uint8_t kind;       /* for families with mutex kind bits: FA_MUTEX_KIND_* */
     uint8_t flags;
     uint8_t nframes;
     uintptr_t frames[FA_MAX_LOCK_FRAMES]; /* acquisition site, innermost first */
