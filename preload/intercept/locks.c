@@ -1,5 +1,5 @@
 /* locks.c: the lock families other than pthread mutexes (track/locks.def) — read-write
- * locks, spinlocks, semaphores used as locks, and C11 mtx_t — kept in the same held sets and
+ * locks, spinlocks, semaphores used as locks, and C11 mtx_t with its cnd_* waits — kept in the same held sets and
  * checked the same way in forked children (lockhooks.h). */
 #include "intercept/real.h"
 
@@ -252,3 +252,32 @@ FA_EXPORT int mtx_unlock(mtx_t *m)
     return FA_REAL(mtx_unlock)(m);
 }
 
+FA_EXPORT int mtx_init(mtx_t *m, int type)
+{
+    FORGET(m);
+    return FA_REAL(mtx_init)(m, type);
+}
+
+FA_EXPORT void mtx_destroy(mtx_t *m)
+{
+    FORGET(m);
+    FA_REAL(mtx_destroy)(m);
+}
+
+/* glibc's cnd_wait and cnd_timedwait call its internal condition wait, which releases and
+ * retakes the mtx_t where neither pthread_cond_wait's wrapper nor mtx_lock's sees it. */
+FA_EXPORT int cnd_wait(cnd_t *c, mtx_t *m)
+{
+    struct fa_thread *self = fa_cond_wait_begin(m);
+    int rc = FA_REAL(cnd_wait)(c, m);
+    fa_cond_wait_end(self, m);
+    return rc;
+}
+
+FA_EXPORT int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict t)
+{
+    struct fa_thread *self = fa_cond_wait_begin(m);
+    int rc = FA_REAL(cnd_timedwait)(c, m, t);
+    fa_cond_wait_end(self, m);
+    return rc;
+}

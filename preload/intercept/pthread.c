@@ -156,12 +156,11 @@ FA_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 }
 
 /* A condition wait releases the mutex while the thread sleeps and retakes it inside glibc,
- * where the pthread_mutex_lock symbol never sees it: mark the entry for the duration. */
+ * where the pthread_mutex_lock symbol never sees it: the entry is marked for the duration. */
 #define COND_WAIT_BODY(call)                                          \
-    struct fa_thread *self = fa_self;                                 \
-    if (self) fa_held_cond_wait_begin(&self->held, m);                \
+    struct fa_thread *self = fa_cond_wait_begin(m);                   \
     int rc = call;                                                    \
-    if (self) fa_held_cond_wait_end(&self->held, m);                  \
+    fa_cond_wait_end(self, m);                                        \
     return rc;
 
 FA_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)

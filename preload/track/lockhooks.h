@@ -1,7 +1,7 @@
 /* lockhooks.h: what every lock wrapper does around the real call: record an acquisition
  * in the calling thread's held set, forget a release, and (in a forked child) check for
- * an acquisition that can never succeed. Shared by interpose_pthread.c and
- * interpose_locks.c. */
+ * an acquisition that can never succeed. Shared by intercept/pthread.c and
+ * intercept/locks.c. */
 #ifndef FA_LOCKHOOKS_H
 #define FA_LOCKHOOKS_H
 
@@ -50,6 +50,21 @@ static inline void fa_lock_released(const void *addr, int any_thread)
 /* The lock was re-initialised or destroyed: entries inherited from an ancestor's threads
  * are dropped. */
 void fa_lock_forget_inherited(const void *addr);
+
+/* A condition wait (a COND_WAIT row of track/locks.def) releases `lock` while the thread
+ * sleeps and retakes it inside libc, where no lock or unlock wrapper sees it: its entry is
+ * marked for the duration (a fork meanwhile sees it free). Returns what fa_cond_wait_end
+ * takes. */
+static inline struct fa_thread *fa_cond_wait_begin(const void *lock)
+{
+    struct fa_thread *self = fa_self;
+    if (self) fa_held_cond_wait_begin(&self->held, lock);
+    return self;
+}
+static inline void fa_cond_wait_end(struct fa_thread *self, const void *lock)
+{
+    if (self) fa_held_cond_wait_end(&self->held, lock);
+}
 
 /* How a blocking acquisition waits (fa_lock_check's `how`). */
 #define FA_WAIT_WRITE 1u /* exclusively (a read-write lock's write lock; every other lock) */
