@@ -1,7 +1,8 @@
 /* The lock-family matrix: every family of preload/track/locks.def, through every function
  * its rows name, runs tests/progs/lock_matrix in the same scenarios (held by another
- * thread at the fork, held by the forking thread, released inside a condition wait, a
- * failed try, a timed-out lock); the records are parsed back and checked against the
+ * thread at the fork, held by the forking thread (an owner-checked kind too, for the
+ * families with mutex kind bits), released inside a condition wait, a failed try, a
+ * timed-out lock); the records are parsed back and checked against the
  * row. A row added to locks.def is run here without a line of this file changing. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,10 +21,10 @@
 #define UNKNOWN 77    /* lock_matrix has no case for the family or the function */
 
 struct family {
-    const char *id, *name;
+    const char *id, *name, *kind_bits;
 };
 static const struct family families[] = {
-#define FA_LOCK_FAMILY(ID, value, name, kind_bits, owner, relock_inherited, relock_own) {#ID, name},
+#define FA_LOCK_FAMILY(ID, value, name, kind_bits, owner, relock_inherited, relock_own) {#ID, name, #kind_bits},
 #include "track/locks.def"
 };
 
@@ -39,13 +40,15 @@ static const struct function functions[] = {
 #define FA_STR(x) FA_STR_(x)
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *family_name(const struct function *f)
+static const struct family *family_of(const struct function *f)
 {
     for (size_t i = 0; i < COUNT(families); i++)
-        if (strcmp(families[i].id, f->id) == 0) return families[i].name;
+        if (strcmp(families[i].id, f->id) == 0) return &families[i];
     fail_msg("locks.def: %s names no family", f->name);
     return NULL;
 }
+
+static const char *family_name(const struct function *f) { return family_of(f)->name; }
 
 static int acquires(const struct function *f)
 {
@@ -156,6 +159,32 @@ static void held_by_the_forking_thread(void **state)
     }
 }
 
+/* A recursive mutex (of a family with mutex kind bits) the forking thread held: glibc
+ * checks its owner, so the child can neither unlock it nor take it again: an error, and
+ * the child's lock is caught. */
+static void owner_checked_held_by_the_forking_thread(void **state)
+{
+    (void)state;
+    int runs = 0;
+    for (size_t i = 0; i < COUNT(functions); i++) {
+        const struct function *f = &functions[i];
+        if (strcmp(f->role, "LOCK") != 0 || strcmp(family_of(f)->kind_bits, "MUTEX") != 0) continue;
+        struct matrix_run m;
+        run_matrix(&m, f, "self-recursive");
+        json_t *rec = held_at_fork(&m, f), *lock = json_object_get(rec, "lock");
+        EXPECT(&m, strcmp(fa_str(rec, "severity"), "error") == 0);
+        EXPECT(&m, strcmp(fa_str(lock, "mutex_type"), "recursive") == 0);
+        EXPECT(&m, json_is_true(json_object_get(lock, "holder_is_forking_thread")));
+        json_t *dl = NULL;
+        EXPECT(&m, lock_records(&m, "child-deadlock", 0, &dl) == 1);
+        EXPECT(&m, fa_int(json_object_get(dl, "lock"), "holder_tid") == m.main_tid);
+        EXPECT(&m, fa_out_value(&m.r, "child_status") == CHILD_EXIT);
+        fa_run_free(&m.r);
+        runs++;
+    }
+    assert_true(runs >= 2);
+}
+
 /* A lock released inside its condition wait is free at the fork: no finding, and the
  * child takes it. */
 static void released_inside_a_condition_wait(void **state)
@@ -229,6 +258,7 @@ int main(void)
         cmocka_unit_test(every_family_is_complete),
         cmocka_unit_test(held_by_another_thread),
         cmocka_unit_test(held_by_the_forking_thread),
+        cmocka_unit_test(owner_checked_held_by_the_forking_thread),
         cmocka_unit_test(released_inside_a_condition_wait),
         cmocka_unit_test(failed_try),
         cmocka_unit_test(timed_out),

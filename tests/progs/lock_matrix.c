@@ -5,6 +5,8 @@
  *             on_child_deadlock=exit:N: the auditor ends the child before it hangs)
  *   self      the forking thread takes it with FUNCTION and holds it at the fork; the
  *             child exits at once
+ *   self-recursive  the same with a recursive mutex (families with mutex kind bits),
+ *             which glibc owner-checks: the child takes it with the blocking lock
  *   condwait  a worker waits in FUNCTION (a condition wait, which released the lock) at the
  *             fork; the child takes the lock and releases it
  *   try       a worker holds the lock; the forking thread's FUNCTION (a try) fails; fork
@@ -152,7 +154,7 @@ static void *worker_main(void *arg)
 /* The child: exits at once, or takes the lock (and releases it, when it can). */
 static __attribute__((noreturn)) void child(void)
 {
-    if (IS(scenario, "worker") || IS(scenario, "condwait")) {
+    if (IS(scenario, "worker") || IS(scenario, "condwait") || IS(scenario, "self-recursive")) {
         take_lock(blocking_lock(), 0);
         release();
     }
@@ -162,19 +164,27 @@ static __attribute__((noreturn)) void child(void)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        dprintf(2, "usage: lock_matrix FAMILY worker|self|condwait|try|timeout FUNCTION\n");
+        dprintf(2, "usage: lock_matrix FAMILY worker|self|self-recursive|condwait|try|timeout FUNCTION\n");
         return 2;
     }
     family = argv[1], scenario = argv[2], function = argv[3];
     if (!lock_addr()) return UNKNOWN;
     pthread_spin_init(&sp, PTHREAD_PROCESS_PRIVATE);
     sem_init(&se, 0, 1);
-    mtx_init(&mx, mtx_timed);
+    int recursive = IS(scenario, "self-recursive");
+    mtx_init(&mx, recursive ? mtx_timed | mtx_recursive : mtx_timed);
     cnd_init(&cc);
+    if (recursive) {
+        pthread_mutexattr_t a;
+        pthread_mutexattr_init(&a);
+        pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+        pthread_mutex_init(&mu, &a);
+        pthread_mutexattr_destroy(&a);
+    }
     print_value("main_tid", my_tid());
     print_value("lock", (long)(uintptr_t)lock_addr());
 
-    int self = IS(scenario, "self"), waits = IS(scenario, "condwait");
+    int self = IS(scenario, "self") || recursive, waits = IS(scenario, "condwait");
     pthread_t worker;
     if (self) {
         if (take_lock(function, 0) == UNKNOWN) return UNKNOWN;
