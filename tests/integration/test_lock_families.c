@@ -2,8 +2,9 @@
  * its rows name, runs tests/progs/lock_matrix in the same scenarios (held by another
  * thread at the fork, held by the forking thread (an owner-checked kind too, for the
  * families with mutex kind bits), released inside a condition wait, a failed try, a
- * timed-out lock); the records are parsed back and checked against the
- * row. A row added to locks.def is run here without a line of this file changing. */
+ * timed-out lock, an init or destroy that frees it); the records are parsed back and
+ * checked against the row. A row added to locks.def is run here without a line of this
+ * file changing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -238,6 +239,26 @@ static void timed_out(void **state)
     failed_attempts_hold_nothing("timeout", "TIMED", "CLOCK");
 }
 
+/* An init or a destroy frees the lock, whoever held it: the forking thread's lock is
+ * reported at its first fork (fork.seq 1) and not at the second, after FUNCTION. */
+static void forgotten_by_init_and_destroy(void **state)
+{
+    (void)state;
+    int runs = 0;
+    for (size_t i = 0; i < COUNT(functions); i++) {
+        const struct function *f = &functions[i];
+        if (strcmp(f->role, "INIT") != 0 && strcmp(f->role, "DESTROY") != 0) continue;
+        struct matrix_run m;
+        run_matrix(&m, f, "forget");
+        json_t *rec = held_at_fork(&m, f); /* exactly one */
+        EXPECT(&m, fa_int(json_object_get(rec, "fork"), "seq") == 1);
+        EXPECT(&m, fa_out_value(&m.r, "child_status") == 0);
+        fa_run_free(&m.r);
+        runs++;
+    }
+    assert_true(runs >= 2 * (int)COUNT(families));
+}
+
 /* Every family can be taken, released and forgotten. */
 static void every_family_is_complete(void **state)
 {
@@ -262,6 +283,7 @@ int main(void)
         cmocka_unit_test(released_inside_a_condition_wait),
         cmocka_unit_test(failed_try),
         cmocka_unit_test(timed_out),
+        cmocka_unit_test(forgotten_by_init_and_destroy),
     };
     return cmocka_run_group_tests_name("lock families (track/locks.def)", tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@
  *             fork; the child takes the lock and releases it
  *   try       a worker holds the lock; the forking thread's FUNCTION (a try) fails; fork
  *   timeout   the same with FUNCTION a timed or clock lock given a time already past
+ *   forget    the forking thread takes the lock and forks; FUNCTION (an init or a destroy)
+ *             then frees it, and it forks again
  * Prints main_tid, worker_tid, lock (its address), attempt (1: the try or timed lock
  * failed as it must) and child_status. Exits 0; 2 on a usage error; 77 when it has no case
  * for FAMILY or FUNCTION (tests/integration/test_lock_families.c then fails: every
@@ -131,6 +133,25 @@ static int wait_for_go(const char *fn)
     return 0;
 }
 
+/* Re-initialises or destroys the family's lock with `fn`, which frees it whoever holds it
+ * (glibc refuses to destroy a locked pthread mutex, EBUSY, but the program is done with
+ * it); 0, or UNKNOWN. */
+static int forget_lock(const char *fn)
+{
+    if (IS(fn, "pthread_mutex_init")) pthread_mutex_init(&mu, NULL);
+    else if (IS(fn, "pthread_mutex_destroy")) pthread_mutex_destroy(&mu);
+    else if (IS(fn, "pthread_rwlock_init")) pthread_rwlock_init(&rw, NULL);
+    else if (IS(fn, "pthread_rwlock_destroy")) pthread_rwlock_destroy(&rw);
+    else if (IS(fn, "pthread_spin_init")) pthread_spin_init(&sp, PTHREAD_PROCESS_PRIVATE);
+    else if (IS(fn, "pthread_spin_destroy")) pthread_spin_destroy(&sp);
+    else if (IS(fn, "sem_init")) sem_init(&se, 0, 1);
+    else if (IS(fn, "sem_destroy")) sem_destroy(&se);
+    else if (IS(fn, "mtx_init")) mtx_init(&mx, mtx_timed);
+    else if (IS(fn, "mtx_destroy")) mtx_destroy(&mx);
+    else return UNKNOWN;
+    return 0;
+}
+
 static pthread_barrier_t held;
 static struct gate finish;
 
@@ -164,7 +185,7 @@ static __attribute__((noreturn)) void child(void)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        dprintf(2, "usage: lock_matrix FAMILY worker|self|self-recursive|condwait|try|timeout FUNCTION\n");
+        dprintf(2, "usage: lock_matrix FAMILY worker|self|self-recursive|condwait|try|timeout|forget FUNCTION\n");
         return 2;
     }
     family = argv[1], scenario = argv[2], function = argv[3];
@@ -184,9 +205,13 @@ int main(int argc, char **argv)
     print_value("main_tid", my_tid());
     print_value("lock", (long)(uintptr_t)lock_addr());
 
-    int self = IS(scenario, "self") || recursive, waits = IS(scenario, "condwait");
+    int self = IS(scenario, "self") || recursive, waits = IS(scenario, "condwait"), forget = IS(scenario, "forget");
     pthread_t worker;
-    if (self) {
+    if (forget) {
+        take_lock(blocking_lock(), 0);
+        fork_and_reap(); /* fork #1: held by the forking thread */
+        if (forget_lock(function) == UNKNOWN) return UNKNOWN;
+    } else if (self) {
         if (take_lock(function, 0) == UNKNOWN) return UNKNOWN;
     } else {
         pthread_barrier_init(&held, NULL, 2);
@@ -210,7 +235,9 @@ int main(int argc, char **argv)
     waitpid(pid, &status, 0);
     print_value("child_status", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 
-    if (self) {
+    if (forget) {
+        /* nothing to release: the lock was re-initialised or destroyed */
+    } else if (self) {
         release();
     } else if (waits) {
         take_lock(blocking_lock(), 0);
