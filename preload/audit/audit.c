@@ -20,7 +20,7 @@
 #include "base/options.h"
 #include "base/process.h"
 #include "base/procfs.h"
-#include "findings/report.h"
+#include "findings/findings.h"
 #include "track/threads.h"
 #include "audit/threadstacks.h"
 #include "audit/watchdog.h"
@@ -304,7 +304,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
         unsigned long seq = __atomic_add_fetch(&fa_proc.fork_seq, 1, __ATOMIC_RELAXED);
         if (!__atomic_exchange_n(&said_unaudited, 1, __ATOMIC_RELAXED)) {
             struct fa_snap_layout full = fa_snapshot_full_layout();
-            fa_report_unaudited(seq, via, fa_snapshot_bytes(&full), &fa_opts);
+            fa_findings_unaudited(seq, via, fa_snapshot_bytes(&full), &fa_opts);
         }
         errno = saved;
         return NULL;
@@ -394,12 +394,6 @@ static int taken_by_prepare(const struct fa_thread *self, const void *addr)
     return 0;
 }
 
-/* Whether fa_report_snapshot may write a record of this fork (a superset of its tests:
- * findings, full tables, verbosity). The parent's pid and the stack are read only then. */
-static int might_report(const struct fa_snapshot *s)
-{
-    return s->nlocks || s->nthreads || s->nfds || s->nrng || fa_opts.verbosity >= 1 || fa_snapshot_overflowed(s);
-}
 
 void fa_audit_finish(struct fa_snapshot *s, pid_t child)
 {
@@ -420,11 +414,12 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
             s->handler[s->nhandlers] = (void *)fa_foreign_prepare[k];
             s->handler_dso[s->nhandlers++] = fa_foreign_dso[k];
         }
-    if (might_report(s)) { /* what only records show: taken for them alone */
+    /* What only records show, read only when a record may be written. */
+    if (fa_findings_fork_may_write(s, &fa_opts)) {
         s->ppid = (pid_t)syscall(SYS_getppid);
         if (s->stack_call_site) s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, s->stack_call_site);
     }
-    fa_report_snapshot(s, &fa_opts);
+    fa_findings_fork(s, &fa_opts);
     fa_audit_discard(s);
     errno = saved;
 }

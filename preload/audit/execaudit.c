@@ -19,7 +19,7 @@
 #include "base/options.h"
 #include "base/process.h"
 #include "base/procfs.h"
-#include "findings/report.h"
+#include "findings/findings.h"
 #include "track/threads.h"
 
 /* ------------------------------------------------------ posix_spawn's file actions */
@@ -261,7 +261,7 @@ void fa_exec_audit(const struct fa_exec_call *c)
             s->ppid = (pid_t)syscall(SYS_getppid);
             s->tid = fa_self ? fa_self->tid : fa_gettid();
             s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, c->call_site);
-            fa_report_exec(s, &fa_opts);
+            fa_findings_exec(s, &fa_opts);
         }
         fa_snapshot_release(s);
     }

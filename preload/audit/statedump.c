@@ -15,7 +15,7 @@
 #include "base/signals.h"
 #include "out/log.h"
 #include "base/options.h"
-#include "findings/report.h"
+#include "findings/findings.h"
 #include "track/threads.h"
 #include "audit/threadstacks.h"
 
@@ -32,8 +32,8 @@ static void on_dump_signal(int sig, siginfo_t *info, void *uc)
     fa_fork_reset_if_new_process();
     if (fa_in_auditor > 0) {
         fa_in_auditor++;
-        fa_report_state_unavailable("the signal interrupted forkaudit's own code in this thread; send it again",
-                                    &fa_opts);
+        fa_findings_state_unavailable("the signal interrupted forkaudit's own code in this thread; send it again",
+                                      &fa_opts);
         fa_in_auditor--;
         errno = saved;
         return;
@@ -43,12 +43,12 @@ static void on_dump_signal(int sig, siginfo_t *info, void *uc)
     int busy = 0;
     struct fa_snapshot *s = fa_audit_state(unwind, restorer, &busy);
     if (s) {
-        fa_report_state(s, &fa_opts);
+        fa_findings_state(s, &fa_opts);
         fa_audit_discard(s);
     } else {
-        fa_report_state_unavailable(busy ? "a fork audit or another state dump is in progress; send it again"
-                                         : "no memory for the snapshot",
-                                    &fa_opts);
+        fa_findings_state_unavailable(busy ? "a fork audit or another state dump is in progress; send it again"
+                                           : "no memory for the snapshot",
+                                      &fa_opts);
     }
     fa_in_auditor--;
     errno = saved;

@@ -67,6 +67,8 @@ struct fa_record_head {
 /* A head for a record written by this process about itself, now: pid, ppid and tid read
  * here, no fork. */
 void fa_record_head_now(struct fa_record_head *h, const char *kind, enum fa_level level);
+/* Sets the head's fork: seq, child (> 0: "child_pid"), via (NULL: "fork"). */
+void fa_record_head_fork(struct fa_record_head *h, unsigned long seq, pid_t child, const char *via);
 /* Sets the head's fork to the one that made this process (fa_proc.born_*: its parent's
  * seq, this pid as child_pid, via) — the one place a child record names its fork. */
 void fa_record_head_born_fork(struct fa_record_head *h);

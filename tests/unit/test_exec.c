@@ -9,7 +9,8 @@
 #include <spawn.h>
 
 #include "audit/execaudit.h"
-#include "findings/report.h"
+#include "findings/findings.h"
+#include "out/record.h"
 
 static void file_actions_are_read_from_glibc(void **state)
 {
@@ -81,7 +82,7 @@ static void json_record_names_the_exec(void **state)
     struct fa_buf b;
     opts.format = FA_FORMAT_JSON;
     assert_int_equal(fa_buf_mapped(&b, 4096), 0);
-    fa_render(&b, &snap, FA_KIND_EXEC_FDS, 0, &opts);
+    fa_findings_render(&b, &snap, FA_KIND_EXEC_FDS, 0, &opts);
     assert_true(b.len > 0 && b.p[b.len - 1] == '\n');
     assert_null(memchr(b.p, '\n', b.len - 1));
     fa_buf_terminate(&b);
@@ -118,7 +119,7 @@ static void json_record_names_the_exec(void **state)
     snap.via = "fork";
     snap.exec_argv0 = NULL;
     assert_int_equal(fa_buf_mapped(&b, 4096), 0);
-    fa_render(&b, &snap, FA_KIND_EXEC_FDS, 0, &opts);
+    fa_findings_render(&b, &snap, FA_KIND_EXEC_FDS, 0, &opts);
     fa_buf_terminate(&b);
     v = json_loads(b.p, 0, &err);
     fa_buf_release(&b);
@@ -139,7 +140,7 @@ static void text_record_reads_like_fds_at_fork(void **state)
     opts.format = FA_FORMAT_TEXT;
     snap.exec_path = "/bin/true";
     assert_int_equal(fa_buf_mapped(&b, 4096), 0);
-    fa_render(&b, &snap, FA_KIND_EXEC_FDS, 0, &opts);
+    fa_findings_render(&b, &snap, FA_KIND_EXEC_FDS, 0, &opts);
     fa_buf_terminate(&b);
     assert_non_null(
         strstr(b.p, "==200== forkaudit: WARNING: fds-leaked-at-exec: 2 file descriptors pass into /bin/true (execve)\n"));
@@ -154,7 +155,7 @@ static void text_record_reads_like_fds_at_fork(void **state)
 
     snap.nfds = 1;
     assert_int_equal(fa_buf_mapped(&b, 4096), 0);
-    fa_render(&b, &snap, FA_KIND_EXEC_FDS, 0, &opts);
+    fa_findings_render(&b, &snap, FA_KIND_EXEC_FDS, 0, &opts);
     fa_buf_terminate(&b);
     assert_non_null(strstr(b.p, ": 1 file descriptor passes into /bin/true (execve)\n"));
     fa_buf_release(&b);

@@ -7,7 +7,8 @@
 
 #include <sys/auxv.h>
 
-#include "findings/report.h"
+#include "findings/findings.h"
+#include "out/record.h"
 #include "out/symbolize.h"
 
 static __attribute__((noinline)) int helper_static_function(int x) { return x * 3 + 1; }
@@ -75,7 +76,7 @@ static json_t *render_json(enum fa_kind kind, int index)
     struct fa_buf b;
     opts.format = FA_FORMAT_JSON;
     assert_int_equal(fa_buf_mapped(&b, 4096), 0);
-    fa_render(&b, &snap, kind, index, &opts);
+    fa_findings_render(&b, &snap, kind, index, &opts);
     assert_true(b.len > 0 && b.p[b.len - 1] == '\n');
     assert_null(memchr(b.p, '\n', b.len - 1)); /* one line */
     fa_buf_terminate(&b);
@@ -152,8 +153,8 @@ static void text_has_sanitizer_layout(void **state)
     struct fa_buf b;
     opts.format = FA_FORMAT_TEXT;
     assert_int_equal(fa_buf_mapped(&b, 4096), 0);
-    fa_render(&b, &snap, FA_KIND_LOCK, 0, &opts);
-    fa_render(&b, &snap, FA_KIND_FORK, 0, &opts);
+    fa_findings_render(&b, &snap, FA_KIND_LOCK, 0, &opts);
+    fa_findings_render(&b, &snap, FA_KIND_FORK, 0, &opts);
     fa_buf_terminate(&b);
     assert_non_null(strstr(b.p, "==100== forkaudit: ERROR: lock-held-at-fork: pthread_mutex 0x5000 (recursive, robust) "
                                 "is held by thread 102 \"work\"er\" at fork #3 (child 101, via fork)\n"));
@@ -176,8 +177,8 @@ static void only_the_entry_function_ends_a_stack(void **state)
     struct fa_frame_info fi;
     fa_symbolize(after_start, 1, &fi);
     assert_false(fi.function && fi.function_len == 6 && strncmp(fi.function, "_start", 6) == 0);
-    assert_null(fa_stack_truncation(&in_start, 1));
-    const char *why = fa_stack_truncation(&after_start, 1);
+    assert_null(fa_record_stack_truncation(&in_start, 1));
+    const char *why = fa_record_stack_truncation(&after_start, 1);
     assert_non_null(why);
     assert_string_equal(why, "unwinder");
 }

@@ -1,0 +1,226 @@
+/* fds.c: fds-at-fork (the descriptors a forked child inherits) and fds-leaked-at-exec
+ * (the descriptors without close-on-exec that pass into an exec'd program): one record
+ * each, listing the descriptors. */
+#include "findings/finding.h"
+
+#include <string.h>
+
+#include "track/fdtrack.h"
+
+static int entries(const struct fa_snapshot *s) { return s->nfds; }
+
+/* A descriptor is named in a rule by its target, and by where it was opened. */
+static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
+{
+    const struct fa_snap_fd *f = &s->fds[i];
+    k->text = f->target;
+    k->pc[0] = f->frames;
+    k->n[0] = f->nframes;
+    k->nstacks = 1;
+}
+
+static void keep(struct fa_snapshot *s, int to, int from) { s->fds[to] = s->fds[from]; }
+static void set_entries(struct fa_snapshot *s, int n) { s->nfds = n; }
+static int fork_records(const struct fa_snapshot *s) { return s->nfds > 0; }
+static int exec_records(const struct fa_snapshot *s)
+{
+    return s->nfds > 0 || s->fds_dropped > 0 || s->fds_unchecked > 0;
+}
+
+/* What names a descriptor in a rule: its path; else (pipes, sockets: their numbers change
+ * every run) where it was opened, or its kind of target. */
+static const char *fd_pattern(const struct fa_snap_fd *f)
+{
+    if (f->target[0] == '/') return f->target;
+    if (!strncmp(f->target, "pipe:", 5)) return "pipe:*";
+    if (!strncmp(f->target, "socket:", 7)) return "socket:*";
+    return f->target;
+}
+
+static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
+{
+    const struct fa_snapshot *s = in->s;
+    fa_puts(b, ",\"fds\":[");
+    int shown = 0;
+    for (int i = 0; i < s->nfds; i++, shown++) {
+        const struct fa_snap_fd *f = &s->fds[i];
+        size_t mark = b->len;
+        if (i) fa_putc(b, ',');
+        fa_puts(b, "{\"fd\":");
+        fa_put_dec(b, f->fd);
+        fa_puts(b, ",\"target\":");
+        fa_put_json_str(b, f->target);
+        fa_puts(b, ",\"type\":\"");
+        fa_puts(b, f->type);
+        fa_puts(b, "\",\"access\":\"");
+        fa_puts(b, fa_fd_access(f->flags));
+        fa_puts(b, f->cloexec ? "\",\"cloexec\":true" : "\",\"cloexec\":false");
+        if (f->offset >= 0) fa_record_json_int(b, "offset", f->offset);
+        if (f->opened_by) {
+            fa_puts(b, ",\"opened_by\":\"");
+            fa_puts(b, f->opened_by);
+            fa_puts(b, "\",\"opened_at\":");
+            fa_record_frames_json(b, f->frames, f->nframes);
+        }
+        int by_path = f->target[0] == '/';
+        fa_record_suggestion_json(b, fa_kind_name(in->kind), by_path ? NULL : f->frames, by_path ? 0 : f->nframes,
+                                  fd_pattern(f));
+        fa_putc(b, '}');
+        if (fa_record_list_entry_overflows(b, mark)) break;
+    }
+    fa_putc(b, ']');
+    if (shown < s->nfds) fa_record_json_int(b, "fds_truncated", s->nfds - shown);
+    if (s->fds_dropped) fa_record_json_int(b, "fds_dropped", (long long)s->fds_dropped);
+    if (s->fds_untracked) fa_record_json_int(b, "fds_untracked", (long long)s->fds_untracked);
+    if (s->fds_unchecked) fa_record_json_int(b, "fds_unchecked", (long long)s->fds_unchecked);
+}
+
+static int same_frames(const uintptr_t *a, int na, const uintptr_t *b, int nb)
+{
+    return na == nb && memcmp(a, b, (size_t)na * sizeof a[0]) == 0;
+}
+
+/* One line per descriptor, its opening site below. At an exec every listed descriptor
+ * lacks close-on-exec and the offset shared with a forked parent is beside the point. */
+static void text_fd_list(struct fa_buf *b, const struct fa_finding_in *in, int at_exec)
+{
+    const struct fa_snapshot *s = in->s;
+    pid_t pid = s->pid;
+    int shown = 0;
+    for (int i = 0; i < s->nfds; i++, shown++) {
+        const struct fa_snap_fd *f = &s->fds[i];
+        size_t mark = b->len;
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  fd ");
+        fa_put_dec(b, f->fd);
+        fa_puts(b, " -> ");
+        fa_puts(b, f->target);
+        fa_puts(b, " (");
+        fa_puts(b, f->type);
+        fa_puts(b, ", ");
+        fa_puts(b, fa_fd_access(f->flags));
+        if (!at_exec)
+            fa_puts(b, f->cloexec ? ", close-on-exec" : ", no close-on-exec: also leaks into exec'd programs");
+        fa_puts(b, ")\n");
+        if (f->offset >= 0 && !at_exec) {
+            fa_record_prefix(b, pid);
+            fa_puts(b, "    parent and child share this open file description and its offset (now ");
+            fa_put_dec(b, f->offset);
+            fa_puts(b, ")\n");
+        }
+        if (f->opened_by) {
+            fa_record_prefix(b, pid);
+            fa_puts(b, "    opened by ");
+            fa_puts(b, f->opened_by);
+            const struct fa_snap_fd *prev = i > 0 ? &s->fds[i - 1] : NULL;
+            if (prev && prev->opened_by && same_frames(prev->frames, prev->nframes, f->frames, f->nframes)) {
+                /* pipe and socketpair ends: say it once */
+                fa_puts(b, " at the same place as fd ");
+                fa_put_dec(b, prev->fd);
+                fa_putc(b, '\n');
+            } else {
+                fa_puts(b, " at:\n");
+                fa_record_frames_text(b, pid, f->frames, f->nframes, "      ");
+            }
+        }
+        int by_path = f->target[0] == '/';
+        fa_record_suggestion_text(b, pid, "    ", fa_kind_name(in->kind), by_path ? NULL : f->frames,
+                                  by_path ? 0 : f->nframes, fd_pattern(f));
+        if (fa_record_list_entry_overflows(b, mark)) break;
+    }
+    fa_finding_truncated_note(b, s, "  ", s->nfds - shown);
+    if (s->fds_dropped) {
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  ... and ");
+        fa_put_udec(b, s->fds_dropped);
+        fa_puts(b, " more (max_fds)\n");
+    }
+    if (s->fds_unchecked) {
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  ... and up to ");
+        fa_put_udec(b, s->fds_unchecked);
+        fa_puts(b, " more: past max_fds, their close-on-exec flags were not read\n");
+    }
+    if (s->fds_untracked) {
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  (");
+        fa_put_udec(b, s->fds_untracked);
+        fa_puts(b, s->fds_untracked == 1 ? " of them is" : " of them are");
+        fa_puts(b, " numbered " FA_STR(FA_FD_TRACKED) " or above: no opening site is kept for those)\n");
+    }
+}
+
+static void fork_text(struct fa_buf *b, const struct fa_finding_in *in)
+{
+    const struct fa_snapshot *s = in->s;
+    fa_puts(b, "the child inherits ");
+    fa_put_dec(b, s->nfds + (long long)s->fds_dropped);
+    fa_puts(b, s->nfds + s->fds_dropped == 1 ? " file descriptor" : " file descriptors");
+    fa_puts(b, " at ");
+    fa_finding_fork_ref(b, s);
+    fa_puts(b, "\n");
+    text_fd_list(b, in, 0);
+}
+
+/* ,"exec":{"path":..,"argv0":..,"via":..}: the program about to run. */
+static void exec_json_head(struct fa_buf *b, const struct fa_finding_in *in)
+{
+    const struct fa_snapshot *s = in->s;
+    fa_puts(b, ",\"exec\":{\"path\":");
+    fa_put_json_str(b, s->exec_path);
+    if (s->exec_argv0) {
+        fa_puts(b, ",\"argv0\":");
+        fa_put_json_str(b, s->exec_argv0);
+    }
+    fa_puts(b, ",\"via\":\"");
+    fa_puts(b, s->exec_via);
+    fa_puts(b, "\"}");
+}
+
+static void exec_text(struct fa_buf *b, const struct fa_finding_in *in)
+{
+    const struct fa_snapshot *s = in->s;
+    long long n = s->nfds + (long long)s->fds_dropped;
+    fa_put_dec(b, n);
+    if (s->fds_unchecked) {
+        fa_puts(b, " (and up to ");
+        fa_put_udec(b, s->fds_unchecked);
+        fa_puts(b, " more)");
+    }
+    fa_puts(b, n == 1 && !s->fds_unchecked ? " file descriptor passes into " : " file descriptors pass into ");
+    fa_puts(b, s->exec_path);
+    fa_puts(b, " (");
+    fa_puts(b, s->exec_via);
+    fa_puts(b, ")\n");
+    fa_record_text_line(b, s->pid, "  without close-on-exec they stay open in the new program (open them with O_CLOEXEC)\n");
+    text_fd_list(b, in, 1);
+    /* the exec's stack, in its own record */
+    fa_record_prefix(b, s->pid);
+    fa_puts(b, "  ");
+    fa_puts(b, s->exec_via);
+    fa_puts(b, " called by thread ");
+    fa_put_dec(b, s->tid);
+    fa_puts(b, " at:\n");
+    fa_record_frames_text(b, s->pid, s->stack.pc, s->stack.n, "    ");
+}
+
+const struct fa_finding fa_finding_FDS = {
+    .entries = entries,
+    .keys = keys,
+    .keep = keep,
+    .set_entries = set_entries,
+    .records = fork_records,
+    .emit_json = emit_json,
+    .emit_text = fork_text,
+};
+
+const struct fa_finding fa_finding_EXEC_FDS = {
+    .entries = entries,
+    .keys = keys,
+    .keep = keep,
+    .set_entries = set_entries,
+    .records = exec_records,
+    .json_head = exec_json_head,
+    .emit_json = emit_json,
+    .emit_text = exec_text,
+};

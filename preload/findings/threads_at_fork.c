@@ -1,0 +1,111 @@
+/* threads_at_fork.c: threads-at-fork, one record listing the other threads that were
+ * running at the fork (the child has none of them). */
+#include "findings/finding.h"
+
+#include "out/symbolize.h"
+
+static int entries(const struct fa_snapshot *s) { return s->nthreads; }
+
+/* A thread is named in a rule by its start routine's function name, else by where it was
+ * created; its stack at the fork is a key stack too. */
+static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
+{
+    const struct fa_snap_thread *t = &s->threads[i];
+    fa_function_name(t->start_routine, k->text_buf, sizeof k->text_buf);
+    k->text = k->text_buf[0] ? k->text_buf : NULL;
+    k->pc[0] = t->created_at;
+    k->n[0] = t->ncreated;
+    k->pc[1] = t->stack;
+    k->n[1] = t->nstack;
+    k->nstacks = 2;
+}
+
+static void keep(struct fa_snapshot *s, int to, int from) { s->threads[to] = s->threads[from]; }
+static void set_entries(struct fa_snapshot *s, int n) { s->nthreads = n; }
+static int records(const struct fa_snapshot *s) { return s->nthreads > 0; }
+
+/* The rule suggested for a thread: its start routine, else its creation stack. */
+static void suggestion_of(const struct fa_snap_thread *t, char *name, size_t cap, const uintptr_t **pc, int *n)
+{
+    fa_function_name(t->start_routine, name, cap);
+    *pc = name[0] ? NULL : t->created_at;
+    *n = name[0] ? 0 : t->ncreated;
+}
+
+static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
+{
+    const struct fa_snapshot *s = in->s;
+    fa_puts(b, ",\"threads\":[");
+    int shown = 0;
+    for (int i = 0; i < s->nthreads; i++, shown++) {
+        const struct fa_snap_thread *t = &s->threads[i];
+        size_t mark = b->len;
+        if (i) fa_putc(b, ',');
+        fa_puts(b, "{\"tid\":");
+        fa_put_dec(b, t->tid);
+        fa_puts(b, ",\"name\":");
+        fa_put_json_str(b, t->name);
+        fa_record_thread_origin_json(b, t);
+        fa_record_thread_stack_json(b, t, "stack_at_fork");
+        char name[128];
+        const uintptr_t *pc;
+        int n;
+        suggestion_of(t, name, sizeof name, &pc, &n);
+        fa_record_suggestion_json(b, fa_kind_name(in->kind), pc, n, name[0] ? name : NULL);
+        fa_putc(b, '}');
+        if (fa_record_list_entry_overflows(b, mark)) break;
+    }
+    fa_putc(b, ']');
+    if (shown < s->nthreads) fa_record_json_int(b, "threads_truncated", s->nthreads - shown);
+    if (s->threads_dropped) fa_record_json_int(b, "threads_dropped", (long long)s->threads_dropped);
+    if (s->threads_untracked) fa_record_json_int(b, "threads_untracked", (long long)s->threads_untracked);
+}
+
+static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
+{
+    const struct fa_snapshot *s = in->s;
+    pid_t pid = s->pid;
+    fa_put_dec(b, s->nthreads + (long long)s->threads_dropped);
+    fa_puts(b, s->nthreads + s->threads_dropped == 1 ? " other thread was" : " other threads were");
+    fa_puts(b, " running at ");
+    fa_finding_fork_ref(b, s);
+    fa_puts(b, "\n");
+    fa_record_text_line(b, pid, "  the child has none of them: work they were doing and locks they held are gone\n");
+    int shown = 0;
+    for (int i = 0; i < s->nthreads; i++, shown++) {
+        const struct fa_snap_thread *t = &s->threads[i];
+        size_t mark = b->len;
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  thread ");
+        fa_put_dec(b, t->tid);
+        fa_puts(b, " \"");
+        fa_puts(b, t->name);
+        fa_putc(b, '"');
+        if (!fa_record_thread_origin_text(b, pid, t, "    "))
+            fa_puts(b, " (creation site unknown: not made through the interposed pthread_create)\n");
+        fa_record_thread_stack_text(b, pid, t, "    at the fork it was at:\n");
+        char name[128];
+        const uintptr_t *pc;
+        int n;
+        suggestion_of(t, name, sizeof name, &pc, &n);
+        fa_record_suggestion_text(b, pid, "    ", fa_kind_name(in->kind), pc, n, name[0] ? name : NULL);
+        if (fa_record_list_entry_overflows(b, mark)) break;
+    }
+    fa_finding_truncated_note(b, s, "  ", s->nthreads - shown);
+    if (s->threads_dropped) {
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  ... and ");
+        fa_put_udec(b, s->threads_dropped);
+        fa_puts(b, " more (max_threads)\n");
+    }
+}
+
+const struct fa_finding fa_finding_THREADS = {
+    .entries = entries,
+    .keys = keys,
+    .keep = keep,
+    .set_entries = set_entries,
+    .records = records,
+    .emit_json = emit_json,
+    .emit_text = emit_text,
+};
