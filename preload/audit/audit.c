@@ -1,5 +1,5 @@
 /* audit.c: capture the fork-time snapshot (threads, held locks, descriptors, RNG state)
- * with system calls and plain memory only, then hand it to the report writer. */
+ * with system calls and plain memory only, then hand it to the findings stage. */
 #include "audit/audit.h"
 
 #include <dirent.h>

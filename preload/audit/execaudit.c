@@ -157,7 +157,7 @@ static int resolve_program(const struct fa_exec_call *c, struct fa_buf *b)
 /* ------------------------------------------------------------- the descriptors */
 
 #define PROGRAM_BYTES 4096
-#define EXEC_RENDER_BYTES ((size_t)64 * 1024) /* larger records get a temporary mapping (report.c) */
+#define EXEC_RENDER_BYTES ((size_t)64 * 1024) /* larger records get a temporary mapping (out/record.c) */
 
 struct leak_scan {
     struct fa_snapshot *s;

@@ -29,6 +29,9 @@ void fa_findings_state_unavailable(const char *why, const struct fa_options *o);
  * of `bytes` bytes could not be mapped. */
 void fa_findings_unaudited(unsigned long seq, const char *via, size_t bytes, const struct fa_options *o);
 
+/* At exit: the note of which suppression rules matched and how often, when any did. */
+void fa_findings_suppressions_used(const struct fa_options *o);
+
 /* Renders record `index` of `kind` (a FORK or EXEC kind) into `b`, judged as
  * fa_findings_fork would, without writing it or suppressing (for tests). */
 void fa_findings_render(struct fa_buf *b, const struct fa_snapshot *s, enum fa_kind kind, int index,

@@ -16,6 +16,7 @@
 #include "base/options.h"
 #include "base/process.h"
 #include "out/suppress.h"
+#include "findings/findings.h"
 #include "intercept/real.h"
 #include "audit/statedump.h"
 #include "track/threads.h"
@@ -66,7 +67,7 @@ __attribute__((constructor)) static void forkaudit_constructor(void) { fa_init()
 /* At exit: which suppressions matched, and the exit status option exitcode. */
 __attribute__((destructor)) static void forkaudit_destructor(void)
 {
-    fa_suppress_report_used();
+    fa_findings_suppressions_used(&fa_opts);
     if (fa_opts.exitcode && __atomic_load_n(&fa_proc.errors, __ATOMIC_RELAXED)) _exit(fa_opts.exitcode);
 }
 

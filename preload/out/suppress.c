@@ -7,9 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "out/log.h"
 #include "base/options.h"
 #include "base/procfs.h"
+#include "out/log.h"
 #include "out/symbolize.h"
 #include "track/threads.h"
 
@@ -183,49 +183,4 @@ void fa_suppress_suggest(struct fa_buf *b, const char *kind, const uintptr_t *pc
     fa_puts(b, text ? text : "*");
 }
 
-void fa_suppress_report_used(void)
-{
-    int used = 0;
-    for (int i = 0; i < nrules; i++) used += rules[i].hits > 0;
-    if (!used) return;
-    char out[8192];
-    struct fa_buf b;
-    fa_buf_fixed(&b, out, sizeof out);
-    pid_t pid = fa_getpid();
-    if (fa_opts.format == FA_FORMAT_JSON) {
-        fa_puts(&b, "{\"kind\":\"suppressions\",\"severity\":\"note\",\"pid\":");
-        fa_put_dec(&b, pid);
-        fa_puts(&b, ",\"suppressions\":[");
-        for (int i = 0, first = 1; i < nrules; i++) {
-            if (!rules[i].hits) continue;
-            char rule[sizeof rules[0].kind + sizeof rules[0].pattern + 1];
-            struct fa_buf rb;
-            fa_buf_fixed(&rb, rule, sizeof rule);
-            fa_puts(&rb, rules[i].kind);
-            fa_putc(&rb, ':');
-            fa_puts(&rb, rules[i].pattern);
-            fa_buf_terminate(&rb);
-            fa_puts(&b, first ? "{\"rule\":" : ",{\"rule\":");
-            first = 0;
-            fa_put_json_str(&b, rule);
-            fa_puts(&b, ",\"hits\":");
-            fa_put_udec(&b, rules[i].hits);
-            fa_putc(&b, '}');
-        }
-        fa_puts(&b, "]}\n");
-    } else {
-        for (int i = 0; i < nrules; i++) {
-            if (!rules[i].hits) continue;
-            fa_puts(&b, "==");
-            fa_put_dec(&b, pid);
-            fa_puts(&b, "== forkaudit: suppression used ");
-            fa_put_udec(&b, rules[i].hits);
-            fa_puts(&b, rules[i].hits == 1 ? " time: " : " times: ");
-            fa_puts(&b, rules[i].kind);
-            fa_putc(&b, ':');
-            fa_puts(&b, rules[i].pattern);
-            fa_putc(&b, '\n');
-        }
-    }
-    if (!b.truncated) fa_log_write(b.p, b.len);
-}
+unsigned long fa_suppress_hits(int i) { return i >= 0 && i < nrules ? rules[i].hits : 0; }

@@ -29,8 +29,8 @@ int fa_suppress_text(const char *kind, const char *text);
 /* Appends the rule that would silence a finding whose key stack is `pc` ("kind:function",
  * or "kind:module" when the innermost frame has no name, or "kind:text" when no stack). */
 void fa_suppress_suggest(struct fa_buf *b, const char *kind, const uintptr_t *pc, int n, const char *text);
-/* Writes the note of which rules matched and how often (at exit, when any did). */
-void fa_suppress_report_used(void);
+/* How many findings rule `i` silenced so far (0 past the last rule). */
+unsigned long fa_suppress_hits(int i);
 
 /* Pure matcher, exposed for unit tests: `*` matches any run; the pattern may match
  * anywhere in the text. */

@@ -130,6 +130,50 @@ static void suppressions_drop_what_they_name(void **state)
     fa_suppress_clear();
 }
 
+static void suppressions_note(void *arg)
+{
+    (void)arg;
+    fa_findings_suppressions_used(&opts);
+}
+
+/* At exit, the rules that matched and how often: nothing when none did. */
+static void the_suppressions_note_lists_the_rules_used(void **state)
+{
+    (void)state;
+    char rules[] = "rng-at-fork:helper_static_function\nfds-at-fork:/nowhere\n";
+    fa_suppress_clear();
+    assert_int_equal(fa_suppress_parse(rules, "rules", NULL, NULL), 0);
+    size_t len;
+    opts.format = FA_FORMAT_JSON;
+    char *out = capture_log(suppressions_note, NULL, &len);
+    assert_int_equal(len, 0);
+    free(out);
+    uintptr_t pc = in_helper();
+    assert_true(fa_suppress_frames("rng-at-fork", &pc, 1));
+    assert_true(fa_suppress_frames("rng-at-fork", &pc, 1));
+    out = capture_log(suppressions_note, NULL, &len);
+    json_t *all = parse_lines(out);
+    assert_int_equal(json_array_size(all), 1);
+    json_t *v = json_array_get(all, 0);
+    assert_string_equal(str_of(v, "kind"), "suppressions");
+    assert_string_equal(str_of(v, "severity"), "note");
+    assert_int_equal(int_of(v, "pid"), getpid());
+    json_t *list = json_object_get(v, "suppressions");
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(str_of(json_array_get(list, 0), "rule"), "rng-at-fork:helper_static_function");
+    assert_int_equal(int_of(json_array_get(list, 0), "hits"), 2);
+    json_decref(all);
+    free(out);
+    opts.format = FA_FORMAT_TEXT;
+    out = capture_log(suppressions_note, NULL, &len);
+    char want[128];
+    snprintf(want, sizeof want, "==%d== forkaudit: suppression used 2 times: rng-at-fork:helper_static_function\n",
+             (int)getpid());
+    assert_string_equal(out, want);
+    free(out);
+    fa_suppress_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +181,7 @@ int main(void)
         cmocka_unit_test_setup(a_fork_writes_its_kinds_in_order, setup),
         cmocka_unit_test_setup(text_shows_the_fork_stack_once, setup),
         cmocka_unit_test_setup(suppressions_drop_what_they_name, setup),
+        cmocka_unit_test_setup(the_suppressions_note_lists_the_rules_used, setup),
     };
     return cmocka_run_group_tests_name("findings stage", tests, NULL, NULL);
 }
