@@ -25,13 +25,16 @@ static FA_TLS size_t tail_room = RECORD_TAIL;
 /* Set by fa_record_write()'s last resort, when no buffer larger than the scratch could be
  * mapped: lists are then cut to fit the scratch. Per thread: two threads may report. */
 static FA_TLS int cut_to_buffer;
+/* The cap of the record being rendered by fa_record_render_capped (0: FA_RECORD_MAX). */
+static FA_TLS size_t list_cap;
 
 /* The first mapped buffer of a record that did not fit its scratch (or had none). */
 #define RECORD_FIRST_MAP ((size_t)64 << 10)
 
 int fa_record_list_entry_overflows(struct fa_buf *b, size_t mark)
 {
-    size_t limit = cut_to_buffer && b->cap < FA_RECORD_MAX ? b->cap : FA_RECORD_MAX;
+    size_t limit = list_cap ? list_cap : FA_RECORD_MAX;
+    if (cut_to_buffer && b->cap < limit) limit = b->cap;
     if (b->truncated && !cut_to_buffer) return 1; /* a fixed buffer: rendered again larger */
     if (!b->truncated && b->len + tail_room <= limit) return 0;
     b->len = mark;
@@ -39,21 +42,30 @@ int fa_record_list_entry_overflows(struct fa_buf *b, size_t mark)
     return 1;
 }
 
+int fa_record_render_capped(struct fa_buf *b, size_t cap, fa_record_render_fn *render, void *ctx)
+{
+    b->limit = cap; /* a hard cap: the tail too must fit below it */
+    list_cap = cap;
+    b->len = 0;
+    b->truncated = 0;
+    render(b, ctx);
+    while (b->truncated && tail_room < cap / 2) { /* the tail outgrew its room */
+        tail_room *= 4;
+        b->len = 0;
+        b->truncated = 0;
+        render(b, ctx);
+    }
+    tail_room = RECORD_TAIL;
+    list_cap = 0;
+    return b->truncated ? -1 : 0;
+}
+
 /* Renders into a mapped buffer that may grow up to FA_RECORD_MAX; 1 when it was written. */
 static int write_mapped(size_t initial, fa_record_render_fn *render, void *ctx)
 {
     struct fa_buf b;
     if (fa_buf_mapped(&b, initial) != 0) return 0;
-    b.limit = FA_RECORD_MAX; /* a hard cap: the tail too must fit below it */
-    render(&b, ctx);
-    while (b.truncated && tail_room < FA_RECORD_MAX / 2) { /* the tail outgrew its room */
-        tail_room *= 4;
-        b.len = 0;
-        b.truncated = 0;
-        render(&b, ctx);
-    }
-    tail_room = RECORD_TAIL;
-    int fits = !b.truncated;
+    int fits = fa_record_render_capped(&b, FA_RECORD_MAX, render, ctx) == 0;
     if (fits && b.len) fa_log_write(b.p, b.len);
     fa_buf_release(&b);
     return fits;

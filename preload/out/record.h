@@ -34,6 +34,13 @@ typedef void fa_record_render_fn(struct fa_buf *b, void *ctx);
  * holds a torn line. Usable by every record, with or without a snapshot. */
 void fa_record_write(char *scratch, size_t scratch_len, fa_record_render_fn *render, void *ctx);
 
+/* Renders a record with render(b, ctx) into `b`, a mapped buffer (fa_buf_mapped) that may
+ * grow up to `cap` bytes, its lists cut in time so that what follows them fits too
+ * (rendering again with more room kept for that when it did not). 0 when the record is
+ * whole in `b`, -1 when it cannot fit. fa_record_write uses it with FA_RECORD_MAX; tests
+ * use a smaller cap. */
+int fa_record_render_capped(struct fa_buf *b, size_t cap, fa_record_render_fn *render, void *ctx);
+
 /* For a list inside a record, after rendering one entry that started at `mark`: 0 when it
  * fits; else 1, with the entry taken out again, and the list must stop there (and say how
  * many it left out: "threads_truncated", "... and N more not shown"). */

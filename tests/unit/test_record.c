@@ -131,12 +131,30 @@ static void every_record_is_one_line_of_at_most_4_mib(void **state)
     free(out);
 }
 
+/* Below a smaller cap (as a test may ask): the list is cut to fit it, with its count. */
+static void a_record_is_cut_below_any_cap(void **state)
+{
+    (void)state;
+    struct big big = {10000, 0};
+    struct fa_buf b;
+    assert_int_equal(fa_buf_mapped(&b, 4096), 0);
+    assert_int_equal(fa_record_render_capped(&b, (size_t)256 << 10, render_big, &big), 0);
+    assert_true(b.len <= (size_t)256 << 10 && b.len > (size_t)128 << 10);
+    json_t *v = parse_record(&b);
+    assert_int_equal((long long)json_array_size(json_object_get(v, "items")) + int_of(v, "items_truncated"), 10000);
+    json_decref(v);
+    struct big too_big = {1, 300 << 10};
+    assert_int_equal(fa_record_render_capped(&b, (size_t)256 << 10, render_big, &too_big), -1);
+    fa_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(only_the_entry_function_ends_a_stack),
         cmocka_unit_test(the_head_names_the_fork),
         cmocka_unit_test(every_record_is_one_line_of_at_most_4_mib),
+        cmocka_unit_test(a_record_is_cut_below_any_cap),
     };
     return cmocka_run_group_tests_name("record layer", tests, NULL, NULL);
 }
