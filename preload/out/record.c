@@ -325,28 +325,35 @@ void fa_record_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int
 /* ---------------------------------------------------------------- locks */
 
 /* The one decision of how a lock's kind is described, in JSON and in text: pthread and
- * C11 mutexes have a type (normal, recursive, ...), robustness and priority inheritance. */
-static int has_mutex_kind(const struct fa_held *h) { return h->type == FA_LOCK_MUTEX || h->type == FA_LOCK_MTX; }
-static int mutex_robust(const struct fa_held *h) { return (h->kind & 0x10) != 0; }
-static int mutex_pi(const struct fa_held *h) { return (h->kind & 0x20) != 0; }
+ * C11 mutexes have a type (normal, recursive, ...), robustness and priority inheritance;
+ * other families no kind (mutex_type NULL). */
+struct lock_kind {
+    const char *mutex_type;
+    int robust, priority_inheritance;
+};
 
-/* "normal", "recursive", "errorcheck" or "adaptive" for a mutex's kind bits. */
-static const char *mutex_kind_name(unsigned kind)
+static struct lock_kind lock_kind_of(const struct fa_held *h)
 {
     static const char *const names[] = {"normal", "recursive", "errorcheck", "adaptive"};
-    return names[kind & 3];
+    struct lock_kind k = {NULL, 0, 0};
+    if (h->type != FA_LOCK_MUTEX && h->type != FA_LOCK_MTX) return k;
+    k.mutex_type = names[h->kind & 3];
+    k.robust = (h->kind & 0x10) != 0;
+    k.priority_inheritance = (h->kind & 0x20) != 0;
+    return k;
 }
 
 void fa_record_lock_text(struct fa_buf *b, const struct fa_held *h)
 {
+    struct lock_kind k = lock_kind_of(h);
     fa_puts(b, fa_lock_type_name(h->type));
     fa_putc(b, ' ');
     fa_put_hex(b, (uintptr_t)h->addr);
-    if (!has_mutex_kind(h)) return;
+    if (!k.mutex_type) return;
     fa_puts(b, " (");
-    fa_puts(b, mutex_kind_name(h->kind));
-    if (mutex_robust(h)) fa_puts(b, ", robust");
-    if (mutex_pi(h)) fa_puts(b, ", priority-inheritance");
+    fa_puts(b, k.mutex_type);
+    if (k.robust) fa_puts(b, ", robust");
+    if (k.priority_inheritance) fa_puts(b, ", priority-inheritance");
     fa_putc(b, ')');
 }
 
@@ -358,11 +365,12 @@ void fa_record_lock_json_open(struct fa_buf *b, const struct fa_held *h, pid_t h
     fa_puts(b, "\",\"addr\":\"");
     fa_put_hex(b, (uintptr_t)h->addr);
     fa_putc(b, '"');
-    if (has_mutex_kind(h)) {
+    struct lock_kind k = lock_kind_of(h);
+    if (k.mutex_type) {
         fa_puts(b, ",\"mutex_type\":\"");
-        fa_puts(b, mutex_kind_name(h->kind));
-        fa_puts(b, mutex_robust(h) ? "\",\"robust\":true" : "\",\"robust\":false");
-        fa_puts(b, mutex_pi(h) ? ",\"priority_inheritance\":true" : ",\"priority_inheritance\":false");
+        fa_puts(b, k.mutex_type);
+        fa_puts(b, k.robust ? "\",\"robust\":true" : "\",\"robust\":false");
+        fa_puts(b, k.priority_inheritance ? ",\"priority_inheritance\":true" : ",\"priority_inheritance\":false");
     }
     if (h->type == FA_LOCK_RWLOCK) fa_puts(b, h->flags & FA_HELD_READ ? ",\"mode\":\"read\"" : ",\"mode\":\"write\"");
     fa_record_json_int(b, "depth", h->depth);
