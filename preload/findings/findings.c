@@ -68,6 +68,13 @@ void fa_finding_fork_stack_text(struct fa_buf *b, const struct fa_snapshot *s)
 
 /* ---------------------------------------------------------------- judging */
 
+/* The finding of a kind written at a fork, other than the fork note; NULL for the others. */
+static const struct fa_finding *fork_finding(int kind)
+{
+    if (kind == FA_KIND_FORK || fa_kind_phase((enum fa_kind)kind) != FA_PHASE_FORK) return NULL;
+    return finding_of[kind];
+}
+
 /* Whether a rule of `kind` names this entry: its text, its key stacks, the fork's stack. */
 static int suppressed(const char *kind, const struct fa_snapshot *s, const struct fa_finding_keys *k)
 {
@@ -109,8 +116,8 @@ static void count_findings(const struct fa_snapshot *s, int *errors, int *warnin
 {
     *errors = *warnings = *records = 0;
     for (int kind = 0; kind < FA_KIND_COUNT; kind++) {
-        const struct fa_finding *f = finding_of[kind];
-        if (!f || kind == FA_KIND_FORK || fa_kind_phase((enum fa_kind)kind) != FA_PHASE_FORK) continue;
+        const struct fa_finding *f = fork_finding(kind);
+        if (!f) continue;
         int n = f->records(s);
         *records += n;
         for (int i = 0; i < n; i++) {
@@ -156,7 +163,7 @@ static void render_record(struct fa_buf *b, const struct fa_finding_in *in)
 static void judge(struct fa_finding_in *in, const struct fa_snapshot *s, enum fa_kind kind, int index,
                   const struct fa_options *o)
 {
-    int records;
+    int records; /* not needed here */
     memset(in, 0, sizeof *in);
     in->s = s;
     in->o = o;
@@ -192,8 +199,8 @@ int fa_findings_fork_may_write(const struct fa_snapshot *s, const struct fa_opti
 {
     if (o->verbosity >= 1 || fa_snapshot_overflowed(s)) return 1;
     for (int kind = 0; kind < FA_KIND_COUNT; kind++) {
-        const struct fa_finding *f = finding_of[kind];
-        if (!f || kind == FA_KIND_FORK || fa_kind_phase((enum fa_kind)kind) != FA_PHASE_FORK) continue;
+        const struct fa_finding *f = fork_finding(kind);
+        if (!f) continue;
         if ((f->entries ? f->entries(s) : f->records(s)) > 0) return 1;
     }
     return 0;
@@ -205,8 +212,8 @@ void fa_findings_fork(struct fa_snapshot *s, const struct fa_options *o)
     int errors, warnings, findings;
     count_findings(s, &errors, &warnings, &findings);
     for (int kind = 0; kind < FA_KIND_COUNT; kind++) {
-        const struct fa_finding *f = finding_of[kind];
-        if (!f || kind == FA_KIND_FORK || fa_kind_phase((enum fa_kind)kind) != FA_PHASE_FORK) continue;
+        const struct fa_finding *f = fork_finding(kind);
+        if (!f) continue;
         int n = f->records(s);
         for (int i = 0; i < n; i++) emit(s, (enum fa_kind)kind, i, o);
     }
