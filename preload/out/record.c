@@ -324,28 +324,12 @@ void fa_record_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int
 
 /* ---------------------------------------------------------------- locks */
 
-/* The one decision of how a lock's kind is described, in JSON and in text: pthread and
- * C11 mutexes have a type (normal, recursive, ...), robustness and priority inheritance;
- * other families no kind (mutex_type NULL). */
-struct lock_kind {
-    const char *mutex_type;
-    int robust, priority_inheritance;
-};
-
-static struct lock_kind lock_kind_of(const struct fa_held *h)
-{
-    static const char *const names[] = {"normal", "recursive", "errorcheck", "adaptive"};
-    struct lock_kind k = {NULL, 0, 0};
-    if (h->type != FA_LOCK_MUTEX && h->type != FA_LOCK_MTX) return k;
-    k.mutex_type = names[h->kind & 3];
-    k.robust = (h->kind & 0x10) != 0;
-    k.priority_inheritance = (h->kind & 0x20) != 0;
-    return k;
-}
+/* How a lock's kind is described, in JSON and in text alike, is decided by one function:
+ * fa_lock_describe_kind (track/locks.h), from the family's row in track/locks.def. */
 
 void fa_record_lock_text(struct fa_buf *b, const struct fa_held *h)
 {
-    struct lock_kind k = lock_kind_of(h);
+    struct fa_lock_kind_desc k = fa_lock_describe_kind(h->type, h->kind);
     fa_puts(b, fa_lock_type_name(h->type));
     fa_putc(b, ' ');
     fa_put_hex(b, (uintptr_t)h->addr);
@@ -365,7 +349,7 @@ void fa_record_lock_json_open(struct fa_buf *b, const struct fa_held *h, pid_t h
     fa_puts(b, "\",\"addr\":\"");
     fa_put_hex(b, (uintptr_t)h->addr);
     fa_putc(b, '"');
-    struct lock_kind k = lock_kind_of(h);
+    struct fa_lock_kind_desc k = fa_lock_describe_kind(h->type, h->kind);
     if (k.mutex_type) {
         fa_puts(b, ",\"mutex_type\":\"");
         fa_puts(b, k.mutex_type);

@@ -58,7 +58,7 @@ static __attribute__((unused)) int setup(void **state)
     snap.nlocks = 2;
     locks[0].held.addr = (void *)0x5000;
     locks[0].held.type = FA_LOCK_MUTEX;
-    locks[0].held.kind = 1 | 0x10;
+    locks[0].held.kind = FA_MUTEX_KIND_RECURSIVE | FA_MUTEX_KIND_ROBUST;
     locks[0].held.depth = 2;
     locks[0].held.nframes = 1;
     locks[0].held.frames[0] = in_helper();

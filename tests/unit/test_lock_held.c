@@ -94,7 +94,7 @@ static void mtx_and_pi_mutexes_read_alike_in_text_and_json(void **state)
     json_decref(v);
 
     locks[0].held.type = FA_LOCK_MUTEX;
-    locks[0].held.kind = 2 | 0x20;
+    locks[0].held.kind = FA_MUTEX_KIND_ERRORCHECK | FA_MUTEX_KIND_PI;
     render_text(&b, FA_KIND_LOCK, 0);
     assert_non_null(strstr(b.p, "pthread_mutex 0x5000 (errorcheck, priority-inheritance) is held"));
     fa_buf_release(&b);
@@ -115,7 +115,7 @@ static void mtx_and_pi_mutexes_read_alike_in_text_and_json(void **state)
 static void owner_checked_lock_of_the_forking_thread_is_an_error(void **state)
 {
     (void)state;
-    locks[1].held.kind = 2; /* errorcheck */
+    locks[1].held.kind = FA_MUTEX_KIND_ERRORCHECK;
     json_t *v = render_json(FA_KIND_LOCK, 1);
     assert_string_equal(str_of(v, "severity"), "error");
     json_decref(v);
