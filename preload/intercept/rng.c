@@ -3,6 +3,7 @@
  * family is wrapped on its own and nothing is counted twice. */
 #include "intercept/real.h"
 
+#include "audit/child_rng.h"
 #include "track/rng.h"
 
 FA_EXPORT void srand(unsigned seed)
@@ -29,7 +30,7 @@ FA_EXPORT char *initstate(unsigned seed, char *state, size_t n)
 #define DRAW(family, name, type, call, bits)                                                     \
     fa_rng_drawn(family, name);                                                                \
     type v = call;                                                                             \
-    if (FA_UNLIKELY(fa_rng[family].inherited)) fa_rng_reused(family, name, bits, __builtin_return_address(0)); \
+    if (FA_UNLIKELY(fa_rng[family].inherited)) fa_child_rng_reused(family, name, bits, __builtin_return_address(0)); \
     return v;
 
 static long long double_bits(double d)

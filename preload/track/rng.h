@@ -27,10 +27,7 @@ extern struct fa_rng_state fa_rng[FA_RNG_COUNT];
 void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed, const void *call_site);
 /* In a forked child: generators seeded or drawn before the fork are inherited. */
 void fa_rng_after_fork_child(void);
-/* A draw in a child from an inherited sequence: the first one is reported, with the value
- * the parent drew or will draw at the same position (replayed from the seed). `value` is
- * the drawn number; for drand48 the bits of the double. */
-void fa_rng_reused(enum fa_rng_family f, const char *fn, long long value, const void *call_site);
+/* A draw in a child from an inherited sequence is reported by audit/child_rng.h. */
 static inline void fa_rng_drawn(enum fa_rng_family f, const char *fn)
 {
     __atomic_add_fetch(&fa_rng[f].draws, 1, __ATOMIC_RELAXED);

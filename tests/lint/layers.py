@@ -37,8 +37,6 @@ STAGE_OF_FILE = {
 # An allowed include is also left out of the loop search (it is the cause of the loop
 # rng.c -> report.h -> snapshot.h -> rng.h): any other loop fails.
 ALLOWED = {
-    ("track/rng.c", "findings/report.h"): "h4: the rng-reused-in-child record moves to findings/",
-    ("track/rng.c", "out/suppress.h"): "h4: the rng-reused-in-child record moves to findings/",
 }
 # Not an include, so not checked here: track/lockhooks.h declares audit/childdeadlock.c's
 # API (fa_child_deadlock_check); h2/h4 move it to a header of audit/.
