@@ -4,20 +4,18 @@
  * cannot take again. Then on_child_deadlock decides: report (and block, as the program
  * asked), abort, or exit:N. A timed wait is only reported: it gives up by itself, and a
  * program that asks for a timeout is ready for one. */
+#include "audit/childdeadlock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/backtrace.h"
-#include "base/fmt.h"
-#include "track/lockhooks.h"
-#include "out/log.h"
 #include "base/options.h"
 #include "base/process.h"
-#include "findings/report.h"
-#include "out/suppress.h"
+#include "findings/child_deadlock.h"
+#include "track/lockhooks.h"
 
 #define REPORTED_MAX 64
 static const void *reported[REPORTED_MAX]; /* report once per lock (on_child_deadlock=report) */
@@ -62,71 +60,6 @@ static int inherited(const void *addr, int for_write, struct fa_held *out, pid_t
     return 0;
 }
 
-static void render(struct fa_buf *b, const struct fa_held *h, pid_t holder, int own, int timed, const uintptr_t *pc,
-                   int n)
-{
-    pid_t pid = fa_getpid(), tid = fa_self ? fa_self->tid : fa_gettid();
-    if (fa_opts.format == FA_FORMAT_JSON) {
-        fa_render_child_record_json(b, "child-deadlock", "error", pc, n);
-        fa_render_lock_json(b, h, holder, NULL, own, !own);
-        char rule[300];
-        struct fa_buf rb;
-        fa_buf_fixed(&rb, rule, sizeof rule);
-        fa_suppress_suggest(&rb, "child-deadlock", h->frames, h->nframes, NULL);
-        fa_buf_terminate(&rb);
-        fa_puts(b, ",\"suppression\":");
-        fa_put_json_str(b, rule);
-        fa_puts(b, timed ? ",\"timed\":true" : ",\"timed\":false");
-        fa_puts(b, ",\"action\":\"");
-        fa_puts(b, timed ? "report"
-                   : fa_opts.on_child_deadlock == FA_ACTION_ABORT ? "abort"
-                   : fa_opts.on_child_deadlock == FA_ACTION_EXIT ? "exit" : "report");
-        fa_puts(b, "\"}\n");
-        return;
-    }
-    fa_render_prefix(b, pid);
-    fa_puts(b, "forkaudit: ERROR: child-deadlock: this child (forked by thread ");
-    fa_put_dec(b, fa_proc.born_tid);
-    fa_puts(b, " of process ");
-    fa_put_dec(b, syscall(SYS_getppid));
-    fa_puts(b, timed ? ") is about to wait, until its timeout, for " : ") is about to wait forever for ");
-    fa_puts(b, fa_lock_type_name(h->type));
-    fa_putc(b, ' ');
-    fa_put_hex(b, (uintptr_t)h->addr);
-    fa_putc(b, '\n');
-    fa_render_prefix(b, pid);
-    if (own && !(h->flags & FA_HELD_INHERITED)) {
-        fa_puts(b, "  this thread took it after the fork and cannot take it again\n");
-    } else if (own) {
-        fa_puts(b, "  it was held at the fork by the forking thread ");
-        fa_put_dec(b, holder);
-        fa_puts(b, ", whose copy (this thread) still holds it and cannot take it again\n");
-    } else {
-        fa_puts(b, "  it was held at the fork by thread ");
-        fa_put_dec(b, holder);
-        fa_puts(b, ", which this child does not have: nobody will ever release it\n");
-    }
-    fa_render_prefix(b, pid);
-    fa_puts(b, "  acquired by thread ");
-    fa_put_dec(b, holder);
-    fa_puts(b, " at:\n");
-    fa_render_frames_text(b, pid, h->frames, h->nframes, "    ");
-    fa_render_prefix(b, pid);
-    fa_puts(b, "  this child's thread ");
-    fa_put_dec(b, tid);
-    fa_puts(b, " is taking it at:\n");
-    fa_render_frames_text(b, pid, pc, n, "    ");
-    fa_render_prefix(b, pid);
-    fa_puts(b, "  suppress with: ");
-    fa_suppress_suggest(b, "child-deadlock", h->frames, h->nframes, NULL);
-    fa_putc(b, '\n');
-    fa_render_prefix(b, pid);
-    fa_puts(b, timed ? "  a timed wait: the call proceeds and gives up at its timeout; on_child_deadlock does not end the child\n"
-               : fa_opts.on_child_deadlock == FA_ACTION_REPORT
-                   ? "  on_child_deadlock=report: the call proceeds (and blocks); on_child_deadlock=abort makes it a crash\n"
-                   : "  on_child_deadlock: ending the child now\n");
-}
-
 void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, unsigned how, int value,
                              void *call_site)
 {
@@ -159,22 +92,14 @@ void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, uns
     int saved = errno;
     fa_in_auditor++;
     uintptr_t pc[FA_MAX_FRAMES];
-    int n = fa_backtrace(pc, fa_opts.stack_depth, call_site);
-    if (fa_suppress_frames("child-deadlock", h.frames, h.nframes) || fa_suppress_frames("child-deadlock", pc, n)) {
-        fa_in_auditor--; /* suppressed: no report, and no abort or exit either */
-        errno = saved;
-        return;
-    }
-    __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
-    struct fa_buf b;
-    if (fa_buf_mapped(&b, 1 << 16) == 0) {
-        render(&b, &h, holder, own, timed, pc, n);
-        fa_report_write(&b);
-        fa_buf_release(&b);
-    }
+    struct fa_child_deadlock e = {.lock = h, .holder = holder, .own = own, .timed = timed, .pc = pc};
+    fa_child_origin_now(&e.origin);
+    e.n = fa_backtrace(pc, fa_opts.stack_depth, call_site);
+    int suppressed = !fa_child_deadlock_report(&e, &fa_opts);
     fa_in_auditor--;
     errno = saved;
-    if (timed) return; /* it comes back by itself: ending the child would change the program */
+    if (suppressed) return; /* no report, and no abort or exit either */
+    if (timed) return;      /* it comes back by itself: ending the child would change the program */
     if (fa_opts.on_child_deadlock == FA_ACTION_ABORT) abort();
     if (fa_opts.on_child_deadlock == FA_ACTION_EXIT) _exit(fa_opts.child_deadlock_exit);
 }

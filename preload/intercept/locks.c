@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "track/lockhooks.h"
+#include "audit/childdeadlock.h"
 
 #define SITE __builtin_return_address(0)
 

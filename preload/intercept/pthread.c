@@ -9,6 +9,7 @@
 #include "base/backtrace.h"
 #include "track/heldlocks.h"
 #include "track/lockhooks.h"
+#include "audit/childdeadlock.h"
 #include "base/options.h"
 #include "base/process.h"
 #include "track/threads.h"

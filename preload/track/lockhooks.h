@@ -1,6 +1,5 @@
 /* lockhooks.h: what every lock wrapper does around the real call: record an acquisition
- * in the calling thread's held set, forget a release, and (in a forked child) check for
- * an acquisition that can never succeed. Shared by intercept/pthread.c and
+ * in the calling thread's held set, forget a release. Shared by intercept/pthread.c and
  * intercept/locks.c. */
 #ifndef FA_LOCKHOOKS_H
 #define FA_LOCKHOOKS_H
@@ -66,20 +65,7 @@ static inline void fa_cond_wait_end(struct fa_thread *self, const void *lock)
     if (self) fa_held_cond_wait_end(&self->held, lock);
 }
 
-/* How a blocking acquisition waits (fa_lock_check's `how`). */
-#define FA_WAIT_WRITE 1u /* exclusively (a read-write lock's write lock; every other lock) */
-#define FA_WAIT_TIMED 2u /* until a timeout: the call comes back by itself */
-
-/* In a forked child, before a blocking acquisition: reports (and acts on the option
- * on_child_deadlock) when the lock is held by a thread the child does not have, or by the
- * caller in a way it cannot take again. `value` is the semaphore's value or -1. */
-void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, unsigned how, int value,
-                             void *call_site);
-static inline void fa_lock_check(const void *addr, unsigned type, unsigned kind, unsigned how, int value,
-                                 void *call_site)
-{
-    /* A plain global, not TLS: one compare on the hot path, and every thread of a child sees it. */
-    if (FA_UNLIKELY(fa_proc.forked_child)) fa_child_deadlock_check(addr, type, kind, how, value, call_site);
-}
+/* The check before a blocking acquisition in a forked child (fa_lock_check) is in
+ * audit/childdeadlock.h. */
 
 #endif

@@ -38,8 +38,6 @@ STAGE_OF_FILE = {
 # rng.c -> report.h -> snapshot.h -> rng.h): any other loop fails.
 ALLOWED = {
 }
-# Not an include, so not checked here: track/lockhooks.h declares audit/childdeadlock.c's
-# API (fa_child_deadlock_check); h2/h4 move it to a header of audit/.
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
