@@ -13,29 +13,16 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "audit/threadstacks.h"
 #include "base/backtrace.h"
 #include "base/fmt.h"
-#include "track/heldlocks.h"
 #include "base/options.h"
 #include "base/process.h"
 #include "base/procfs.h"
-#include "findings/report.h"
-#include "out/symbolize.h"
+#include "findings/child_stuck.h"
 #include "track/threads.h"
-#include "out/suppress.h"
-#include "audit/threadstacks.h"
 
-#define WD_THREADS 64
 #define WD_COOKIE 0x66617764 /* tells our timer's signals from anyone's */
-
-struct remembered_thread {
-    pid_t tid;
-    char name[16];
-    void *start_routine;
-    int stack_state;
-    int nstack;
-    uintptr_t stack[FA_MAX_FRAMES];
-};
 
 /* Written by the forking thread just before the fork; the child reads its own copy. Plain
  * memory (not the MADV_DONTFORK snapshot), so the child has it. Two threads forking at
@@ -43,8 +30,8 @@ struct remembered_thread {
 static struct {
     pid_t forking_tid;
     int n;
-    unsigned long omitted; /* other threads at the fork past WD_THREADS (or max_threads) */
-    struct remembered_thread t[WD_THREADS];
+    unsigned long omitted; /* other threads at the fork past FA_WATCHDOG_THREADS (or max_threads) */
+    struct fa_remembered_thread t[FA_WATCHDOG_THREADS];
 } at_fork;
 
 static int timer_id = -1;
@@ -74,10 +61,10 @@ void fa_watchdog_remember(const struct fa_snapshot *s)
     if (!fa_opts.child_watchdog) return;
     int expect = 0; /* two threads forking at once: the first keeps at_fork until its fork is done */
     if (!__atomic_compare_exchange_n(&at_fork_owner, &expect, s->tid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
-    int n = s->nthreads < WD_THREADS ? s->nthreads : WD_THREADS;
+    int n = s->nthreads < FA_WATCHDOG_THREADS ? s->nthreads : FA_WATCHDOG_THREADS;
     for (int i = 0; i < n; i++) {
         const struct fa_snap_thread *src = &s->threads[i];
-        struct remembered_thread *t = &at_fork.t[i];
+        struct fa_remembered_thread *t = &at_fork.t[i];
         t->tid = src->tid;
         memcpy(t->name, src->name, sizeof t->name);
         t->start_routine = src->start_routine;
@@ -147,22 +134,16 @@ static void arm_in(long seconds)
     syscall(SYS_timer_settime, timer_id, 0, &t, NULL);
 }
 
-/* The futex wait the interrupted thread will resume, if it is an untimed private one. An
- * untimed futex wait interrupted by a handler returns ERESTARTSYS (ERESTARTNOINTR for the
- * PI lock ops), so with SA_RESTART the kernel rewinds it before running the handler: the
- * saved program counter is back on the `syscall` instruction and the accumulator holds
- * SYS_futex again. A timed wait (ERESTART_RESTARTBLOCK) returns EINTR with the program
- * counter past the instruction, so it never matches. Only private futexes count: a shared
- * one may be woken by another process. */
-struct futex_wait {
-    uintptr_t uaddr;
-    int op;
-};
-
-static int untimed_futex_wait(void *ucontext, struct futex_wait *w)
+/* An untimed futex wait interrupted by a handler returns ERESTARTSYS (ERESTARTNOINTR for
+ * the PI lock ops), so with SA_RESTART the kernel rewinds it before running the handler:
+ * the saved program counter is back on the `syscall` instruction and the accumulator
+ * holds SYS_futex again. A timed wait (ERESTART_RESTARTBLOCK) returns EINTR with the
+ * program counter past the instruction, so it never matches. Only private futexes count:
+ * a shared one may be woken by another process. */
+int fa_untimed_futex_wait(const void *ucontext, struct fa_futex_wait *w)
 {
 #if defined(__x86_64__)
-    const greg_t *g = ((ucontext_t *)ucontext)->uc_mcontext.gregs;
+    const greg_t *g = ((const ucontext_t *)ucontext)->uc_mcontext.gregs;
     const unsigned char *ip = (const unsigned char *)g[REG_RIP];
     if (!ip || ip[0] != 0x0f || ip[1] != 0x05) return 0;
     if (g[REG_RAX] != SYS_futex || g[REG_R10] != 0) return 0; /* r10: the timeout */
@@ -195,293 +176,25 @@ static int thread_count(void)
     return n;
 }
 
-/* C library and loader frames: every thread passes through them, they name no culprit. */
-static int is_system(const struct fa_frame_info *f)
-{
-    if (!f->module) return 1;
-    const char *base = strrchr(f->module, '/');
-    base = base ? base + 1 : f->module;
-    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "ld-linux", 8) == 0 ||
-           strncmp(base, "libpthread", 10) == 0 || strncmp(base, "libforkaudit", 12) == 0;
-}
-
-/* The rule naming the innermost frame outside the C library (its function, or its
- * library when the function has no symbol). */
-static void suggest_rule(struct fa_buf *b, const uintptr_t *pc, int n)
-{
-    for (int i = 0; i < n; i++) {
-        struct fa_frame_info f;
-        fa_symbolize(pc[i], i > 0, &f);
-        if (is_system(&f)) continue;
-        if (f.function) {
-            fa_suppress_suggest(b, "child-stuck", pc + i, n - i, NULL);
-        } else {
-            const char *base = strrchr(f.module, '/');
-            fa_suppress_suggest(b, "child-stuck", NULL, 0, base ? base + 1 : f.module);
-        }
-        return;
-    }
-    fa_suppress_suggest(b, "child-stuck", pc, n, NULL);
-}
-
-static int same_function(const struct fa_frame_info *a, const struct fa_frame_info *b)
-{
-    return a->function && b->function && a->function_len == b->function_len &&
-           memcmp(a->function, b->function, a->function_len) == 0 && a->module && b->module &&
-           strcmp(a->module, b->module) == 0;
-}
-
-static int is_named(const struct fa_frame_info *f, const char *name)
-{
-    return f->function && f->function_len == strlen(name) && memcmp(f->function, name, f->function_len) == 0;
-}
-
-struct suspect {
-    pid_t tid;
-    int score; /* 3: holds a tracked lock on the futex; 2: same function; 1: same library */
-    char evidence[320];
-};
-
-/* The parent's thread most likely to hold what the child waits for. */
-static void find_suspect(const uintptr_t *pc, int n, const struct futex_wait *w, struct suspect *best)
-{
-    best->tid = 0;
-    best->score = 0;
-    /* A tracked lock whose futex word is the one waited on, held by a thread now gone. */
-    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < used; i++) {
-        struct fa_thread *t = &fa_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
-        for (int k = 0; k < fa_held_count(&t->held) && k < FA_HELD_MAX; k++) {
-            uintptr_t a = (uintptr_t)t->held.e[k].addr;
-            if (!a || w->uaddr < a || w->uaddr >= a + 32) continue;
-            struct fa_buf e;
-            fa_buf_fixed(&e, best->evidence, sizeof best->evidence);
-            fa_puts(&e, "it held the ");
-            fa_puts(&e, fa_lock_type_name(t->held.e[k].type));
-            fa_puts(&e, " whose futex word the child waits on");
-            fa_buf_terminate(&e);
-            best->tid = t->tid;
-            best->score = 3;
-            return;
-        }
-    }
-    if (at_fork.forking_tid != fa_proc.born_tid) return;
-    struct fa_frame_info mine[FA_MAX_FRAMES];
-    int blocked_in = -1, outermost = -1; /* innermost and outermost frames of the program's own code */
-    for (int i = 0; i < n; i++) {
-        fa_symbolize(pc[i], i > 0, &mine[i]);
-        if (is_system(&mine[i])) continue;
-        if (blocked_in < 0) blocked_in = i;
-        outermost = i;
-    }
-    if (blocked_in < 0) return;
-    for (int i = 0; i < at_fork.n; i++) {
-        const struct remembered_thread *t = &at_fork.t[i];
-        for (int f = 0; f < t->nstack; f++) {
-            struct fa_frame_info theirs;
-            fa_symbolize(t->stack[f], f > 0, &theirs);
-            if (is_system(&theirs) || is_named(&theirs, "main")) continue;
-            int score = 0;
-            for (int j = blocked_in; j < n && !score; j++)
-                if (!is_system(&mine[j]) && same_function(&mine[j], &theirs)) score = 2;
-            /* the library the child is blocked in, unless it is the program itself */
-            if (!score && theirs.module && mine[blocked_in].module &&
-                strcmp(theirs.module, mine[blocked_in].module) == 0 &&
-                strcmp(mine[blocked_in].module, mine[outermost].module) != 0)
-                score = 1;
-            if (score <= best->score) continue;
-            struct fa_buf e;
-            fa_buf_fixed(&e, best->evidence, sizeof best->evidence);
-            const char *base = strrchr(theirs.module, '/');
-            base = base ? base + 1 : theirs.module;
-            if (score == 2) {
-                fa_puts(&e, "its stack at the fork was in ");
-                fa_putsn(&e, theirs.function, theirs.function_len);
-                fa_puts(&e, " (");
-                fa_puts(&e, base);
-                fa_puts(&e, "), a function on the child's blocked stack");
-            } else {
-                fa_puts(&e, "its stack at the fork passed through ");
-                fa_puts(&e, base);
-                if (theirs.function) {
-                    fa_puts(&e, " (");
-                    fa_putsn(&e, theirs.function, theirs.function_len);
-                    fa_putc(&e, ')');
-                }
-                fa_puts(&e, ", the library the child is blocked in");
-            }
-            fa_buf_terminate(&e);
-            best->tid = t->tid;
-            best->score = score;
-        }
-    }
-}
-
-static void render_json(struct fa_buf *b, const uintptr_t *pc, int n, long secs, const struct futex_wait *w,
-                        const struct suspect *sus)
-{
-    fa_render_child_record_json(b, "child-stuck", "error", pc, n);
-    fa_puts(b, ",\"stuck_for_s\":");
-    fa_put_dec(b, secs);
-    fa_puts(b, ",\"wait\":{\"syscall\":\"futex\",\"futex_addr\":\"");
-    fa_put_hex(b, w->uaddr);
-    fa_puts(b, "\",\"op\":");
-    fa_put_dec(b, w->op);
-    fa_puts(b, "},\"parent_threads\":[");
-    int mine = at_fork.forking_tid == fa_proc.born_tid;
-    for (int i = 0; mine && i < at_fork.n; i++) {
-        const struct remembered_thread *t = &at_fork.t[i];
-        char start[128];
-        if (i) fa_putc(b, ',');
-        fa_puts(b, "{\"tid\":");
-        fa_put_dec(b, t->tid);
-        fa_puts(b, ",\"name\":");
-        fa_put_json_strn(b, t->name, strnlen(t->name, sizeof t->name));
-        if (fa_function_name(t->start_routine, start, sizeof start)) {
-            fa_puts(b, ",\"start_routine\":");
-            fa_put_json_str(b, start);
-        }
-        if (t->stack_state == FA_STACK_OK) {
-            fa_puts(b, ",\"stack_at_fork\":");
-            fa_render_frames_json(b, t->stack, t->nstack);
-        }
-        fa_putc(b, '}');
-    }
-    fa_putc(b, ']');
-    if (mine && at_fork.omitted) {
-        fa_puts(b, ",\"parent_threads_omitted\":");
-        fa_put_udec(b, at_fork.omitted);
-    }
-    /* at most max_locks of them, as at the fork: up to 1,024 threads x 64 locks are kept */
-    fa_puts(b, ",\"locks_held_at_fork\":[");
-    int first = 1, used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE), listed = 0;
-    unsigned long locks_dropped = 0;
-    for (int i = 0; i < used; i++) {
-        struct fa_thread *t = &fa_threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != FA_SLOT_GONE) continue;
-        for (int k = 0; k < fa_held_count(&t->held) && k < FA_HELD_MAX; k++) {
-            const struct fa_held *h = &t->held.e[k];
-            if (!h->addr || (h->flags & FA_HELD_IN_COND_WAIT)) continue;
-            if (listed >= fa_opts.max_locks) {
-                locks_dropped++;
-                continue;
-            }
-            listed++;
-            if (!first) fa_putc(b, ',');
-            first = 0;
-            fa_puts(b, "{\"type\":\"");
-            fa_puts(b, fa_lock_type_name(h->type));
-            fa_puts(b, "\",\"addr\":\"");
-            fa_put_hex(b, (uintptr_t)h->addr);
-            fa_puts(b, "\",\"holder_tid\":");
-            fa_put_dec(b, t->tid);
-            fa_puts(b, ",\"acquired_at\":");
-            fa_render_held_frames_json(b, h->frames, h->nframes);
-            fa_putc(b, '}');
-        }
-    }
-    fa_putc(b, ']');
-    if (locks_dropped) {
-        fa_puts(b, ",\"locks_held_at_fork_dropped\":");
-        fa_put_udec(b, locks_dropped);
-    }
-    char rule[300];
-    struct fa_buf rb;
-    fa_buf_fixed(&rb, rule, sizeof rule);
-    suggest_rule(&rb, pc, n);
-    fa_buf_terminate(&rb);
-    fa_puts(b, ",\"suppression\":");
-    fa_put_json_str(b, rule);
-    if (sus->tid) {
-        fa_puts(b, ",\"suspect_tid\":");
-        fa_put_dec(b, sus->tid);
-        fa_puts(b, ",\"suspect_evidence\":");
-        fa_put_json_str(b, sus->evidence);
-    }
-    fa_puts(b, ",\"action\":\"");
-    fa_puts(b, fa_opts.on_child_stuck == FA_ACTION_ABORT ? "abort" : "report");
-    fa_puts(b, "\"}\n");
-}
-
-static void render_text(struct fa_buf *b, const uintptr_t *pc, int n, long secs, const struct futex_wait *w,
-                        const struct suspect *sus)
-{
-    pid_t pid = fa_getpid();
-    fa_render_prefix(b, pid);
-    fa_puts(b, "forkaudit: ERROR: child-stuck: this child (forked by thread ");
-    fa_put_dec(b, fa_proc.born_tid);
-    fa_puts(b, " of process ");
-    fa_put_dec(b, syscall(SYS_getppid));
-    fa_puts(b, ") is blocked in a futex wait ");
-    fa_put_dec(b, secs);
-    fa_puts(b, " s after the fork, and it has no other thread that could end the wait\n");
-    fa_render_prefix(b, pid);
-    fa_puts(b, "  futex ");
-    fa_put_hex(b, w->uaddr);
-    fa_puts(b, ", a lock no wrapper saw (or one taken by code that bypasses them); blocked at:\n");
-    fa_render_frames_text(b, pid, pc, n, "    ");
-    if (sus->tid) {
-        fa_render_prefix(b, pid);
-        fa_puts(b, "  likely culprit: the parent's thread ");
-        fa_put_dec(b, sus->tid);
-        fa_puts(b, ": ");
-        fa_puts(b, sus->evidence);
-        fa_putc(b, '\n');
-    }
-    int mine = at_fork.forking_tid == fa_proc.born_tid;
-    for (int i = 0; mine && i < at_fork.n; i++) {
-        const struct remembered_thread *t = &at_fork.t[i];
-        char start[128];
-        fa_render_prefix(b, pid);
-        fa_puts(b, "  the parent's thread ");
-        fa_put_dec(b, t->tid);
-        fa_puts(b, " \"");
-        fa_putsn(b, t->name, strnlen(t->name, sizeof t->name));
-        fa_putc(b, '"');
-        if (fa_function_name(t->start_routine, start, sizeof start)) {
-            fa_puts(b, ", start routine ");
-            fa_puts(b, start);
-        }
-        if (t->stack_state == FA_STACK_OK) {
-            fa_puts(b, ", at the fork was at:\n");
-            fa_render_frames_text(b, pid, t->stack, t->nstack, "    ");
-        } else {
-            fa_puts(b, " (its stack at the fork is unknown)\n");
-        }
-    }
-    if (mine && at_fork.omitted) {
-        fa_render_prefix(b, pid);
-        fa_puts(b, "  ... and ");
-        fa_put_udec(b, at_fork.omitted);
-        fa_puts(b, " more threads of the parent (a child remembers " FA_STR(WD_THREADS) " at most)\n");
-    }
-    fa_render_prefix(b, pid);
-    fa_puts(b, "  suppress with: ");
-    suggest_rule(b, pc, n);
-    fa_putc(b, '\n');
-    fa_render_prefix(b, pid);
-    fa_puts(b, fa_opts.on_child_stuck == FA_ACTION_ABORT ? "  on_child_stuck=abort: ending the child now\n"
-                                                         : "  on_child_stuck=report: the child keeps waiting\n");
-}
-
 /* Writes the child-stuck record (the stack `pc`, `n` frames) and acts on on_child_stuck. */
-static void report(const uintptr_t *pc, int n, const struct futex_wait *w)
+static void report(const uintptr_t *pc, int n, const struct fa_futex_wait *w)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long secs = now.tv_sec - forked_at.tv_sec;
-    if (fa_suppress_frames("child-stuck", pc, n)) return; /* no report, and no abort either */
-    struct suspect sus;
-    find_suspect(pc, n, w, &sus);
-    __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
-    struct fa_buf b;
-    if (fa_buf_mapped(&b, 1 << 16) == 0) {
-        if (fa_opts.format == FA_FORMAT_JSON) render_json(&b, pc, n, secs, w, &sus);
-        else render_text(&b, pc, n, secs, w, &sus);
-        fa_report_write(&b);
-        fa_buf_release(&b);
-    }
+    int mine = at_fork.forking_tid == fa_proc.born_tid; /* the remembered threads are this fork's */
+    struct fa_child_stuck e = {
+        .stuck_for_s = now.tv_sec - forked_at.tv_sec,
+        .wait = *w,
+        .pc = pc,
+        .n = n,
+        .parent_threads = at_fork.t,
+        .nparent_threads = mine ? at_fork.n : 0,
+        .parent_threads_omitted = mine ? at_fork.omitted : 0,
+        .threads = fa_threads,
+        .nthreads = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE),
+    };
+    fa_child_origin_now(&e.origin);
+    if (!fa_child_stuck_report(&e, &fa_opts)) return; /* suppressed: no report, and no abort either */
     if (fa_opts.on_child_stuck == FA_ACTION_ABORT) abort();
 }
 
@@ -517,7 +230,7 @@ static void on_watchdog_signal(int sig, siginfo_t *info, void *ucontext)
     (void)sig;
     if (info->si_code != SI_TIMER || info->si_value.sival_int != WD_COOKIE || reported || timer_id < 0) return;
     int saved = errno;
-    struct futex_wait w;
+    struct fa_futex_wait w;
     if (unwinding) { /* the guard fired: the unwind below us is blocked for good */
         reported = 1;
         w.uaddr = candidate.uaddr;
@@ -528,7 +241,7 @@ static void on_watchdog_signal(int sig, siginfo_t *info, void *ucontext)
     }
     /* Computing, sleeping, on I/O, or another thread of the child could still wake it:
      * look again later, less and less often. */
-    if (!untimed_futex_wait(ucontext, &w) || thread_count() != 1) {
+    if (!fa_untimed_futex_wait(ucontext, &w) || thread_count() != 1) {
         candidate.seen = 0;
         next_check_s = next_check_s * 2 < MAX_CHECK_S ? next_check_s * 2 : MAX_CHECK_S;
         arm_in(next_check_s);

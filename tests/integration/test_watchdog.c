@@ -87,6 +87,56 @@ static void glib_gmutex_of_a_vanished_thread(void **state)
     fa_run_free(&r);
 }
 
+/* The record size limit every record keeps (README: "A record never passes 4 MiB"). */
+#define RECORD_MAX (4 << 20)
+
+/* 400 threads holding 60 mutexes each at the fork, every lock asked for (max_locks): the
+ * child's child-stuck record would list 24,000 locks, some 6 MB. It is cut below 4 MiB
+ * instead, stays one valid JSON line, and says how many locks it left out. */
+static void huge_child_stuck_record_is_cut_below_the_cap(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run(&r, "tests/progs/stuck_child_many_locks", NULL, STUCK_OPTIONS ":max_locks=100000");
+    assert_int_equal(fa_out_value(&r, "joined"), 400);
+    long locks = fa_out_value(&r, "locks_held");
+    assert_int_equal(locks, 400 * 60);
+    assert_int_equal(fa_out_value(&r, "child_signal"), 6); /* on_child_stuck=abort */
+
+    /* the child's log: one line, below the cap (the harness parsed it already) */
+    char path[600];
+    snprintf(path, sizeof path, "%s/log.%ld", r.dir, fa_out_value(&r, "child"));
+    char *log = fa_read_file(path);
+    size_t len = strlen(log);
+    print_message("child-stuck record: %zu bytes\n", len);
+    assert_true(len > 0 && len <= RECORD_MAX);
+    assert_true(log[len - 1] == '\n' && memchr(log, '\n', len - 1) == NULL);
+    free(log);
+
+    assert_int_equal(fa_count_kind(r.records, "child-stuck"), 1);
+    json_t *rec = fa_find_kind(r.records, "child-stuck", 0);
+    assert_int_equal(fa_int(rec, "pid"), fa_out_value(&r, "child"));
+    assert_true(fa_frames_have(json_object_get(rec, "stack"), "wait_forever"));
+    /* the locks: as many listed as fit, the rest counted */
+    json_t *held = json_object_get(rec, "locks_held_at_fork");
+    long listed = (long)json_array_size(held), truncated = fa_int(rec, "locks_held_at_fork_truncated");
+    print_message("%ld locks listed, %ld left out\n", listed, truncated);
+    assert_true(listed > 0);
+    assert_true(truncated > 0);
+    assert_null(json_object_get(rec, "locks_held_at_fork_dropped")); /* max_locks let all in */
+    assert_int_equal(listed + truncated, locks);
+    assert_true(fa_frames_have(json_object_get(json_array_get(held, 0), "acquired_at"), "hold_all"));
+    /* the record's end is whole: suggestion and action after the cut list */
+    assert_non_null(fa_str(rec, "suppression"));
+    assert_string_equal(fa_str(rec, "action"), "abort");
+    /* the parent's threads: the 64 a child remembers, the others counted */
+    json_t *threads = json_object_get(rec, "parent_threads");
+    assert_true(json_array_size(threads) > 0);
+    long omitted = fa_int(rec, "parent_threads_omitted"), cut = fa_int(rec, "parent_threads_truncated");
+    assert_int_equal((long)json_array_size(threads) + omitted + (cut > 0 ? cut : 0), 400);
+    fa_run_free(&r);
+}
+
 /* Not stuck: no record, and the child ends normally. (The children take 3 s: checks at
  * 1 s and 3 s find them busy.) */
 static void not_stuck(const char *mode)
@@ -130,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(raw_futex_lock_of_a_vanished_thread),
         cmocka_unit_test(glib_gmutex_of_a_vanished_thread),
+        cmocka_unit_test(huge_child_stuck_record_is_cut_below_the_cap),
         cmocka_unit_test(computing_child_is_not_stuck),
         cmocka_unit_test(sleeping_child_is_not_stuck),
         cmocka_unit_test(child_reading_a_live_pipe_is_not_stuck),
