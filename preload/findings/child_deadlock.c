@@ -2,10 +2,10 @@
 #include "findings/child_deadlock.h"
 
 #include "base/process.h"
-#include "findings/report.h"
+#include "out/record.h"
 #include "out/suppress.h"
 
-#define KIND "child-deadlock"
+#define KIND fa_kind_name(FA_KIND_CHILD_DEADLOCK)
 
 static const char *action(const struct fa_child_deadlock *e, const struct fa_options *o)
 {
@@ -15,9 +15,11 @@ static const char *action(const struct fa_child_deadlock *e, const struct fa_opt
 
 static void render_json(struct fa_buf *b, const struct fa_child_deadlock *e, const struct fa_options *o)
 {
-    fa_child_record_head_json(b, KIND, "error", &e->origin, e->pc, e->n);
-    fa_render_lock_json(b, &e->lock, e->holder, NULL, e->own, !e->own);
-    fa_child_suggestion_json(b, KIND, e->lock.frames, e->lock.nframes, NULL);
+    fa_child_record_head_json(b, FA_KIND_CHILD_DEADLOCK, &e->origin, e->pc, e->n);
+    fa_puts(b, ",\"lock\":");
+    fa_record_lock_json_open(b, &e->lock, e->holder, NULL, "holder_is_forking_thread", e->own, !e->own);
+    fa_putc(b, '}');
+    fa_record_suggestion_json(b, KIND, e->lock.frames, e->lock.nframes, NULL);
     fa_puts(b, e->timed ? ",\"timed\":true" : ",\"timed\":false");
     fa_puts(b, ",\"action\":\"");
     fa_puts(b, action(e, o));
@@ -28,8 +30,8 @@ static void render_text(struct fa_buf *b, const struct fa_child_deadlock *e, con
 {
     const struct fa_held *h = &e->lock;
     pid_t pid = e->origin.pid;
-    fa_render_prefix(b, pid);
-    fa_puts(b, "forkaudit: ERROR: " KIND ": this child (forked by thread ");
+    fa_record_text_title(b, pid, fa_kind_level(FA_KIND_CHILD_DEADLOCK), KIND);
+    fa_puts(b, "this child (forked by thread ");
     fa_put_dec(b, e->origin.born_tid);
     fa_puts(b, " of process ");
     fa_put_dec(b, e->origin.ppid);
@@ -38,7 +40,7 @@ static void render_text(struct fa_buf *b, const struct fa_child_deadlock *e, con
     fa_putc(b, ' ');
     fa_put_hex(b, (uintptr_t)h->addr);
     fa_putc(b, '\n');
-    fa_render_prefix(b, pid);
+    fa_record_prefix(b, pid);
     if (e->own && !(h->flags & FA_HELD_INHERITED)) {
         fa_puts(b, "  this thread took it after the fork and cannot take it again\n");
     } else if (e->own) {
@@ -50,21 +52,18 @@ static void render_text(struct fa_buf *b, const struct fa_child_deadlock *e, con
         fa_put_dec(b, e->holder);
         fa_puts(b, ", which this child does not have: nobody will ever release it\n");
     }
-    fa_render_prefix(b, pid);
+    fa_record_prefix(b, pid);
     fa_puts(b, "  acquired by thread ");
     fa_put_dec(b, e->holder);
     fa_puts(b, " at:\n");
-    fa_render_frames_text(b, pid, h->frames, h->nframes, "    ");
-    fa_render_prefix(b, pid);
+    fa_record_frames_text(b, pid, h->frames, h->nframes, "    ");
+    fa_record_prefix(b, pid);
     fa_puts(b, "  this child's thread ");
     fa_put_dec(b, e->origin.tid);
     fa_puts(b, " is taking it at:\n");
-    fa_render_frames_text(b, pid, e->pc, e->n, "    ");
-    fa_render_prefix(b, pid);
-    fa_puts(b, "  suppress with: ");
-    fa_suppress_suggest(b, KIND, h->frames, h->nframes, NULL);
-    fa_putc(b, '\n');
-    fa_render_prefix(b, pid);
+    fa_record_frames_text(b, pid, e->pc, e->n, "    ");
+    fa_record_suggestion_text(b, pid, "  ", KIND, h->frames, h->nframes, NULL);
+    fa_record_prefix(b, pid);
     fa_puts(b, e->timed ? "  a timed wait: the call proceeds and gives up at its timeout; on_child_deadlock does not end the child\n"
                : o->on_child_deadlock == FA_ACTION_REPORT
                    ? "  on_child_deadlock=report: the call proceeds (and blocks); on_child_deadlock=abort makes it a crash\n"
@@ -82,7 +81,7 @@ struct render_ctx {
     const struct fa_options *o;
 };
 
-static void render_record(struct fa_buf *b, const void *ctx)
+static void render_record(struct fa_buf *b, void *ctx)
 {
     const struct render_ctx *c = ctx;
     fa_child_deadlock_render(b, c->e, c->o);
@@ -93,6 +92,6 @@ int fa_child_deadlock_report(const struct fa_child_deadlock *e, const struct fa_
     if (fa_suppress_frames(KIND, e->lock.frames, e->lock.nframes) || fa_suppress_frames(KIND, e->pc, e->n)) return 0;
     __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
     struct render_ctx c = {e, o};
-    fa_child_record_write(render_record, &c);
+    fa_record_write(NULL, 0, render_record, &c);
     return 1;
 }

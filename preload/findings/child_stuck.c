@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "base/process.h"
-#include "findings/report.h"
+#include "out/record.h"
 #include "out/suppress.h"
 
-#define KIND "child-stuck"
+#define KIND fa_kind_name(FA_KIND_CHILD_STUCK)
 
 /* The key of the rule that silences it: the innermost frame outside the C library (its
  * function, or its library when the function has no symbol); the whole stack else. */
@@ -58,10 +58,10 @@ static void json_parent_threads(struct fa_buf *b, const struct fa_child_stuck *e
         }
         if (t->stack_state == FA_STACK_OK) {
             fa_puts(b, ",\"stack_at_fork\":");
-            fa_render_frames_json(b, t->stack, t->nstack);
+            fa_record_frames_json(b, t->stack, t->nstack);
         }
         fa_putc(b, '}');
-        if (fa_child_list_full(b, mark)) break;
+        if (fa_record_list_entry_overflows(b, mark)) break;
     }
     fa_putc(b, ']');
     if (e->parent_threads_omitted) {
@@ -105,9 +105,9 @@ static void json_locks(struct fa_buf *b, const struct fa_child_stuck *e, const s
             fa_puts(b, "\",\"holder_tid\":");
             fa_put_dec(b, t->tid);
             fa_puts(b, ",\"acquired_at\":");
-            fa_render_held_frames_json(b, h->frames, h->nframes);
+            fa_record_held_frames_json(b, h->frames, h->nframes);
             fa_putc(b, '}');
-            if (fa_child_list_full(b, mark)) {
+            if (fa_record_list_entry_overflows(b, mark)) {
                 full = 1;
                 truncated++;
                 continue;
@@ -129,7 +129,7 @@ static void json_locks(struct fa_buf *b, const struct fa_child_stuck *e, const s
 static void render_json(struct fa_buf *b, const struct fa_child_stuck *e, const struct fa_child_suspect *sus,
                         const struct fa_options *o)
 {
-    fa_child_record_head_json(b, KIND, "error", &e->origin, e->pc, e->n);
+    fa_child_record_head_json(b, FA_KIND_CHILD_STUCK, &e->origin, e->pc, e->n);
     fa_puts(b, ",\"stuck_for_s\":");
     fa_put_dec(b, e->stuck_for_s);
     fa_puts(b, ",\"wait\":{\"syscall\":\"futex\",\"futex_addr\":\"");
@@ -142,7 +142,7 @@ static void render_json(struct fa_buf *b, const struct fa_child_stuck *e, const 
     int n;
     const char *text;
     const uintptr_t *key = rule_key(e, &n, &text);
-    fa_child_suggestion_json(b, KIND, key, n, text);
+    fa_record_suggestion_json(b, KIND, key, n, text);
     if (sus->tid) {
         fa_puts(b, ",\"suspect_tid\":");
         fa_put_dec(b, sus->tid);
@@ -162,7 +162,7 @@ static void text_parent_threads(struct fa_buf *b, const struct fa_child_stuck *e
         const struct fa_remembered_thread *t = &e->parent_threads[listed];
         size_t mark = b->len;
         char start[128];
-        fa_render_prefix(b, pid);
+        fa_record_prefix(b, pid);
         fa_puts(b, "  the parent's thread ");
         fa_put_dec(b, t->tid);
         fa_puts(b, " \"");
@@ -174,20 +174,20 @@ static void text_parent_threads(struct fa_buf *b, const struct fa_child_stuck *e
         }
         if (t->stack_state == FA_STACK_OK) {
             fa_puts(b, ", at the fork was at:\n");
-            fa_render_frames_text(b, pid, t->stack, t->nstack, "    ");
+            fa_record_frames_text(b, pid, t->stack, t->nstack, "    ");
         } else {
             fa_puts(b, " (its stack at the fork is unknown)\n");
         }
-        if (fa_child_list_full(b, mark)) break;
+        if (fa_record_list_entry_overflows(b, mark)) break;
     }
     if (listed < e->nparent_threads) {
-        fa_render_prefix(b, pid);
+        fa_record_prefix(b, pid);
         fa_puts(b, "  ... and ");
         fa_put_dec(b, e->nparent_threads - listed);
         fa_puts(b, " more not shown: the record reached its size limit\n");
     }
     if (e->parent_threads_omitted) {
-        fa_render_prefix(b, pid);
+        fa_record_prefix(b, pid);
         fa_puts(b, "  ... and ");
         fa_put_udec(b, e->parent_threads_omitted);
         fa_puts(b, " more threads of the parent (a child remembers " FA_STR(FA_WATCHDOG_THREADS) " at most)\n");
@@ -198,21 +198,21 @@ static void render_text(struct fa_buf *b, const struct fa_child_stuck *e, const 
                         const struct fa_options *o)
 {
     pid_t pid = e->origin.pid;
-    fa_render_prefix(b, pid);
-    fa_puts(b, "forkaudit: ERROR: " KIND ": this child (forked by thread ");
+    fa_record_text_title(b, pid, fa_kind_level(FA_KIND_CHILD_STUCK), KIND);
+    fa_puts(b, "this child (forked by thread ");
     fa_put_dec(b, e->origin.born_tid);
     fa_puts(b, " of process ");
     fa_put_dec(b, e->origin.ppid);
     fa_puts(b, ") is blocked in a futex wait ");
     fa_put_dec(b, e->stuck_for_s);
     fa_puts(b, " s after the fork, and it has no other thread that could end the wait\n");
-    fa_render_prefix(b, pid);
+    fa_record_prefix(b, pid);
     fa_puts(b, "  futex ");
     fa_put_hex(b, e->wait.uaddr);
     fa_puts(b, ", a lock no wrapper saw (or one taken by code that bypasses them); blocked at:\n");
-    fa_render_frames_text(b, pid, e->pc, e->n, "    ");
+    fa_record_frames_text(b, pid, e->pc, e->n, "    ");
     if (sus->tid) {
-        fa_render_prefix(b, pid);
+        fa_record_prefix(b, pid);
         fa_puts(b, "  likely culprit: the parent's thread ");
         fa_put_dec(b, sus->tid);
         fa_puts(b, ": ");
@@ -220,14 +220,11 @@ static void render_text(struct fa_buf *b, const struct fa_child_stuck *e, const 
         fa_putc(b, '\n');
     }
     text_parent_threads(b, e);
-    fa_render_prefix(b, pid);
-    fa_puts(b, "  suppress with: ");
     int n;
     const char *text;
     const uintptr_t *key = rule_key(e, &n, &text);
-    fa_suppress_suggest(b, KIND, key, n, text);
-    fa_putc(b, '\n');
-    fa_render_prefix(b, pid);
+    fa_record_suggestion_text(b, pid, "  ", KIND, key, n, text);
+    fa_record_prefix(b, pid);
     fa_puts(b, o->on_child_stuck == FA_ACTION_ABORT ? "  on_child_stuck=abort: ending the child now\n"
                                                     : "  on_child_stuck=report: the child keeps waiting\n");
 }
@@ -245,7 +242,7 @@ struct render_ctx {
     const struct fa_options *o;
 };
 
-static void render_record(struct fa_buf *b, const void *ctx)
+static void render_record(struct fa_buf *b, void *ctx)
 {
     const struct render_ctx *c = ctx;
     fa_child_stuck_render(b, c->e, c->sus, c->o);
@@ -258,6 +255,6 @@ int fa_child_stuck_report(const struct fa_child_stuck *e, const struct fa_option
     fa_child_stuck_suspect(e, &sus);
     __atomic_add_fetch(&fa_proc.errors, 1, __ATOMIC_RELAXED);
     struct render_ctx c = {e, &sus, o};
-    fa_child_record_write(render_record, &c);
+    fa_record_write(NULL, 0, render_record, &c);
     return 1;
 }

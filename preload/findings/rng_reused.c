@@ -3,10 +3,10 @@
 
 #include <string.h>
 
-#include "findings/report.h"
+#include "out/record.h"
 #include "out/suppress.h"
 
-#define KIND "rng-reused-in-child"
+#define KIND fa_kind_name(FA_KIND_RNG_REUSED)
 
 /* The key stack of the rule that silences it: the seeding site when known (matched there
  * as well as at the draw), else the draw. */
@@ -37,7 +37,7 @@ static void put_drawn(struct fa_buf *b, const struct fa_rng_reuse *e, long long 
 static void render_json(struct fa_buf *b, const struct fa_rng_reuse *e)
 {
     const struct fa_rng_state *s = e->state;
-    fa_child_record_head_json(b, KIND, "warning", &e->origin, e->pc, e->n);
+    fa_child_record_head_json(b, FA_KIND_RNG_REUSED, &e->origin, e->pc, e->n);
     fa_puts(b, ",\"rng\":{\"family\":\"");
     fa_puts(b, fa_rng_family_name(e->family, s));
     fa_puts(b, "\",\"drawn_by\":\"");
@@ -49,7 +49,7 @@ static void render_json(struct fa_buf *b, const struct fa_rng_reuse *e)
         fa_puts(b, ",\"seeded_by\":\"");
         fa_puts(b, s->seeded_by);
         fa_puts(b, "\",\"seeded_at\":");
-        fa_render_frames_json(b, s->frames, s->nframes);
+        fa_record_frames_json(b, s->frames, s->nframes);
     }
     fa_puts(b, ",\"draws_at_fork\":");
     fa_put_udec(b, s->draws_at_fork);
@@ -63,7 +63,7 @@ static void render_json(struct fa_buf *b, const struct fa_rng_reuse *e)
     fa_putc(b, '}');
     int n;
     const uintptr_t *key = rule_stack(e, &n);
-    fa_child_suggestion_json(b, KIND, key, n, NULL);
+    fa_record_suggestion_json(b, KIND, key, n, NULL);
     fa_puts(b, "}\n");
 }
 
@@ -71,8 +71,8 @@ static void render_text(struct fa_buf *b, const struct fa_rng_reuse *e)
 {
     const struct fa_rng_state *s = e->state;
     pid_t pid = e->origin.pid;
-    fa_render_prefix(b, pid);
-    fa_puts(b, "forkaudit: WARNING: " KIND ": this child drew ");
+    fa_record_text_title(b, pid, fa_kind_level(FA_KIND_RNG_REUSED), KIND);
+    fa_puts(b, "this child drew ");
     put_drawn(b, e, e->value);
     fa_puts(b, " from ");
     fa_puts(b, e->drawn_by);
@@ -81,7 +81,7 @@ static void render_text(struct fa_buf *b, const struct fa_rng_reuse *e)
     fa_puts(b, " of the ");
     fa_puts(b, fa_rng_family_name(e->family, s));
     fa_puts(b, "() sequence it inherited without reseeding\n");
-    fa_render_prefix(b, pid);
+    fa_record_prefix(b, pid);
     if (e->parent_known && e->parent_value == e->value) {
         fa_puts(b, "  the parent drew (or will draw) the same number at that position: ");
         put_drawn(b, e, e->parent_value);
@@ -90,24 +90,21 @@ static void render_text(struct fa_buf *b, const struct fa_rng_reuse *e)
         fa_puts(b, "  parent and child continue one sequence from the same state\n");
     }
     if (s->seeded) {
-        fa_render_prefix(b, pid);
+        fa_record_prefix(b, pid);
         fa_puts(b, "  seeded with ");
         fa_put_udec(b, s->seed);
         fa_puts(b, " by ");
         fa_puts(b, s->seeded_by);
         fa_puts(b, " at:\n");
-        fa_render_frames_text(b, pid, s->frames, s->nframes, "    ");
+        fa_record_frames_text(b, pid, s->frames, s->nframes, "    ");
     }
-    fa_render_prefix(b, pid);
+    fa_record_prefix(b, pid);
     fa_puts(b, "  drawn in the child at:\n");
-    fa_render_frames_text(b, pid, e->pc, e->n, "    ");
-    fa_render_prefix(b, pid);
-    fa_puts(b, "  suppress with: ");
+    fa_record_frames_text(b, pid, e->pc, e->n, "    ");
     int n;
     const uintptr_t *key = rule_stack(e, &n);
-    fa_suppress_suggest(b, KIND, key, n, NULL);
-    fa_putc(b, '\n');
-    fa_render_prefix(b, pid);
+    fa_record_suggestion_text(b, pid, "  ", KIND, key, n, NULL);
+    fa_record_prefix(b, pid);
     fa_putc(b, '\n');
 }
 
@@ -122,7 +119,7 @@ struct render_ctx {
     const struct fa_options *o;
 };
 
-static void render_record(struct fa_buf *b, const void *ctx)
+static void render_record(struct fa_buf *b, void *ctx)
 {
     const struct render_ctx *c = ctx;
     fa_rng_reused_render(b, c->e, c->o);
@@ -133,6 +130,6 @@ int fa_rng_reused_report(const struct fa_rng_reuse *e, const struct fa_options *
     if (fa_suppress_frames(KIND, e->state->frames, e->state->nframes) || fa_suppress_frames(KIND, e->pc, e->n))
         return 0;
     struct render_ctx c = {e, o};
-    fa_child_record_write(render_record, &c);
+    fa_record_write(NULL, 0, render_record, &c);
     return 1;
 }

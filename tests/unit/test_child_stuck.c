@@ -11,6 +11,7 @@
 
 #include "audit/watchdog.h"
 #include "findings/child_stuck.h"
+#include "out/record.h"
 
 static __attribute__((noinline)) int blocked_here(int x) { return x * 5 + 2; }
 static __attribute__((noinline)) int outer_caller(int x) { return x * 7 + 3; }
@@ -315,7 +316,7 @@ static void text_record_has_sanitizer_layout(void **state)
 
 /* ---------------------------------------------------------------- the size limit */
 
-/* 64 remembered threads with 64-frame stacks and 192 held locks: some 900 KB rendered. */
+/* 64 remembered threads with 64-frame stacks and 192 held locks: some 600 KB rendered. */
 static struct fa_thread many[4];
 static struct fa_remembered_thread many_remembered[FA_WATCHDOG_THREADS];
 
@@ -347,20 +348,20 @@ struct ctx {
     const struct fa_options *o;
 };
 
-static void render_cb(struct fa_buf *b, const void *c)
+static void render_cb(struct fa_buf *b, void *c)
 {
     const struct ctx *x = c;
     fa_child_stuck_render(b, x->e, &suspect, x->o);
 }
 
-/* Renders the record through the writer's path with a limit of `cap` bytes. */
+/* Renders the record as fa_record_write does, with a limit of `cap` bytes. */
 static char *render_capped(enum fa_format format, size_t cap)
 {
     opts.format = format;
     struct ctx c = {&event, &opts};
     struct fa_buf b;
     assert_int_equal(fa_buf_mapped(&b, 4096), 0);
-    assert_int_equal(fa_child_record_render(&b, cap, render_cb, &c), 0);
+    assert_int_equal(fa_record_render_capped(&b, cap, render_cb, &c), 0);
     assert_true(b.len <= cap);
     char *text = strndup(b.p, b.len);
     fa_buf_release(&b);
@@ -372,7 +373,7 @@ static void a_record_past_the_limit_cuts_its_lists_and_counts(void **state)
     (void)state;
     make_it_large();
     /* whole without a limit */
-    char *line = render_capped(FA_FORMAT_JSON, FA_CHILD_RECORD_MAX);
+    char *line = render_capped(FA_FORMAT_JSON, FA_RECORD_MAX);
     json_t *v = parse_line(line);
     size_t whole = strlen(line);
     print_message("whole record: %zu bytes\n", whole);
