@@ -148,25 +148,4 @@ void fa_record_suggestion_json(struct fa_buf *b, const char *kind, const uintptr
 void fa_record_suggestion_text(struct fa_buf *b, pid_t pid, const char *indent, const char *kind, const uintptr_t *pc,
                                int n, const char *text);
 
-/* ---------------------------------------------------------------- transitional
- * The names the child-time detectors (track/rng.c, audit/childdeadlock.c,
- * audit/watchdog.c) call until their rendering moves to findings/ (issue 10, h4). They
- * are the functions above under their old names; remove them when nothing calls them. */
-void fa_render_prefix(struct fa_buf *b, pid_t pid);
-void fa_render_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int n, const char *indent);
-void fa_render_frames_json(struct fa_buf *b, const uintptr_t *pc, int n);
-const char *fa_stack_truncation(const uintptr_t *pc, int n);
-const uintptr_t *fa_held_frames(const uintptr_t *frames, int n, uintptr_t *one);
-void fa_render_held_frames_json(struct fa_buf *b, const uintptr_t *frames, int n);
-/* ,"lock":{...} with "holder_is_forking_thread", closed. */
-void fa_render_lock_json(struct fa_buf *b, const struct fa_held *h, pid_t holder, const char *holder_name,
-                         int holder_is_forking_thread, int holder_gone);
-/* fa_record_head_now + fa_record_head_born_fork + fa_record_json_head, then ,"stack":[..]
- * (the tid is the tracked thread's when there is one). */
-void fa_render_child_record_json(struct fa_buf *b, const char *kind, const char *severity, const uintptr_t *pc,
-                                 int n);
-/* Writes an already rendered record, dropping it whole if it was truncated: no size cap
- * and no retry (use fa_record_write). */
-void fa_report_write(const struct fa_buf *b);
-
 #endif
