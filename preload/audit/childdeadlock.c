@@ -7,7 +7,6 @@
 #include "audit/childdeadlock.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 

@@ -19,6 +19,7 @@
 #include "base/options.h"
 #include "base/process.h"
 #include "base/procfs.h"
+#include "base/signals.h"
 #include "findings/child_stuck.h"
 #include "track/threads.h"
 
@@ -95,17 +96,10 @@ void fa_watchdog_arm_in_child(int parent_had_threads)
     /* SIGURG: its default action is to ignore it, so a child that resets its signals to
      * SIG_DFL (daemons, launchers) is not killed by a late timer. Used only while the
      * child has no handler of its own for it. */
-    struct sigaction old, sa;
-    if (sigaction(SIGURG, NULL, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) return;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_watchdog_signal;
     /* SA_NODEFER, SIGURG left out of the mask: the guard timer can interrupt a stuck unwind */
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
-    sigfillset(&sa.sa_mask);
-    sigdelset(&sa.sa_mask, SIGURG);
-    if (sigaction(SIGURG, &sa, NULL) != 0) return;
-    struct sigaction now;
-    if (sigaction(SIGURG, NULL, &now) == 0) restorer = (uintptr_t)now.sa_restorer;
+    if (fa_signal_install_over_default(SIGURG, on_watchdog_signal, SA_RESTART | SA_NODEFER, SIGURG, &restorer) !=
+        FA_SIGNAL_INSTALLED)
+        return;
     reported = 0;
     unwinding = 0;
     candidate.seen = 0;

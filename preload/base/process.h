@@ -26,7 +26,7 @@ struct fa_process {
     pid_t born_tid;          /* ...called by the parent's thread born_tid */
     pid_t born_parent;       /* ...of the parent process born_parent (0: unknown) */
     const char *born_via;    /* ...through "fork" or "atfork" */
-    unsigned long errors;    /* report.c: error findings this process reported (exitcode) */
+    unsigned long errors;    /* findings: error findings this process reported (exitcode) */
 } __attribute__((aligned(64)));
 
 extern struct fa_process fa_proc;
