@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "base/fa.h"
+#include "track/fdtrack.h"
 #include "track/heldlocks.h"
 #include "track/rng.h"
 
@@ -59,6 +60,30 @@ struct fa_snap_rng {
     struct fa_rng_state state;
 };
 
+/* A C stdio stream with output in its buffer at the fork (stdio-unflushed-at-fork). */
+enum fa_stream_buffering { FA_STREAM_FULLY_BUFFERED, FA_STREAM_LINE_BUFFERED, FA_STREAM_UNBUFFERED };
+struct fa_snap_stream {
+    const void *file;         /* the FILE: its identity, never read after the capture */
+    const char *name;         /* "stdout", "stderr", "stdin", or NULL for another stream */
+    int fd;                   /* its descriptor (fileno) */
+    int buffering;            /* enum fa_stream_buffering */
+    int wide;                 /* wide-oriented: `pending` counts wide characters */
+    unsigned long pending;    /* written into the buffer, not yet to the descriptor */
+    unsigned long buffer_size;
+    const char *type;         /* of the descriptor's target (fa_fd_type), "closed" */
+    const char *opened_by;    /* the interposed call that opened the descriptor, or NULL */
+    int nframes;
+    uintptr_t frames[FA_FD_FRAMES];
+    char target[256];         /* the descriptor's /proc/self/fd link */
+};
+#define FA_MAX_STREAMS 8      /* streams with pending output listed per fork */
+#define FA_STREAMS_WALKED 4096 /* streams looked at per fork, at most */
+enum fa_streams_unchecked {
+    FA_STREAMS_READ = 0,
+    FA_STREAMS_UNREADABLE = 1, /* a node of glibc's list could not be read or failed the
+                                * layout check (freed meanwhile): the rest not looked at */
+    FA_STREAMS_TOO_MANY = 2,   /* the list was longer than the walk goes */
+};
 struct fa_snapshot {
     const char *via;       /* "fork", "atfork" */
     unsigned long seq;     /* 1 for the first fork of this process */
@@ -86,6 +111,11 @@ struct fa_snapshot {
 
     int nrng;
     struct fa_snap_rng rng[FA_RNG_COUNT];
+
+    int nstreams;
+    unsigned long streams_dropped; /* with pending output, past FA_MAX_STREAMS */
+    int streams_unchecked;         /* enum fa_streams_unchecked: the list not read whole */
+    struct fa_snap_stream streams[FA_MAX_STREAMS];
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
     unsigned long semaphores_untracked; /* binary semaphores the full registry left out */
