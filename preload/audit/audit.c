@@ -22,6 +22,7 @@
 #include "base/procfs.h"
 #include "findings/findings.h"
 #include "track/threads.h"
+#include "audit/stdio_streams.h"
 #include "audit/threadstacks.h"
 #include "audit/watchdog.h"
 
@@ -336,6 +337,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     s->fds_listing_errno = fa_proc_walk("/proc/self/fd", s->dirents, FA_SNAP_DIRENT_BYTES, walk_fds, &fds);
     if (s->fds_listing_errno) probe_fds(s);
     capture_rng(s);
+    fa_capture_streams(s);
     errno = saved;
     return s;
 }

@@ -242,6 +242,54 @@ def _rng_reused_sites(finding):
     return [("seeded at", _rng(rec).get("seeded_at") or []), ("drawn at", _stack(rec))]
 
 
+# --- stdio-unflushed-at-fork ----------------------------------------------------------------
+
+def _stream(rec):
+    return rec.get("stream") or {}
+
+
+def _stream_key(st):
+    """What names a stream in every run: stdout/stderr/stdin, a file's path, else where it
+    was opened (pipes and sockets carry inode numbers), else its descriptor type."""
+    if st.get("name"):
+        return st["name"]
+    if st.get("type") in STABLE_FD_TYPES and st.get("target"):
+        return st["target"]
+    if st.get("opened_at"):
+        return "%s@%s" % (st.get("type") or "?", frames_sig(st["opened_at"]))
+    return st.get("type") or "?"
+
+
+def _stdio_signature(rec):
+    """The stream + the fork's stack: the flush belongs before that fork."""
+    return "%s|%s" % (_stream_key(_stream(rec)), frames_sig(rec.get("stack")))
+
+
+_BUFFERING = {"full": "fully buffered", "line": "line-buffered", "unbuffered": "unbuffered"}
+
+
+def _stdio_describe(finding):
+    st = _stream(finding.example)
+    if st.get("name") or (st.get("target") or "").startswith("/"):
+        who = st.get("name") or st["target"]
+    else:
+        who = "a stream on %s" % (st.get("target") or "fd %s" % st.get("fd"))
+    if "pending_wide_chars" in st:
+        pending = _plural(st["pending_wide_chars"], "wide character")
+    else:
+        pending = _plural(st.get("pending_bytes", 0), "byte")
+    return "%s (%s) held %s not yet written at the fork: parent and child both write them" % (
+        who, _BUFFERING.get(st.get("buffering"), "?"), pending)
+
+
+def _stdio_sites(finding):
+    rec = finding.example
+    sites = [("fork at", _stack(rec))]
+    if _stream(rec).get("opened_at"):
+        sites.append(("stream opened at", _stream(rec)["opened_at"]))
+    return sites
+
+
 # --- the table ------------------------------------------------------------------------------
 
 class Kind:
@@ -307,6 +355,11 @@ KINDS = (
     Kind("rng-at-fork", "FORK", "warning", "A random generator was seeded before a fork",
          "Parent and child continue the same sequence and draw the same numbers.",
          signature=_rng_signature, describe=_rng_describe, key_sites=_rng_sites),
+    Kind("stdio-unflushed-at-fork", "FORK", "warning", "A stdio stream held unwritten output at a fork",
+         "Output written into a C stdio buffer (printf, fprintf, fwrite) and not yet flushed is in the child's copy "
+         "of the buffer too: parent and child each write it when they flush the stream, so it comes out twice. A "
+         "child that only execs or _exits never flushes, and doubles nothing.",
+         signature=_stdio_signature, describe=_stdio_describe, key_sites=_stdio_sites),
     Kind("fork", "FORK", "note", "A fork and what its audit counted",
          "One note per fork (verbosity=1, or when a table overflowed): the counts of findings and what did not "
          "fit."),

@@ -1,0 +1,175 @@
+/* stdio_unflushed.c: stdio-unflushed-at-fork, one record per C stdio stream that held
+ * output not yet written at the fork: parent and child each write it when they flush, so
+ * it appears twice (captured by audit/stdio_streams.c). */
+#include <string.h>
+
+#include "findings/finding.h"
+#include "out/symbolize.h"
+
+static const char *buffering_name(int buffering)
+{
+    switch ((enum fa_stream_buffering)buffering) {
+    case FA_STREAM_FULLY_BUFFERED: return "full";
+    case FA_STREAM_LINE_BUFFERED: return "line";
+    case FA_STREAM_UNBUFFERED: return "unbuffered";
+    }
+    return "full";
+}
+
+static const char *buffering_text(int buffering)
+{
+    switch ((enum fa_stream_buffering)buffering) {
+    case FA_STREAM_FULLY_BUFFERED: return "fully buffered";
+    case FA_STREAM_LINE_BUFFERED: return "line-buffered";
+    case FA_STREAM_UNBUFFERED: return "unbuffered";
+    }
+    return "fully buffered";
+}
+
+/* What names the stream in a rule and a title: stdout/stderr/stdin, else the path of its
+ * file; else (pipes, sockets: their numbers change every run) NULL, and its opening
+ * stack names it, or the kind of its target. */
+static const char *stream_text(const struct fa_snap_stream *st)
+{
+    if (st->name) return st->name;
+    if (st->target[0] == '/') return st->target;
+    return NULL;
+}
+
+static const char *stream_pattern(const struct fa_snap_stream *st)
+{
+    const char *text = stream_text(st);
+    if (text) return text;
+    if (!strncmp(st->target, "pipe:", 5)) return "pipe:*";
+    if (!strncmp(st->target, "socket:", 7)) return "socket:*";
+    return st->target;
+}
+
+/* The rule's stack: the opening site, for a stream its text does not name. */
+static const uintptr_t *rule_frames(const struct fa_snap_stream *st, int *n)
+{
+    *n = stream_text(st) || !st->opened_by ? 0 : st->nframes;
+    return *n ? st->frames : NULL;
+}
+
+static int entries(const struct fa_snapshot *s) { return s->nstreams; }
+
+/* daemon()'s parent _exits at once (glibc's misc/daemon.c): only the child ever writes
+ * what was pending, nothing comes out twice. Its fork passes our atfork handler, with
+ * daemon on the stack. */
+static int made_by_daemon(const struct fa_snapshot *s)
+{
+    if (!s->via || strcmp(s->via, "atfork") != 0) return 0;
+    for (int i = 0; i < s->stack.n; i++) {
+        struct fa_frame_info fi;
+        fa_symbolize(s->stack.pc[i], 1, &fi);
+        if (fi.function && fi.function_len == 6 && memcmp(fi.function, "daemon", 6) == 0) return 1;
+    }
+    return 0;
+}
+
+static int records(const struct fa_snapshot *s) { return s->nstreams && !made_by_daemon(s) ? s->nstreams : 0; }
+
+static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
+{
+    const struct fa_snap_stream *st = &s->streams[i];
+    k->text = stream_pattern(st);
+    k->pc[0] = st->frames;
+    k->n[0] = st->opened_by ? st->nframes : 0;
+    k->nstacks = 1;
+}
+
+static void keep(struct fa_snapshot *s, int to, int from) { s->streams[to] = s->streams[from]; }
+static void set_entries(struct fa_snapshot *s, int n) { s->nstreams = n; }
+
+static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
+{
+    const struct fa_snap_stream *st = &in->s->streams[in->index];
+    fa_puts(b, ",\"stream\":{\"name\":");
+    if (st->name) fa_put_json_str(b, st->name);
+    else fa_puts(b, "null");
+    fa_record_json_int(b, "fd", st->fd);
+    fa_puts(b, ",\"target\":");
+    fa_put_json_str(b, st->target);
+    fa_puts(b, ",\"type\":\"");
+    fa_puts(b, st->type);
+    fa_puts(b, "\",\"buffering\":\"");
+    fa_puts(b, buffering_name(st->buffering));
+    fa_putc(b, '"');
+    fa_record_json_int(b, st->wide ? "pending_wide_chars" : "pending_bytes", (long long)st->pending);
+    fa_record_json_int(b, "buffer_size", (long long)st->buffer_size);
+    if (st->opened_by) {
+        fa_puts(b, ",\"opened_by\":\"");
+        fa_puts(b, st->opened_by);
+        fa_puts(b, "\",\"opened_at\":");
+        fa_record_frames_json(b, st->frames, st->nframes);
+    }
+    fa_putc(b, '}');
+    int n;
+    const uintptr_t *pc = rule_frames(st, &n);
+    fa_record_suggestion_json(b, fa_kind_name(in->kind), pc, n, stream_pattern(st));
+}
+
+static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
+{
+    const struct fa_snapshot *s = in->s;
+    const struct fa_snap_stream *st = &s->streams[in->index];
+    const char *text = stream_text(st);
+    if (text) {
+        fa_puts(b, text);
+    } else {
+        fa_puts(b, "the stream on fd ");
+        fa_put_dec(b, st->fd);
+    }
+    fa_puts(b, " holds ");
+    fa_put_udec(b, st->pending);
+    fa_puts(b, st->wide ? (st->pending == 1 ? " wide character" : " wide characters")
+                        : (st->pending == 1 ? " byte" : " bytes"));
+    fa_puts(b, " of output not yet written at ");
+    fa_finding_fork_ref(b, s);
+    fa_putc(b, '\n');
+    fa_record_prefix(b, s->pid);
+    fa_puts(b, "  ");
+    fa_puts(b, st->name ? st->name : "stream");
+    fa_puts(b, " on fd ");
+    fa_put_dec(b, st->fd);
+    fa_puts(b, " -> ");
+    fa_puts(b, st->target[0] ? st->target : "(closed)");
+    fa_puts(b, " (");
+    fa_puts(b, st->type);
+    fa_puts(b, ", ");
+    fa_puts(b, buffering_text(st->buffering));
+    if (st->buffer_size) {
+        fa_puts(b, ", a ");
+        fa_put_udec(b, st->buffer_size);
+        fa_puts(b, "-byte buffer");
+    }
+    fa_puts(b, ")\n");
+    fa_record_text_line(b, s->pid, "  parent and child each write them when they flush the stream (fflush, exit, a full "
+                                   "buffer): they come out twice\n");
+    fa_record_text_line(b, s->pid, "  (a child that only execs or _exits never flushes them: then nothing is doubled)\n");
+    fa_record_prefix(b, s->pid);
+    fa_puts(b, "  flush it before the fork: fflush(");
+    fa_puts(b, st->name ? st->name : "the stream");
+    fa_puts(b, "), or fflush(NULL) for every stream\n");
+    if (st->opened_by) {
+        fa_record_prefix(b, s->pid);
+        fa_puts(b, "  opened by ");
+        fa_puts(b, st->opened_by);
+        fa_puts(b, " at:\n");
+        fa_record_frames_text(b, s->pid, st->frames, st->nframes, "    ");
+    }
+    int n;
+    const uintptr_t *pc = rule_frames(st, &n);
+    fa_record_suggestion_text(b, s->pid, "  ", fa_kind_name(in->kind), pc, n, stream_pattern(st));
+}
+
+const struct fa_finding fa_finding_STDIO = {
+    .entries = entries,
+    .keys = keys,
+    .keep = keep,
+    .set_entries = set_entries,
+    .records = records,
+    .emit_json = emit_json,
+    .emit_text = emit_text,
+};
