@@ -19,7 +19,8 @@ size_t fa_snapshot_bytes(const struct fa_snap_layout *l)
 {
     return align16(sizeof(struct fa_snapshot)) + align16((size_t)l->max_threads * sizeof(struct fa_snap_thread)) +
            align16((size_t)l->max_locks * sizeof(struct fa_snap_lock)) +
-           align16((size_t)l->max_fds * sizeof(struct fa_snap_fd)) + align16(l->extra_bytes) + l->render_bytes +
+           align16((size_t)l->max_fds * sizeof(struct fa_snap_fd)) +
+           align16((size_t)FA_MAX_STREAMS * sizeof(struct fa_snap_stream)) + align16(l->extra_bytes) + l->render_bytes +
            FA_SNAP_DIRENT_BYTES;
 }
 
@@ -48,6 +49,8 @@ static struct fa_snapshot *lay_out(void *p, const struct fa_snap_layout *l, size
     q += align16((size_t)l->max_locks * sizeof(struct fa_snap_lock));
     s->fds = (void *)q;
     q += align16((size_t)l->max_fds * sizeof(struct fa_snap_fd));
+    s->streams = (void *)q;
+    q += align16((size_t)FA_MAX_STREAMS * sizeof(struct fa_snap_stream));
     if (extra) *extra = q;
     q += align16(l->extra_bytes);
     s->render = q;

@@ -115,7 +115,8 @@ struct fa_snapshot {
     int nstreams;
     unsigned long streams_dropped; /* with pending output, past FA_MAX_STREAMS */
     int streams_unchecked;         /* enum fa_streams_unchecked: the list not read whole */
-    struct fa_snap_stream streams[FA_MAX_STREAMS];
+    struct fa_snap_stream *streams; /* FA_MAX_STREAMS of them, in the mapping: a table in the
+                                     * struct would be zeroed at every fork */
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
     unsigned long semaphores_untracked; /* binary semaphores the full registry left out */
@@ -155,7 +156,7 @@ struct fa_snapshot {
 struct fa_snap_layout {
     int max_threads, max_locks, max_fds;
     size_t extra_bytes;
-    size_t render_bytes; /* records larger than this get a temporary mapping (report.c) */
+    size_t render_bytes; /* records larger than this get a temporary mapping (out/record.c) */
 };
 
 /* Bytes of the mapping of a snapshot laid out as `l`. */

@@ -20,6 +20,7 @@ static struct fa_snapshot snap;
 static struct fa_snap_thread threads[2];
 static struct fa_snap_lock locks[2];
 static struct fa_snap_fd fds[2];
+static struct fa_snap_stream streams[FA_MAX_STREAMS];
 static char render_arena[1 << 16];
 static struct fa_options opts = FA_OPTIONS_INITIALIZER;
 
@@ -36,6 +37,7 @@ static __attribute__((unused)) int setup(void **state)
     memset(threads, 0, sizeof threads);
     memset(locks, 0, sizeof locks);
     memset(fds, 0, sizeof fds);
+    memset(streams, 0, sizeof streams);
     opts = (struct fa_options)FA_OPTIONS_INITIALIZER;
     snap.via = "fork";
     snap.seq = 3;
@@ -48,6 +50,7 @@ static __attribute__((unused)) int setup(void **state)
     snap.render = render_arena;
     snap.render_len = sizeof render_arena;
     snap.threads = threads;
+    snap.streams = streams;
     snap.nthreads = 1;
     threads[0].tid = 102;
     strcpy(threads[0].name, "work\"er");

@@ -22,8 +22,11 @@ static struct fa_snapshot *capture_with(int other_threads)
         assert_int_equal(pthread_create(&t, NULL, nothing, NULL), 0);
         pthread_join(t, NULL);
     }
+    static struct fa_snap_stream streams[FA_MAX_STREAMS];
+    memset(streams, 0, sizeof streams);
     struct fa_snapshot *s = calloc(1, sizeof *s);
     assert_non_null(s);
+    s->streams = streams;
     s->pid = getpid();
     s->nthreads = other_threads;
     fa_capture_streams(s);
