@@ -62,6 +62,13 @@ struct fa_finding {
     void (*emit_text)(struct fa_buf *b, const struct fa_finding_in *in);
     /* 1: emit_json and emit_text write the whole record themselves (the fork note). */
     int whole_record;
+    /* The fork note's part for a FORK kind, each may be NULL (fork_note.c calls them in
+     * kinds.def order): whether the kind's part of the snapshot left something out (a full
+     * table: the note is then always written, to say so), and its counters in the note,
+     * JSON members (",\"KEY\":N") and text (" (N what)"), written only when not zero. */
+    int (*overflowed)(const struct fa_snapshot *s);
+    void (*note_json)(struct fa_buf *b, const struct fa_snapshot *s);
+    void (*note_text)(struct fa_buf *b, const struct fa_snapshot *s);
 };
 
 /* fa_finding_<id> for every FORK and EXEC row of kinds.def. */
@@ -90,8 +97,8 @@ void fa_finding_fork_stack_text(struct fa_buf *b, const struct fa_snapshot *s);
 void fa_finding_state_unavailable(struct fa_buf *b, const struct fa_record_head *h, const char *why,
                                   const struct fa_options *o);
 void fa_finding_unaudited(struct fa_buf *b, const struct fa_record_head *h, size_t bytes, const struct fa_options *o);
-/* Whether the snapshot left something out (a full table, an unwrapped handler): the fork
- * note is then always written, to say so (fork_note.c). */
+/* Whether the snapshot left something out (a full table, an unwrapped handler; a kind's
+ * own `overflowed`): the fork note is then always written, to say so (fork_note.c). */
 int fa_snapshot_overflowed(const struct fa_snapshot *s);
 
 #endif

@@ -8,11 +8,40 @@
 #include "out/symbolize.h"
 #include "track/fdtrack.h"
 
+/* Each FORK row's fa_finding_<id>, in kinds.def order, for its part of the note. */
+#define FA_FORK_FINDING_FORK(id) &fa_finding_##id,
+#define FA_FORK_FINDING_EXEC(id)
+#define FA_FORK_FINDING_CHILD(id)
+#define FA_FORK_FINDING_DUMP(id)
+#define FA_FORK_FINDING_EXIT(id)
+static const struct fa_finding *const fork_findings[] = {
+#define FA_KIND(id, name, phase, level, title, help) FA_FORK_FINDING_##phase(id)
+#include "findings/kinds.def"
+#undef FA_KIND
+};
+#define FORK_FINDINGS ((int)(sizeof fork_findings / sizeof fork_findings[0]))
+
 int fa_snapshot_overflowed(const struct fa_snapshot *s)
 {
-    return s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped ||
-           s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped || s->fds_listing_errno ||
-           s->streams_dropped || s->streams_unchecked;
+    if (s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped ||
+        s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped || s->fds_listing_errno)
+        return 1;
+    for (int i = 0; i < FORK_FINDINGS; i++)
+        if (fork_findings[i]->overflowed && fork_findings[i]->overflowed(s)) return 1;
+    return 0;
+}
+
+/* The kinds' own counters (their note_json / note_text), where the stdio ones always sat. */
+static void kinds_note_json(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    for (int i = 0; i < FORK_FINDINGS; i++)
+        if (fork_findings[i]->note_json) fork_findings[i]->note_json(b, s);
+}
+
+static void kinds_note_text(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    for (int i = 0; i < FORK_FINDINGS; i++)
+        if (fork_findings[i]->note_text) fork_findings[i]->note_text(b, s);
 }
 
 /* ,"KEY":N when N is not zero. */
@@ -42,10 +71,7 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     json_count(b, "fds_dropped", s->fds_dropped);
     json_count(b, "fds_untracked", s->fds_untracked);
     json_count(b, "semaphores_untracked", s->semaphores_untracked);
-    json_count(b, "streams_dropped", s->streams_dropped);
-    if (s->streams_unchecked)
-        fa_puts(b, s->streams_unchecked == FA_STREAMS_TOO_MANY ? ",\"streams_unchecked\":\"too-many\""
-                                                                : ",\"streams_unchecked\":\"unreadable\"");
+    kinds_note_json(b, s);
     if (s->fds_listing_errno) fa_record_json_int(b, "fds_listing_errno", s->fds_listing_errno);
     json_count(b, "atfork_handlers_unwrapped", s->prepare_unwrapped);
     fa_record_json_int(b, "fds", s->nfds + (long long)s->fds_dropped);
@@ -96,11 +122,7 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     count_note(b, s->fds_dropped, " more descriptors not listed: max_fds");
     count_note(b, s->fds_untracked, " descriptors numbered " FA_STR(FA_FD_TRACKED) " or above, opening sites not kept");
     count_note(b, s->semaphores_untracked, " semaphores not tracked: semaphore registry full");
-    count_note(b, s->streams_dropped, " more stdio streams with unwritten output not listed: " FA_STR(FA_MAX_STREAMS) " a fork");
-    if (s->streams_unchecked)
-        fa_puts(b, s->streams_unchecked == FA_STREAMS_TOO_MANY
-                       ? " (stdio streams past the first " FA_STR(FA_STREAMS_WALKED) " not checked for unwritten output)"
-                       : " (glibc's stdio stream list changed while it was read: some streams not checked for unwritten output)");
+    kinds_note_text(b, s);
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
     if (s->fds_listing_errno) {
         fa_puts(b, " (/proc/self/fd could not be opened, errno ");

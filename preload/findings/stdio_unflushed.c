@@ -164,6 +164,30 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     fa_record_suggestion_text(b, s->pid, "  ", fa_kind_name(in->kind), pc, n, stream_pattern(st));
 }
 
+/* The fork note's part: streams the table had no room for, streams not looked at. */
+static int overflowed(const struct fa_snapshot *s) { return s->streams_dropped || s->streams_unchecked; }
+
+static void note_json(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    if (s->streams_dropped) fa_record_json_int(b, "streams_dropped", (long long)s->streams_dropped);
+    if (s->streams_unchecked)
+        fa_puts(b, s->streams_unchecked == FA_STREAMS_TOO_MANY ? ",\"streams_unchecked\":\"too-many\""
+                                                                : ",\"streams_unchecked\":\"unreadable\"");
+}
+
+static void note_text(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    if (s->streams_dropped) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->streams_dropped);
+        fa_puts(b, " more stdio streams with unwritten output not listed: " FA_STR(FA_MAX_STREAMS) " a fork)");
+    }
+    if (s->streams_unchecked)
+        fa_puts(b, s->streams_unchecked == FA_STREAMS_TOO_MANY
+                       ? " (stdio streams past the first " FA_STR(FA_STREAMS_WALKED) " not checked for unwritten output)"
+                       : " (glibc's stdio stream list changed while it was read: some streams not checked for unwritten output)");
+}
+
 const struct fa_finding fa_finding_STDIO = {
     .entries = entries,
     .keys = keys,
@@ -172,4 +196,7 @@ const struct fa_finding fa_finding_STDIO = {
     .records = records,
     .emit_json = emit_json,
     .emit_text = emit_text,
+    .overflowed = overflowed,
+    .note_json = note_json,
+    .note_text = note_text,
 };
