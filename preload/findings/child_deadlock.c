@@ -56,7 +56,10 @@ static void render_text(struct fa_buf *b, const struct fa_child_deadlock *e, con
     fa_puts(b, "  acquired by thread ");
     fa_put_dec(b, e->holder);
     fa_puts(b, " at:\n");
-    fa_record_frames_text(b, pid, h->frames, h->nframes, "    ");
+    uintptr_t one;
+    fa_record_frames_text(b, pid, fa_record_held_frames(h->frames, h->nframes, &one), h->nframes, "    ");
+    if (h->nframes == 1)
+        fa_record_text_line(b, pid, "    (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n");
     fa_record_prefix(b, pid);
     fa_puts(b, "  this child's thread ");
     fa_put_dec(b, e->origin.tid);

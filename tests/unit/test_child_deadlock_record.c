@@ -128,6 +128,13 @@ static void text_says_who_held_it_and_what_happens(void **state)
                                  "nobody will ever release it\n"));
     assert_non_null(strstr(text, "==300==   acquired by thread 102 at:\n==300==     #0 0x"));
     assert_non_null(strstr(text, " in acquiring_site+0x4 ("));
+    /* one frame is the call site (lock_stack_depth=1), said as in lock-held-at-fork: not
+     * an unwinder that stopped, which is what the JSON's truncated_by says too */
+    char *acquired = strstr(text, "acquired by thread"), *taking = strstr(text, "is taking it at:");
+    assert_true(acquired && taking && acquired < taking);
+    char *stop = strstr(acquired, "unwind information");
+    assert_true(stop == NULL || stop > taking);
+    assert_non_null(strstr(text, "==300==     (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n"));
     assert_non_null(strstr(text, "==300==   this child's thread 300 is taking it at:\n==300==     #0 0x"));
     assert_non_null(strstr(text, " in taking_site+0x4 ("));
     assert_non_null(strstr(text, "==300==   suppress with: child-deadlock:acquiring_site\n"));
