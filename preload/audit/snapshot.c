@@ -15,13 +15,21 @@
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+static size_t fixed_tables_bytes(void)
+{
+    size_t n = 0;
+#define FIXED_TABLE_BYTES(member, type, entries) n += align16((size_t)(entries) * sizeof(type));
+    FA_SNAP_FIXED_TABLES(FIXED_TABLE_BYTES)
+#undef FIXED_TABLE_BYTES
+    return n;
+}
+
 size_t fa_snapshot_bytes(const struct fa_snap_layout *l)
 {
     return align16(sizeof(struct fa_snapshot)) + align16((size_t)l->max_threads * sizeof(struct fa_snap_thread)) +
            align16((size_t)l->max_locks * sizeof(struct fa_snap_lock)) +
            align16((size_t)l->max_fds * sizeof(struct fa_snap_fd)) +
-           align16((size_t)FA_MAX_STREAMS * sizeof(struct fa_snap_stream)) + align16(l->extra_bytes) + l->render_bytes +
-           FA_SNAP_DIRENT_BYTES;
+           fixed_tables_bytes() + align16(l->extra_bytes) + l->render_bytes + FA_SNAP_DIRENT_BYTES;
 }
 
 struct fa_snap_layout fa_snapshot_full_layout(void)
@@ -49,8 +57,11 @@ static struct fa_snapshot *lay_out(void *p, const struct fa_snap_layout *l, size
     q += align16((size_t)l->max_locks * sizeof(struct fa_snap_lock));
     s->fds = (void *)q;
     q += align16((size_t)l->max_fds * sizeof(struct fa_snap_fd));
-    s->streams = (void *)q;
-    q += align16((size_t)FA_MAX_STREAMS * sizeof(struct fa_snap_stream));
+#define LAY_OUT_FIXED_TABLE(member, type, entries) \
+    s->member = (void *)q;                         \
+    q += align16((size_t)(entries) * sizeof(type));
+    FA_SNAP_FIXED_TABLES(LAY_OUT_FIXED_TABLE)
+#undef LAY_OUT_FIXED_TABLE
     if (extra) *extra = q;
     q += align16(l->extra_bytes);
     s->render = q;

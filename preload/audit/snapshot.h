@@ -84,6 +84,12 @@ enum fa_streams_unchecked {
                                 * layout check (freed meanwhile): the rest not looked at */
     FA_STREAMS_TOO_MANY = 2,   /* the list was longer than the walk goes */
 };
+/* The snapshot's tables of a fixed size (a kind's own capture, not bounded by an option):
+ * X(member, element type, entries). Each lives in the snapshot's mapping after the option-
+ * sized tables (audit/snapshot.c), not in the struct, which is zeroed at every fork; a new
+ * one is a line here plus its `struct T *member` and count in the struct. */
+#define FA_SNAP_FIXED_TABLES(X) X(streams, struct fa_snap_stream, FA_MAX_STREAMS)
+
 struct fa_snapshot {
     const char *via;       /* "fork", "atfork" */
     unsigned long seq;     /* 1 for the first fork of this process */
@@ -115,8 +121,7 @@ struct fa_snapshot {
     int nstreams;
     unsigned long streams_dropped; /* with pending output, past FA_MAX_STREAMS */
     int streams_unchecked;         /* enum fa_streams_unchecked: the list not read whole */
-    struct fa_snap_stream *streams; /* FA_MAX_STREAMS of them, in the mapping: a table in the
-                                     * struct would be zeroed at every fork */
+    struct fa_snap_stream *streams; /* FA_MAX_STREAMS (FA_SNAP_FIXED_TABLES) */
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
     unsigned long semaphores_untracked; /* binary semaphores the full registry left out */
