@@ -49,11 +49,14 @@ int fa_record_render_capped(struct fa_buf *b, size_t cap, fa_record_render_fn *r
     b->len = 0;
     b->truncated = 0;
     render(b, ctx);
+    /* b->limit only stops growth: a buffer already larger than the cap holds more */
+    if (b->len > cap) b->truncated = 1;
     while (b->truncated && tail_room < cap / 2) { /* the tail outgrew its room */
         tail_room *= 4;
         b->len = 0;
         b->truncated = 0;
         render(b, ctx);
+        if (b->len > cap) b->truncated = 1;
     }
     tail_room = RECORD_TAIL;
     list_cap = 0;

@@ -144,6 +144,12 @@ static void a_record_is_cut_below_any_cap(void **state)
     json_decref(v);
     struct big too_big = {1, 300 << 10};
     assert_int_equal(fa_record_render_capped(&b, (size_t)256 << 10, render_big, &too_big), -1);
+    /* a buffer already larger than the cap (reused, or mapped large) still keeps it */
+    struct big fixed_past_cap = {0, 8 << 10};
+    assert_int_equal(fa_record_render_capped(&b, (size_t)4 << 10, render_big, &fixed_past_cap), -1);
+    struct big list_past_cap = {1000, 2 << 10};
+    if (fa_record_render_capped(&b, (size_t)32 << 10, render_big, &list_past_cap) == 0)
+        assert_true(b.len <= (size_t)32 << 10);
     fa_buf_release(&b);
 }
 
