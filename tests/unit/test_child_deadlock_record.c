@@ -2,6 +2,7 @@
  * thread the child lacks, by the forking thread, taken again after the fork, a timed
  * wait) rendered as JSON (parsed back) and as text. */
 #include "unit.h"
+#include "record_line.h"
 
 #include <jansson.h>
 
@@ -48,12 +49,7 @@ static char *render(enum fa_format format)
 static json_t *render_json(void)
 {
     char *line = render(FA_FORMAT_JSON);
-    size_t len = strlen(line);
-    assert_true(len > 0 && line[len - 1] == '\n');
-    assert_null(memchr(line, '\n', len - 1));
-    json_error_t err;
-    json_t *v = json_loads(line, 0, &err);
-    if (!v) fail_msg("invalid JSON (%s): %s", err.text, line);
+    json_t *v = fa_test_record_line(line);
     free(line);
     return v;
 }

@@ -2,6 +2,7 @@
  * the suspect scoring, and the record rendered from a synthetic event as JSON (parsed
  * back) and text, whole and cut below a size limit. */
 #include "unit.h"
+#include "record_line.h"
 
 #include <jansson.h>
 #include <linux/futex.h>
@@ -206,21 +207,11 @@ static char *render(enum fa_format format, const struct fa_child_suspect *sus)
     return text;
 }
 
-static json_t *parse_line(const char *line)
-{
-    size_t len = strlen(line);
-    assert_true(len > 0 && line[len - 1] == '\n');
-    assert_null(memchr(line, '\n', len - 1));
-    json_error_t err;
-    json_t *v = json_loads(line, 0, &err);
-    if (!v) fail_msg("invalid JSON (%s): %.300s", err.text, line);
-    return v;
-}
 
 static json_t *render_json(const struct fa_child_suspect *sus)
 {
     char *line = render(FA_FORMAT_JSON, sus);
-    json_t *v = parse_line(line);
+    json_t *v = fa_test_record_line(line);
     free(line);
     return v;
 }
@@ -374,7 +365,7 @@ static void a_record_past_the_limit_cuts_its_lists_and_counts(void **state)
     make_it_large();
     /* whole without a limit */
     char *line = render_capped(FA_FORMAT_JSON, FA_RECORD_MAX);
-    json_t *v = parse_line(line);
+    json_t *v = fa_test_record_line(line);
     size_t whole = strlen(line);
     print_message("whole record: %zu bytes\n", whole);
     assert_int_equal(json_array_size(json_object_get(v, "parent_threads")), FA_WATCHDOG_THREADS);
@@ -385,7 +376,7 @@ static void a_record_past_the_limit_cuts_its_lists_and_counts(void **state)
     /* a quarter of that: the parent's threads cut, the locks cut (all of them) */
     size_t cap = whole / 4;
     line = render_capped(FA_FORMAT_JSON, cap);
-    v = parse_line(line);
+    v = fa_test_record_line(line);
     long listed = (long)json_array_size(json_object_get(v, "parent_threads"));
     assert_true(listed > 0 && listed < FA_WATCHDOG_THREADS);
     assert_int_equal(listed + json_integer_value(json_object_get(v, "parent_threads_truncated")), FA_WATCHDOG_THREADS);
@@ -400,7 +391,7 @@ static void a_record_past_the_limit_cuts_its_lists_and_counts(void **state)
     /* past the threads, within the locks: only locks cut */
     event.nparent_threads = 1;
     line = render_capped(FA_FORMAT_JSON, 48 << 10);
-    v = parse_line(line);
+    v = fa_test_record_line(line);
     assert_int_equal(json_array_size(json_object_get(v, "parent_threads")), 1);
     assert_null(json_object_get(v, "parent_threads_truncated"));
     locks = (long)json_array_size(json_object_get(v, "locks_held_at_fork"));
@@ -468,7 +459,7 @@ static void a_record_past_4_mib_is_written_cut_below_it(void **state)
     size_t len = strlen(line);
     print_message("child-stuck record of 65,536 locks: %zu bytes\n", len);
     assert_true(len <= (size_t)4 << 20);
-    json_t *v = parse_line(line);
+    json_t *v = fa_test_record_line(line);
     assert_int_equal(json_array_size(json_object_get(v, "parent_threads")), FA_WATCHDOG_THREADS);
     assert_null(json_object_get(v, "parent_threads_truncated"));
     long listed = (long)json_array_size(json_object_get(v, "locks_held_at_fork"));

@@ -2,6 +2,7 @@
  * themselves, and the record rendered from a synthetic event, as JSON (parsed back) and
  * as text. */
 #include "unit.h"
+#include "record_line.h"
 
 #include <jansson.h>
 
@@ -128,12 +129,7 @@ static char *render(enum fa_format format)
 static json_t *render_json(void)
 {
     char *line = render(FA_FORMAT_JSON);
-    size_t len = strlen(line);
-    assert_true(len > 0 && line[len - 1] == '\n');
-    assert_null(memchr(line, '\n', len - 1)); /* one line */
-    json_error_t err;
-    json_t *v = json_loads(line, 0, &err);
-    if (!v) fail_msg("invalid JSON (%s): %s", err.text, line);
+    json_t *v = fa_test_record_line(line);
     free(line);
     return v;
 }
