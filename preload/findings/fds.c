@@ -128,13 +128,7 @@ static void text_fd_list(struct fa_buf *b, const struct fa_finding_in *in, int a
                                   by_path ? 0 : f->nframes, fd_pattern(f));
         if (fa_record_list_entry_overflows(b, mark)) break;
     }
-    fa_finding_truncated_note(b, s, "  ", s->nfds - shown);
-    if (s->fds_dropped) {
-        fa_record_prefix(b, pid);
-        fa_puts(b, "  ... and ");
-        fa_put_udec(b, s->fds_dropped);
-        fa_puts(b, " more (max_fds)\n");
-    }
+    fa_finding_list_end(b, s, "  ", s->nfds - shown, s->fds_dropped, "max_fds");
     if (s->fds_unchecked) {
         fa_record_prefix(b, pid);
         fa_puts(b, "  ... and up to ");

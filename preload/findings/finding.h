@@ -89,6 +89,10 @@ const struct fa_snap_thread *fa_finding_thread(const struct fa_snapshot *s, pid_
 void fa_finding_fork_ref(struct fa_buf *b, const struct fa_snapshot *s);
 /* "==PID== INDENT... and N more not shown: the record reached its size limit" (N > 0). */
 void fa_finding_truncated_note(struct fa_buf *b, const struct fa_snapshot *s, const char *indent, int n);
+/* The end of a text list: fa_finding_truncated_note for the `unshown` entries the size limit
+ * cut, then "... and D more (OPTION)" for the `dropped` ones over the option's limit. */
+void fa_finding_list_end(struct fa_buf *b, const struct fa_snapshot *s, const char *indent, int unshown,
+                         unsigned long dropped, const char *option);
 /* The fork's own stack: "fork called by thread T at:" and its frames. */
 void fa_finding_fork_stack_text(struct fa_buf *b, const struct fa_snapshot *s);
 /* The notes written without a snapshot, after `h` (kind, severity, pid, ppid, tid; the

@@ -57,6 +57,20 @@ void fa_finding_truncated_note(struct fa_buf *b, const struct fa_snapshot *s, co
     fa_puts(b, " more not shown: the record reached its size limit\n");
 }
 
+void fa_finding_list_end(struct fa_buf *b, const struct fa_snapshot *s, const char *indent, int unshown,
+                         unsigned long dropped, const char *option)
+{
+    fa_finding_truncated_note(b, s, indent, unshown);
+    if (!dropped) return;
+    fa_record_prefix(b, s->pid);
+    fa_puts(b, indent);
+    fa_puts(b, "... and ");
+    fa_put_udec(b, dropped);
+    fa_puts(b, " more (");
+    fa_puts(b, option);
+    fa_puts(b, ")\n");
+}
+
 void fa_finding_fork_stack_text(struct fa_buf *b, const struct fa_snapshot *s)
 {
     fa_record_prefix(b, s->pid);

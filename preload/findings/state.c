@@ -276,13 +276,7 @@ static void text_state(struct fa_buf *b, const struct fa_snapshot *s, const stru
         text_thread(b, s, &s->threads[i], 0, lin);
         if (fa_record_list_entry_overflows(b, mark)) break;
     }
-    fa_finding_truncated_note(b, s, "    ", s->nthreads - shown);
-    if (s->threads_dropped) {
-        fa_record_prefix(b, pid);
-        fa_puts(b, "    ... and ");
-        fa_put_udec(b, s->threads_dropped);
-        fa_puts(b, " more (max_threads)\n");
-    }
+    fa_finding_list_end(b, s, "    ", s->nthreads - shown, s->threads_dropped, "max_threads");
     fa_record_text_line(b, pid, "\n");
 }
 

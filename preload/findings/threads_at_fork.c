@@ -91,13 +91,7 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
         fa_record_suggestion_text(b, pid, "    ", fa_kind_name(in->kind), pc, n, name[0] ? name : NULL);
         if (fa_record_list_entry_overflows(b, mark)) break;
     }
-    fa_finding_truncated_note(b, s, "  ", s->nthreads - shown);
-    if (s->threads_dropped) {
-        fa_record_prefix(b, pid);
-        fa_puts(b, "  ... and ");
-        fa_put_udec(b, s->threads_dropped);
-        fa_puts(b, " more (max_threads)\n");
-    }
+    fa_finding_list_end(b, s, "  ", s->nthreads - shown, s->threads_dropped, "max_threads");
 }
 
 const struct fa_finding fa_finding_THREADS = {
