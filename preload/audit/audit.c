@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit/python_capture.h"
 #include "track/atfork.h"
 #include "base/backtrace.h"
 #include "track/fdtrack.h"
@@ -22,6 +23,7 @@
 #include "base/procfs.h"
 #include "findings/findings.h"
 #include "track/threads.h"
+#include "audit/python_capture.h"
 #include "audit/stdio_streams.h"
 #include "audit/threadstacks.h"
 #include "audit/watchdog.h"
@@ -94,6 +96,10 @@ static void capture_locks(struct fa_snapshot *s)
             l->holder = tid;
             l->holder_gone = state == FA_SLOT_GONE;
             l->holder_is_forking_thread = !l->holder_gone && tid == s->tid;
+            l->holder_self = __atomic_load_n(&t->self, __ATOMIC_RELAXED);
+            l->py_kind = NULL;
+            l->py_repaired = 0;
+            l->py_name[0] = 0;
         }
     }
 }
@@ -148,6 +154,7 @@ static void add_thread(const char *name, int dirfd, void *ctx)
     struct fa_snap_thread *t = &s->threads[s->nthreads++];
     t->tid = (pid_t)tid;
     t->start_routine = NULL;
+    t->self = 0;
     t->ncreated = 0;
     t->stack_state = FA_STACK_NONE;
     t->nstack = 0;
@@ -161,6 +168,7 @@ static void add_thread(const char *name, int dirfd, void *ctx)
         struct fa_thread *r = &fa_threads[i];
         if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FA_SLOT_LIVE || r->tid != (pid_t)tid) continue;
         t->start_routine = r->start_routine;
+        t->self = r->self;
         t->ncreated = r->ncreated;
         memcpy(t->created_at, r->created_at, sizeof t->created_at);
         s->registry_cursor = i + 1;
@@ -338,6 +346,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     if (s->fds_listing_errno) probe_fds(s);
     capture_rng(s);
     fa_capture_streams(s);
+    fa_python_capture(s, call_site);
     errno = saved;
     return s;
 }

@@ -62,6 +62,7 @@ static struct fa_snapshot *lay_out(void *p, const struct fa_snap_layout *l, size
     q += align16((size_t)(entries) * sizeof(type));
     FA_SNAP_FIXED_TABLES(LAY_OUT_FIXED_TABLE)
 #undef LAY_OUT_FIXED_TABLE
+    s->py->present = 0; /* not zeroed with the struct: only what says it holds anything */
     if (extra) *extra = q;
     q += align16(l->extra_bytes);
     s->render = q;

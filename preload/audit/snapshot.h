@@ -13,6 +13,7 @@
 
 struct fa_snap_thread {
     pid_t tid;
+    unsigned long self;   /* its pthread_t, 0 when unknown (Python names threads by it) */
     char name[16];
     void *start_routine;  /* NULL: not made through pthread_create (or before we loaded) */
     int ncreated;
@@ -40,6 +41,10 @@ struct fa_snap_lock {
     int holder_is_forking_thread;
     int holder_gone;      /* holder is a thread of an ancestor process, absent here: the
                            * lock was inherited locked at an earlier fork */
+    unsigned long holder_self; /* the holder's pthread_t, 0 when unknown */
+    const char *py_kind;  /* a Python lock: "threading.Lock", "threading.RLock", ... (NULL: not known as one) */
+    int py_repaired;      /* CPython re-initialises it in the child (audit/python_capture.c) */
+    char py_name[96];     /* the Python name it is bound to ("__main__.lock"), "" when none was found */
 };
 
 struct fa_snap_fd {
@@ -88,7 +93,30 @@ enum fa_streams_unchecked {
  * X(member, element type, entries). Each lives in the snapshot's mapping after the option-
  * sized tables (audit/snapshot.c), not in the struct, which is zeroed at every fork; a new
  * one is a line here plus its `struct T *member` and count in the struct. */
-#define FA_SNAP_FIXED_TABLES(X) X(streams, struct fa_snap_stream, FA_MAX_STREAMS)
+#define FA_SNAP_FIXED_TABLES(X)                     \
+    X(streams, struct fa_snap_stream, FA_MAX_STREAMS) \
+    X(py, struct fa_snap_python, 1)                   \
+    X(py_text, char, FA_PY_TEXT_BYTES)
+
+/* A CPython process at the fork (audit/python_capture.c): every Python thread's stack as
+ * faulthandler writes it (py_text: "Thread 0x<pthread_t> ..." sections, see
+ * out/pystack.h) and, where the object API could be used, the threads' names. `present`
+ * is 0 when the process runs no Python or the forking thread did not hold the GIL. */
+#define FA_PY_TEXT_BYTES ((size_t)128 * 1024)
+#define FA_PY_NAMES 256
+struct fa_py_thread_name {
+    unsigned long self; /* pthread_t (threading's ident) */
+    char name[64];
+};
+struct fa_snap_python {
+    int present;
+    unsigned long version;      /* PY_VERSION_HEX */
+    unsigned long forking_self; /* pthread_t of the forking thread */
+    size_t text_len;            /* bytes of py_text */
+    int nnames;
+    struct fa_py_thread_name names[FA_PY_NAMES];
+    char stdlib_dir[256];       /* the standard library's directory ("/usr/lib/python3.11/"), "" unknown */
+};
 
 struct fa_snapshot {
     const char *via;       /* "fork", "atfork" */
@@ -122,6 +150,8 @@ struct fa_snapshot {
     unsigned long streams_dropped; /* with pending output, past FA_MAX_STREAMS */
     int streams_unchecked;         /* enum fa_streams_unchecked: the list not read whole */
     struct fa_snap_stream *streams; /* FA_MAX_STREAMS (FA_SNAP_FIXED_TABLES) */
+    struct fa_snap_python *py;      /* (FA_SNAP_FIXED_TABLES); py->present says if it was captured */
+    char *py_text;
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
     unsigned long semaphores_untracked; /* binary semaphores the full registry left out */

@@ -16,6 +16,7 @@
 #include "base/fmt.h"
 #include "base/options.h"
 #include "findings/kinds.h"
+#include "out/pystack.h"
 #include "out/record.h"
 
 /* What one record is rendered from. */
@@ -93,7 +94,16 @@ void fa_finding_truncated_note(struct fa_buf *b, const struct fa_snapshot *s, co
  * cut, then "... and D more (OPTION)" for the `dropped` ones over the option's limit. */
 void fa_finding_list_end(struct fa_buf *b, const struct fa_snapshot *s, const char *indent, int unshown,
                          unsigned long dropped, const char *option);
-/* The fork's own stack: "fork called by thread T at:" and its frames. */
+/* The Python stack at the fork of the thread whose pthread_t is `self` (the forking
+ * thread's for 0), innermost first, into f (max entries): its count, 0 when the process
+ * runs no Python, the fork was not captured from Python, or the thread has no frame. */
+int fa_finding_py_stack(const struct fa_snapshot *s, unsigned long self, struct fa_py_frame *f, int max);
+/* ,"python_stack":[..] of the forking thread, when it forked from Python. */
+void fa_finding_py_stack_json(struct fa_buf *b, const struct fa_snapshot *s);
+/* threading's name of the thread whose pthread_t is `self`, NULL when unknown. */
+const char *fa_finding_py_thread_name(const struct fa_snapshot *s, unsigned long self);
+/* The fork's own stack: "fork called by thread T at:" and its frames (its Python frames
+ * instead of the interpreter's C frames when it forked from Python). */
 void fa_finding_fork_stack_text(struct fa_buf *b, const struct fa_snapshot *s);
 /* The notes written without a snapshot, after `h` (kind, severity, pid, ppid, tid; the
  * unaudited fork's seq and via): no state dump this time, and why (state.c); a fork not

@@ -71,8 +71,45 @@ void fa_finding_list_end(struct fa_buf *b, const struct fa_snapshot *s, const ch
     fa_puts(b, ")\n");
 }
 
+void fa_finding_py_stack_json(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    struct fa_py_frame py[FA_MAX_FRAMES];
+    fa_pystack_json(b, "python_stack", py, fa_finding_py_stack(s, 0, py, fa_opts.stack_depth));
+}
+
+int fa_finding_py_stack(const struct fa_snapshot *s, unsigned long self, struct fa_py_frame *f, int max)
+{
+    if (!s->py || !s->py->present) return 0;
+    if (self == s->py->forking_self) self = 0;
+    return fa_pystack_frames(s->py_text, s->py->text_len, self, s->py->stdlib_dir, f, max);
+}
+
+const char *fa_finding_py_thread_name(const struct fa_snapshot *s, unsigned long self)
+{
+    if (!s->py || !s->py->present || !self) return NULL;
+    for (int i = 0; i < s->py->nnames && i < FA_PY_NAMES; i++)
+        if (s->py->names[i].self == self && s->py->names[i].name[0]) return s->py->names[i].name;
+    return NULL;
+}
+
 void fa_finding_fork_stack_text(struct fa_buf *b, const struct fa_snapshot *s)
 {
+    struct fa_py_frame py[FA_MAX_FRAMES];
+    int npy = fa_finding_py_stack(s, 0, py, fa_opts.stack_depth);
+    if (npy > 0) {
+        fa_record_prefix(b, s->pid);
+        fa_puts(b, "  fork called by thread ");
+        fa_put_dec(b, s->tid);
+        const char *name = fa_finding_py_thread_name(s, s->py->forking_self);
+        if (name) {
+            fa_puts(b, " \"");
+            fa_puts(b, name);
+            fa_putc(b, '"');
+        }
+        fa_puts(b, " at (Python, most recent call first; native frames in format=json):\n");
+        fa_pystack_text(b, s->pid, NULL, "    ", py, npy);
+        return;
+    }
     fa_record_prefix(b, s->pid);
     fa_puts(b, "  fork called by thread ");
     fa_put_dec(b, s->tid);
@@ -163,6 +200,7 @@ static void render_record(struct fa_buf *b, const struct fa_finding_in *in)
         if (f->json_head) f->json_head(b, in);
         fa_puts(b, ",\"stack\":");
         fa_record_frames_json(b, s->stack.pc, s->stack.n);
+        fa_finding_py_stack_json(b, s);
         f->emit_json(b, in);
         fa_puts(b, "}\n");
         return;

@@ -59,6 +59,7 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     fa_record_json_head(b, &h);
     fa_puts(b, ",\"stack\":");
     fa_record_frames_json(b, s->stack.pc, s->stack.n);
+    fa_finding_py_stack_json(b, s);
     fa_record_json_int(b, "errors", in->errors);
     fa_record_json_int(b, "warnings", in->warnings);
     fa_record_json_int(b, "threads", s->nthreads + (long long)s->threads_dropped);

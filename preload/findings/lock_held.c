@@ -4,11 +4,34 @@
  * the child may still unlock. */
 #include "findings/finding.h"
 
+#include <string.h>
+
+/* A Python process's semaphores are Python's locks (threading.Lock and what is built on it). */
+static int python_lock(const struct fa_snapshot *s, const struct fa_snap_lock *l)
+{
+    return l->py_kind || (s->py && s->py->present && l->held.type == FA_LOCK_SEM);
+}
+
+/* The holder's name: threading's for a Python thread, else the kernel's. */
+static const char *holder_name(const struct fa_snapshot *s, const struct fa_snap_lock *l,
+                               const struct fa_snap_thread *holder)
+{
+    const char *py = fa_finding_py_thread_name(s, l->holder_self);
+    return py ? py : holder ? holder->name : NULL;
+}
+
 static int entries(const struct fa_snapshot *s) { return s->nlocks; }
 
 static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
 {
     const struct fa_snap_lock *l = &s->locks[i];
+    if (l->py_name[0]) { /* a Python lock is named by its variable: "__main__.lock" */
+        size_t n = strlen(l->py_name);
+        if (n >= sizeof k->text_buf) n = sizeof k->text_buf - 1;
+        memcpy(k->text_buf, l->py_name, n);
+        k->text_buf[n] = 0;
+        k->text = k->text_buf;
+    }
     const struct fa_snap_thread *holder = fa_finding_thread(s, l->holder);
     k->pc[0] = l->held.frames;
     k->n[0] = l->held.nframes;
@@ -42,11 +65,24 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     const struct fa_snap_lock *l = &s->locks[in->index];
     const struct fa_snap_thread *holder = other_holder(s, l);
     fa_puts(b, ",\"lock\":");
-    fa_record_lock_json_open(b, &l->held, l->holder, holder ? holder->name : NULL, "holder_is_forking_thread",
+    fa_record_lock_json_open(b, &l->held, l->holder, holder_name(s, l, holder), "holder_is_forking_thread",
                              l->holder_is_forking_thread, l->holder_gone);
     if (holder) fa_record_thread_stack_json(b, holder, "holder_stack_at_fork");
+    if (python_lock(s, l)) {
+        fa_puts(b, ",\"python\":{\"kind\":");
+        fa_put_json_str(b, l->py_kind ? l->py_kind : "Python lock");
+        if (l->py_name[0]) {
+            fa_puts(b, ",\"name\":");
+            fa_put_json_str(b, l->py_name);
+        }
+        fa_putc(b, '}');
+    }
+    struct fa_py_frame py[FA_MAX_FRAMES];
+    int npy = l->holder_gone ? 0 : fa_finding_py_stack(s, l->holder_self, py, in->o->stack_depth);
+    fa_pystack_json(b, "holder_python_stack_at_fork", py, npy);
     fa_putc(b, '}');
-    fa_record_suggestion_json(b, fa_kind_name(in->kind), l->held.frames, l->held.nframes, NULL);
+    fa_record_suggestion_json(b, fa_kind_name(in->kind), l->py_name[0] ? NULL : l->held.frames,
+                              l->py_name[0] ? 0 : l->held.nframes, l->py_name[0] ? l->py_name : NULL);
 }
 
 static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
@@ -55,7 +91,19 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     const struct fa_snap_lock *l = &s->locks[in->index];
     const struct fa_snap_thread *holder = other_holder(s, l);
     pid_t pid = s->pid;
-    fa_record_lock_text(b, &l->held);
+    const char *hname = holder_name(s, l, holder);
+    if (python_lock(s, l)) {
+        fa_puts(b, l->py_kind ? l->py_kind : "Python lock");
+        if (l->py_name[0]) {
+            fa_putc(b, ' ');
+            fa_puts(b, l->py_name);
+        }
+        fa_puts(b, " (");
+        fa_record_lock_text(b, &l->held);
+        fa_putc(b, ')');
+    } else {
+        fa_record_lock_text(b, &l->held);
+    }
     if (l->holder_is_forking_thread) {
         fa_puts(b, " is held by the forking thread ");
         fa_put_dec(b, l->holder);
@@ -66,9 +114,9 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     } else {
         fa_puts(b, " is held by thread ");
         fa_put_dec(b, l->holder);
-        if (holder) {
+        if (hname) {
             fa_puts(b, " \"");
-            fa_puts(b, holder->name);
+            fa_puts(b, hname);
             fa_putc(b, '"');
         }
     }
@@ -83,6 +131,16 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
         fa_record_text_line(b, pid, "  this process inherited it locked at an earlier fork, and so does the child: nobody will unlock it\n");
     else
         fa_record_text_line(b, pid, "  the child inherits it locked and has no thread that will ever unlock it\n");
+    struct fa_py_frame py[FA_MAX_FRAMES];
+    int npy = l->holder_gone ? 0 : fa_finding_py_stack(s, l->holder_self, py, in->o->stack_depth);
+    if (npy > 0) { /* a Python holder: where it was in Python, not the interpreter's C frames */
+        fa_pystack_text(b, pid, l->holder_is_forking_thread ? "  taken before the fork by the forking thread, which at the fork was at:\n"
+                                                           : "  at the fork its holder was at (Python, most recent call first):\n",
+                        "    ", py, npy);
+        fa_record_suggestion_text(b, pid, "  ", fa_kind_name(in->kind), l->py_name[0] ? NULL : l->held.frames,
+                                  l->py_name[0] ? 0 : l->held.nframes, l->py_name[0] ? l->py_name : NULL);
+        return;
+    }
     fa_record_prefix(b, pid);
     fa_puts(b, "  acquired by thread ");
     fa_put_dec(b, l->holder);
@@ -98,7 +156,8 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     if (l->held.nframes == 1)
         fa_record_text_line(b, pid, "    (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n");
     if (holder) fa_record_thread_stack_text(b, pid, holder, "  and at the fork the holder was at:\n");
-    fa_record_suggestion_text(b, pid, "  ", fa_kind_name(in->kind), l->held.frames, l->held.nframes, NULL);
+    fa_record_suggestion_text(b, pid, "  ", fa_kind_name(in->kind), l->py_name[0] ? NULL : l->held.frames,
+                              l->py_name[0] ? 0 : l->held.nframes, l->py_name[0] ? l->py_name : NULL);
 }
 
 const struct fa_finding fa_finding_LOCK = {

@@ -19,6 +19,7 @@
 #include "findings/findings.h"
 #include "intercept/real.h"
 #include "audit/statedump.h"
+#include "base/python.h"
 #include "track/threads.h"
 #include "audit/threadstacks.h"
 
@@ -54,6 +55,7 @@ void fa_init(void)
     fa_threads_init();
     fa_thread_current(); /* the main thread */
     fa_backtrace_init();
+    fa_python_look_up();
     fa_thread_stacks_warm(); /* the main thread */
     fa_in_auditor--;
     fa_pid_refresh();

@@ -92,6 +92,7 @@ struct fa_thread *fa_thread_claim(void)
 void fa_thread_bind(struct fa_thread *t)
 {
     int saved = errno;
+    t->self = (unsigned long)pthread_self();
     __atomic_store_n(&t->tid, fa_gettid(), __ATOMIC_RELEASE);
     fa_self = t;
     if (slot_key_ok) pthread_setspecific(slot_key, t);

@@ -22,6 +22,7 @@ enum fa_slot_state {
 struct fa_thread {
     int state;           /* enum fa_slot_state, changed atomically */
     pid_t tid;           /* kernel tid; 0 while the thread is being created */
+    unsigned long self;  /* its pthread_t (CPython names threads by it), 0 until bound */
     void *start_routine; /* NULL for threads not made through pthread_create */
     void *start_arg;
     uintptr_t stack_low; /* lowest address of its stack (with stack_signal), 0: unknown */

@@ -1,0 +1,316 @@
+/* python_capture.c: see python_capture.h.
+ *
+ * The stacks come from CPython's own async-signal-safe writer (faulthandler's), written
+ * into a memfd and read back: it walks every thread state without allocating, and at
+ * os.fork() the forking thread holds the GIL, so the other threads' frames stand still.
+ * The rest uses the object API, only while this thread holds the GIL, reading attributes
+ * with PyObject_GenericGetAttr (no __getattr__ or property of the program runs) and
+ * keeping the program's pending exception as it was. Layouts read directly: a
+ * _thread.lock and a _thread.RLock keep their PyThread_type_lock (a sem_t * in 3.8-3.12,
+ * the semaphore our wrappers see) right after the object head. */
+#include "audit/python_capture.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/python.h"
+#include "out/pystack.h"
+#include "track/locks.h"
+
+/* ------------------------------------------------------------- the stacks */
+
+static size_t dump_into(const struct fa_py_api *py, void *tstate, int all, char *buf, size_t cap)
+{
+    long fd = syscall(SYS_memfd_create, "forkaudit-python", MFD_CLOEXEC);
+    if (fd < 0) return 0;
+    if (all) py->dump_threads((int)fd, NULL, tstate);
+    else py->dump_one((int)fd, tstate);
+    size_t got = 0;
+    while (got < cap) {
+        long r = syscall(SYS_pread64, fd, buf + got, cap - got, (long)got);
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    syscall(SYS_close, fd);
+    return got;
+}
+
+size_t fa_python_dump_this_thread(char *buf, size_t cap)
+{
+    const struct fa_py_api *py = fa_python();
+    if (!py || !py->dump_one || !py->is_initialized()) return 0;
+    void *ts = py->this_thread_state();
+    return ts ? dump_into(py, ts, 0, buf, cap) : 0;
+}
+
+/* ------------------------------------------------------------- objects */
+
+/* obj.name (a new reference), or NULL with no exception left set. */
+static void *attr(const struct fa_py_api *py, void *obj, const char *name)
+{
+    if (!obj) return NULL;
+    void *n = py->unicode_from_string(name);
+    void *v = n ? py->generic_getattr(obj, n) : NULL;
+    if (n) py->decref(n);
+    if (!v) py->err_clear();
+    return v;
+}
+
+static const char *utf8(const struct fa_py_api *py, void *str)
+{
+    if (!str || strcmp(fa_python_type_name(str), "str") != 0) return NULL;
+    const char *s = py->unicode_as_utf8(str);
+    if (!s) py->err_clear();
+    return s;
+}
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = 0;
+}
+
+/* The semaphore of a threading lock object, with its Python kind; NULL when `obj` is none.
+ * Condition, Semaphore, Event, Barrier and queue.Queue are followed to the lock inside. */
+static const void *lock_of(const struct fa_py_api *py, void *obj, const char **kind, int depth)
+{
+    const char *t = fa_python_type_name(obj);
+    if (strcmp(t, "_thread.lock") == 0 || strcmp(t, "_thread.RLock") == 0) {
+        if (kind && !*kind) *kind = t[8] == 'l' ? "threading.Lock" : "threading.RLock";
+        return *(void *const *)((const char *)obj + 2 * sizeof(void *));
+    }
+    static const struct {
+        const char *type, *member, *kind;
+    } wrappers[] = {
+        {"Condition", "_lock", "threading.Condition"}, {"Semaphore", "_cond", "threading.Semaphore"},
+        {"BoundedSemaphore", "_cond", "threading.BoundedSemaphore"}, {"Event", "_cond", "threading.Event"},
+        {"Barrier", "_cond", "threading.Barrier"}, {"Queue", "mutex", "queue.Queue"},
+    };
+    if (depth > 2) return NULL;
+    for (size_t i = 0; i < sizeof wrappers / sizeof wrappers[0]; i++) {
+        if (strcmp(t, wrappers[i].type) != 0) continue;
+        if (kind && !*kind) *kind = wrappers[i].kind;
+        void *inner = attr(py, obj, wrappers[i].member);
+        const void *sem = inner ? lock_of(py, inner, NULL, depth + 1) : NULL;
+        if (inner) py->decref(inner);
+        return sem;
+    }
+    return NULL;
+}
+
+static struct fa_snap_lock *held_lock(struct fa_snapshot *s, const void *sem)
+{
+    for (int i = 0; sem && i < s->nlocks; i++)
+        if (s->locks[i].held.addr == sem && s->locks[i].held.type == FA_LOCK_SEM) return &s->locks[i];
+    return NULL;
+}
+
+/* Marks the held lock behind obj.member as repaired by CPython in the child. */
+static void repaired(struct fa_snapshot *s, const struct fa_py_api *py, void *obj, const char *member)
+{
+    void *lock = member ? attr(py, obj, member) : obj;
+    struct fa_snap_lock *l = lock ? held_lock(s, lock_of(py, lock, NULL, 0)) : NULL;
+    if (l) l->py_repaired = 1;
+    if (member && lock) py->decref(lock);
+}
+
+static void *module(const struct fa_py_api *py, const char *name)
+{
+    void *modules = py->sys_get_object("modules"); /* borrowed */
+    return modules ? py->dict_get_item_string(modules, name) : NULL; /* borrowed */
+}
+
+/* threading's names by ident, and the locks threading re-initialises in the child: every
+ * thread's state lock and started event (threading._after_fork), its module locks. */
+static void threading_state(struct fa_snapshot *s, const struct fa_py_api *py)
+{
+    void *threading = module(py, "threading");
+    if (!threading) return;
+    void *active = attr(py, threading, "_active");
+    if (active && strcmp(fa_python_type_name(active), "dict") == 0) {
+        long pos = 0;
+        void *key, *thread;
+        while (py->dict_next(active, &pos, &key, &thread)) {
+            unsigned long ident = py->long_as_unsigned_long(key);
+            if (ident == (unsigned long)-1) py->err_clear();
+            void *name = attr(py, thread, "_name");
+            if (s->py->nnames < FA_PY_NAMES) {
+                struct fa_py_thread_name *n = &s->py->names[s->py->nnames++];
+                n->self = ident;
+                copy(n->name, sizeof n->name, utf8(py, name));
+            }
+            if (name) py->decref(name);
+            repaired(s, py, thread, "_tstate_lock");
+            repaired(s, py, thread, "_started");
+        }
+    }
+    if (active) py->decref(active);
+    repaired(s, py, threading, "_active_limbo_lock");
+    repaired(s, py, threading, "_shutdown_locks_lock");
+}
+
+/* logging's module lock (taken by its before-fork hook) and every handler's lock (in
+ * logging._handlerList, weak references): its after-fork hook re-initialises them all. */
+static void logging_state(struct fa_snapshot *s, const struct fa_py_api *py)
+{
+    void *logging = module(py, "logging");
+    if (!logging) return;
+    repaired(s, py, logging, "_lock");
+    void *list = py->list_size && py->list_get_item && py->weakref_get_object ? attr(py, logging, "_handlerList") : NULL;
+    if (list && strcmp(fa_python_type_name(list), "list") == 0) {
+        long n = py->list_size(list);
+        for (long i = 0; i < n; i++) {
+            void *ref = py->list_get_item(list, i); /* borrowed */
+            void *handler = ref ? py->weakref_get_object(ref) : NULL; /* borrowed; None when gone */
+            if (handler) repaired(s, py, handler, "lock");
+        }
+    }
+    if (list) py->decref(list);
+    py->err_clear();
+}
+
+/* The import lock: os.fork() takes it last before the fork (PyOS_BeforeFork), by a direct
+ * call of PyThread_acquire_lock, and PyOS_AfterFork_Child re-initialises it: the forking
+ * thread's newest semaphore taken from inside PyThread_acquire_lock_timed. */
+static void import_lock(struct fa_snapshot *s)
+{
+    void *acquire = dlsym(RTLD_DEFAULT, "PyThread_acquire_lock_timed");
+    if (!acquire) return;
+    for (int i = s->nlocks - 1; i >= 0; i--) {
+        struct fa_snap_lock *l = &s->locks[i];
+        if (!l->holder_is_forking_thread || l->held.type != FA_LOCK_SEM || l->held.nframes < 1) continue;
+        Dl_info info;
+        if (dladdr((void *)(l->held.frames[0] - 1), &info) && info.dli_saddr == acquire) l->py_repaired = 1;
+        return; /* only the newest */
+    }
+}
+
+/* Python names for the held locks left: module globals bound to them (the program's
+ * `lock = threading.Lock()`), looked for only when a held semaphore is unnamed. */
+static void name_locks(struct fa_snapshot *s, const struct fa_py_api *py)
+{
+    int unnamed = 0;
+    for (int i = 0; i < s->nlocks; i++) unnamed += s->locks[i].held.type == FA_LOCK_SEM && !s->locks[i].py_kind;
+    void *modules = unnamed ? py->sys_get_object("modules") : NULL;
+    if (!modules || strcmp(fa_python_type_name(modules), "dict") != 0) return;
+    long pos = 0;
+    void *modname, *mod;
+    while (unnamed > 0 && py->dict_next(modules, &pos, &modname, &mod)) {
+        if (strcmp(fa_python_type_name(mod), "module") != 0) continue;
+        void *globals = attr(py, mod, "__dict__");
+        if (globals && strcmp(fa_python_type_name(globals), "dict") == 0) {
+            long gpos = 0;
+            void *key, *value;
+            while (unnamed > 0 && py->dict_next(globals, &gpos, &key, &value)) {
+                const char *kind = NULL;
+                const void *sem = lock_of(py, value, &kind, 0);
+                struct fa_snap_lock *l = held_lock(s, sem);
+                if (!l || l->py_name[0]) continue;
+                l->py_kind = kind;
+                const char *m = utf8(py, modname), *k = utf8(py, key);
+                struct fa_buf b;
+                fa_buf_fixed(&b, l->py_name, sizeof l->py_name);
+                fa_puts(&b, m ? m : "?");
+                fa_putc(&b, '.');
+                fa_puts(&b, k ? k : "?");
+                fa_buf_terminate(&b);
+                unnamed--;
+            }
+        }
+        if (globals) py->decref(globals);
+    }
+}
+
+static void stdlib_dir(struct fa_snapshot *s, const struct fa_py_api *py)
+{
+    void *file = attr(py, module(py, "os"), "__file__");
+    const char *path = utf8(py, file);
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (slash && (size_t)(slash - path + 1) < sizeof s->py->stdlib_dir) {
+        memcpy(s->py->stdlib_dir, path, (size_t)(slash - path + 1));
+        s->py->stdlib_dir[slash - path + 1] = 0;
+    }
+    if (file) py->decref(file);
+}
+
+/* ------------------------------------------------------------- for the child */
+
+#define FA_PY_SITES 64
+static struct fa_py_site sites[FA_PY_SITES];
+static const void *site_lock[FA_PY_SITES];
+static int nsites;
+
+int fa_python_site_of_lock(const void *lock, struct fa_py_site *out)
+{
+    for (int i = 0; i < nsites && i < FA_PY_SITES; i++)
+        if (site_lock[i] == lock) {
+            *out = sites[i];
+            return 1;
+        }
+    return 0;
+}
+
+static void remember_sites(const struct fa_snapshot *s)
+{
+    nsites = 0;
+    for (int i = 0; i < s->nlocks && nsites < FA_PY_SITES; i++) {
+        const struct fa_snap_lock *l = &s->locks[i];
+        struct fa_py_frame f[FA_PY_MAX_FRAMES];
+        unsigned long who = l->holder_is_forking_thread ? 0 : l->holder_self;
+        int n = who || l->holder_is_forking_thread ? fa_pystack_frames(s->py_text, s->py->text_len, who, s->py->stdlib_dir, f, FA_PY_MAX_FRAMES) : 0;
+        const struct fa_py_frame *site = fa_pystack_site(f, n);
+        if (!site && !l->py_kind) continue;
+        struct fa_py_site *o = &sites[nsites];
+        memset(o, 0, sizeof *o);
+        if (site) {
+            size_t fl = site->file_len < sizeof o->file - 1 ? site->file_len : sizeof o->file - 1;
+            memcpy(o->file, site->file, fl);
+            size_t nl = site->function_len < sizeof o->function - 1 ? site->function_len : sizeof o->function - 1;
+            memcpy(o->function, site->function, nl);
+            o->line = site->line;
+        }
+        copy(o->kind, sizeof o->kind, l->py_kind);
+        copy(o->name, sizeof o->name, l->py_name);
+        site_lock[nsites++] = l->held.addr;
+    }
+}
+
+/* ------------------------------------------------------------- the capture */
+
+void fa_python_capture(struct fa_snapshot *s, const void *call_site)
+{
+    nsites = 0;
+    const struct fa_py_api *py = fa_python();
+    if (!py || !call_site || !fa_python_code(call_site) || !py->dump_threads || !py->is_initialized()) return;
+    void *tstate = py->this_thread_state();
+    if (!tstate || !py->gil_check()) return;
+    struct fa_snap_python *p = s->py;
+    p->version = py->version;
+    p->forking_self = (unsigned long)pthread_self();
+    p->nnames = 0;
+    p->stdlib_dir[0] = 0;
+    p->text_len = dump_into(py, tstate, 1, s->py_text, FA_PY_TEXT_BYTES);
+    p->present = 1;
+    if (!fa_python_can_call(py)) return;
+    void *type, *value, *tb;
+    py->err_fetch(&type, &value, &tb);
+    stdlib_dir(s, py);
+    threading_state(s, py);
+    logging_state(s, py);
+    import_lock(s);
+    int kept = 0;
+    for (int i = 0; i < s->nlocks; i++) {
+        if (s->locks[i].py_repaired) s->locks_protected++;
+        else s->locks[kept++] = s->locks[i];
+    }
+    s->nlocks = kept;
+    name_locks(s, py);
+    py->err_restore(type, value, tb);
+    remember_sites(s);
+}

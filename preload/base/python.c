@@ -1,0 +1,121 @@
+/* python.c: see python.h. */
+#include "base/python.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+
+static struct fa_py_api api;
+static const struct fa_py_api *found;
+static uintptr_t code_lo, code_hi; /* the interpreter's executable segment */
+
+struct range_search {
+    uintptr_t addr, lo, hi;
+};
+
+static int segment_of(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct range_search *r = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (r->addr >= lo && r->addr < hi) {
+            r->lo = lo;
+            r->hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+#define FIND(member, name) (*(void **)&api.member = dlsym(RTLD_DEFAULT, name))
+
+/* "3.11.2 (main, ...)" -> 0x030b02f0 */
+static unsigned long parse_version(const char *v)
+{
+    unsigned long part[3] = {0, 0, 0};
+    for (int i = 0; i < 3 && v && *v >= '0' && *v <= '9'; i++) {
+        while (*v >= '0' && *v <= '9') part[i] = part[i] * 10 + (unsigned long)(*v++ - '0');
+        if (*v == '.') v++;
+    }
+    return part[0] << 24 | part[1] << 16 | part[2] << 8 | 0xf0;
+}
+
+static void look_up(void)
+{
+    memset(&api, 0, sizeof api);
+    found = NULL;
+    if (!dlsym(RTLD_DEFAULT, "Py_IsInitialized")) return; /* not Python: one lookup */
+    if (!FIND(is_initialized, "Py_IsInitialized") || !FIND(gil_check, "PyGILState_Check") ||
+        !FIND(this_thread_state, "PyGILState_GetThisThreadState"))
+        return;
+    const unsigned long *hex = dlsym(RTLD_DEFAULT, "Py_Version"); /* 3.11+ */
+    const char *(*get_version)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "Py_GetVersion");
+    api.version = hex ? *hex : get_version ? parse_version(get_version()) : 0;
+    if (!FIND(dump_threads, "PyUnstable_DumpTracebackThreads")) FIND(dump_threads, "_Py_DumpTracebackThreads");
+    if (!FIND(dump_one, "PyUnstable_DumpTraceback")) FIND(dump_one, "_Py_DumpTraceback");
+    if (!FIND(current_thread_state, "PyThreadState_GetUnchecked")) FIND(current_thread_state, "_PyThreadState_UncheckedGet");
+    FIND(sys_get_object, "PySys_GetObject");
+    FIND(dict_get_item_string, "PyDict_GetItemString");
+    FIND(dict_next, "PyDict_Next");
+    FIND(generic_getattr, "PyObject_GenericGetAttr");
+    FIND(unicode_from_string, "PyUnicode_FromString");
+    FIND(unicode_as_utf8, "PyUnicode_AsUTF8");
+    FIND(long_as_unsigned_long, "PyLong_AsUnsignedLong");
+    FIND(decref, "Py_DecRef");
+    FIND(list_size, "PyList_Size");
+    FIND(list_get_item, "PyList_GetItem");
+    FIND(weakref_get_object, "PyWeakref_GetObject");
+    FIND(err_fetch, "PyErr_Fetch");
+    FIND(err_restore, "PyErr_Restore");
+    FIND(err_clear, "PyErr_Clear");
+    found = &api;
+}
+
+void fa_python_look_up(void)
+{
+    look_up();
+    code_lo = code_hi = 0;
+    if (!found) return;
+    struct range_search r = {(uintptr_t)api.is_initialized, 0, 0};
+    dl_iterate_phdr(segment_of, &r);
+    code_lo = r.lo;
+    code_hi = r.hi;
+}
+
+const struct fa_py_api *fa_python(void) { return found; }
+
+int fa_python_code(const void *pc) { return (uintptr_t)pc >= code_lo && (uintptr_t)pc < code_hi; }
+
+int fa_python_can_call(const struct fa_py_api *py)
+{
+    if (!py || py->version < 0x03080000 || py->version >= 0x030d0000) return 0;
+    if (!py->sys_get_object || !py->dict_get_item_string || !py->dict_next || !py->generic_getattr ||
+        !py->unicode_from_string || !py->unicode_as_utf8 || !py->long_as_unsigned_long || !py->decref ||
+        !py->err_fetch || !py->err_restore || !py->err_clear)
+        return 0;
+    if (!py->is_initialized() || !py->gil_check()) return 0;
+    void *mine = py->this_thread_state();
+    return mine != NULL && (!py->current_thread_state || py->current_thread_state() == mine);
+}
+
+/* PyObject: ob_refcnt, ob_type; PyTypeObject: PyVarObject (refcnt, type, size), tp_name.
+ * The same in every release with the GIL (not in free-threaded builds, never called). */
+struct fa_py_object {
+    long refcnt;
+    const struct fa_py_type *type;
+};
+struct fa_py_type {
+    long refcnt;
+    const void *type;
+    long size;
+    const char *name;
+};
+
+const char *fa_python_type_name(const void *obj)
+{
+    const struct fa_py_object *o = obj;
+    return o && o->type && o->type->name ? o->type->name : "";
+}

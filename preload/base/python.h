@@ -1,0 +1,57 @@
+/* python.h: CPython's C API, found at run time in the process (dlsym), never linked: one
+ * library serves /usr/bin/python3 (the API exported by the executable), an --enable-shared
+ * build (libpython3.x.so) and a C program that embeds Python. A process without these
+ * symbols is not Python and pays one lookup at start-up. */
+#ifndef FA_PYTHON_H
+#define FA_PYTHON_H
+
+#include <stddef.h>
+
+/* The functions forkaudit calls; `PyObject *` and the thread and interpreter states are
+ * opaque here (void *). Members are NULL when the interpreter lacks them. */
+struct fa_py_api {
+    unsigned long version;   /* PY_VERSION_HEX (Py_Version, or parsed from Py_GetVersion) */
+    int (*is_initialized)(void);
+    int (*gil_check)(void);                   /* PyGILState_Check */
+    void *(*this_thread_state)(void);         /* PyGILState_GetThisThreadState */
+    void *(*current_thread_state)(void);      /* the GIL holder's (_PyThreadState_UncheckedGet), may be NULL */
+    /* faulthandler's async-signal-safe traceback writers */
+    const char *(*dump_threads)(int fd, void *interp, void *current); /* _Py_DumpTracebackThreads */
+    void (*dump_one)(int fd, void *tstate);   /* _Py_DumpTraceback */
+    /* the object API, called only by the thread that holds the GIL */
+    void *(*sys_get_object)(const char *name);                /* PySys_GetObject: borrowed */
+    void *(*dict_get_item_string)(void *dict, const char *key); /* borrowed */
+    int (*dict_next)(void *dict, long *pos, void **key, void **value);
+    void *(*generic_getattr)(void *obj, void *name);           /* PyObject_GenericGetAttr: new */
+    void *(*unicode_from_string)(const char *s);               /* new */
+    const char *(*unicode_as_utf8)(void *str);
+    unsigned long (*long_as_unsigned_long)(void *o);
+    long (*list_size)(void *list);
+    void *(*list_get_item)(void *list, long i);               /* borrowed */
+    void *(*weakref_get_object)(void *ref);                   /* borrowed (None when dead) */
+    void (*decref)(void *o);                                   /* Py_DecRef */
+    void (*err_fetch)(void **type, void **value, void **tb);
+    void (*err_restore)(void *type, void *value, void *tb);
+    void (*err_clear)(void);
+};
+
+/* Looks for the interpreter: at start-up (one dlsym when the process is not Python) and
+ * after a dlopen (an embedding program may load libpython). Not async-signal-safe. */
+void fa_python_look_up(void);
+
+/* The API found by the last look-up, NULL when the process runs no CPython. Async-signal-safe. */
+const struct fa_py_api *fa_python(void);
+
+/* 1 when `pc` lies in the interpreter's own code (the executable or libpython that exports
+ * the API): a fork called from there is os.fork() or another call of the runtime's, not a
+ * C signal handler's. Async-signal-safe. */
+int fa_python_code(const void *pc);
+
+/* 1 when the calling thread may use the object API now: the interpreter runs, this thread
+ * holds the GIL, and the version is one whose layouts forkaudit knows (3.8 to 3.12). */
+int fa_python_can_call(const struct fa_py_api *py);
+
+/* A Python object's type name (tp_name), "" when unknown. Needs the GIL. */
+const char *fa_python_type_name(const void *obj);
+
+#endif
