@@ -5,6 +5,7 @@
  * asked), abort, or exit:N. A timed wait is only reported: it gives up by itself, and a
  * program that asks for a timeout is ready for one. */
 #include "audit/childdeadlock.h"
+#include "audit/python_capture.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "track/lockhooks.h"
 
 #define REPORTED_MAX 64
+static char py_stack[16384]; /* the blocking thread's Python stack (static: a child's stack may be small) */
 static const void *reported[REPORTED_MAX]; /* report once per lock (on_child_deadlock=report) */
 static int nreported;
 
@@ -94,6 +96,9 @@ void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, uns
     struct fa_child_deadlock e = {.lock = h, .holder = holder, .own = own, .timed = timed, .pc = pc};
     fa_child_origin_now(&e.origin);
     e.n = fa_backtrace(pc, fa_opts.stack_depth, call_site);
+    e.py_text = py_stack;
+    e.py_len = fa_python_dump_this_thread(py_stack, sizeof py_stack);
+    e.has_py_site = fa_python_site_of_lock(addr, &e.py_site);
     int suppressed = !fa_child_deadlock_report(&e, &fa_opts);
     fa_in_auditor--;
     errno = saved;

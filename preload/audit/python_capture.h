@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "audit/snapshot.h"
+#include "out/pystack.h"
 
 /* In the parent, just before the real fork, after the locks and threads were captured.
  * Does nothing unless the process runs CPython, the fork was called from the interpreter's
@@ -20,13 +21,6 @@ void fa_python_capture(struct fa_snapshot *s, const void *call_site);
 /* In a forked child: the Python site where the holder of `lock` was at the fork ("file",
  * line, "function" of its innermost frame in the program's own code), from what the
  * parent captured; 0 when nothing is known. Async-signal-safe. */
-struct fa_py_site {
-    char file[200];
-    long line;
-    char function[64];
-    char kind[24];  /* "threading.Lock", ... or "" */
-    char name[96];  /* "__main__.lock" or "" */
-};
 int fa_python_site_of_lock(const void *lock, struct fa_py_site *out);
 
 /* The calling thread's Python stack now, as faulthandler writes it, into buf (at most

@@ -8,6 +8,7 @@
 #include "base/fmt.h"
 #include "base/options.h"
 #include "findings/child_record.h"
+#include "out/pystack.h"
 #include "track/heldlocks.h"
 
 struct fa_child_deadlock {
@@ -18,6 +19,10 @@ struct fa_child_deadlock {
     int timed;           /* a wait with a timeout: it comes back by itself */
     const uintptr_t *pc; /* where the child is taking it */
     int n;
+    const char *py_text; /* this thread's Python stack (faulthandler's text), py_len bytes */
+    size_t py_len;
+    int has_py_site;     /* py_site: where the holder was in Python at the fork */
+    struct fa_py_site py_site;
 };
 
 /* Appends the record (JSON or text, per o->format; the action per o->on_child_deadlock),

@@ -134,9 +134,10 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     struct fa_py_frame py[FA_MAX_FRAMES];
     int npy = l->holder_gone ? 0 : fa_finding_py_stack(s, l->holder_self, py, in->o->stack_depth);
     if (npy > 0) { /* a Python holder: where it was in Python, not the interpreter's C frames */
-        fa_pystack_text(b, pid, l->holder_is_forking_thread ? "  taken before the fork by the forking thread, which at the fork was at:\n"
-                                                           : "  at the fork its holder was at (Python, most recent call first):\n",
-                        "    ", py, npy);
+        if (l->holder_is_forking_thread)
+            fa_record_text_line(b, pid, "  taken by the forking thread before it forked (where it forked: below)\n");
+        else
+            fa_pystack_text(b, pid, "  at the fork its holder was at (Python, most recent call first):\n", "    ", py, npy);
         fa_record_suggestion_text(b, pid, "  ", fa_kind_name(in->kind), l->py_name[0] ? NULL : l->held.frames,
                                   l->py_name[0] ? 0 : l->held.nframes, l->py_name[0] ? l->py_name : NULL);
         return;

@@ -2,6 +2,8 @@
  * running at the fork (the child has none of them). */
 #include "findings/finding.h"
 
+#include <string.h>
+
 #include "out/symbolize.h"
 
 static int entries(const struct fa_snapshot *s) { return s->nthreads; }
@@ -11,7 +13,14 @@ static int entries(const struct fa_snapshot *s) { return s->nthreads; }
 static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
 {
     const struct fa_snap_thread *t = &s->threads[i];
-    fa_function_name(t->start_routine, k->text_buf, sizeof k->text_buf);
+    const char *pyname = fa_finding_py_thread_name(s, t->self);
+    if (pyname) { /* a Python thread: its threading name (its start routine is the interpreter's) */
+        size_t n = strlen(pyname) < sizeof k->text_buf ? strlen(pyname) : sizeof k->text_buf - 1;
+        memcpy(k->text_buf, pyname, n);
+        k->text_buf[n] = 0;
+    } else {
+        fa_function_name(t->start_routine, k->text_buf, sizeof k->text_buf);
+    }
     k->text = k->text_buf[0] ? k->text_buf : NULL;
     k->pc[0] = t->created_at;
     k->n[0] = t->ncreated;
@@ -25,9 +34,17 @@ static void set_entries(struct fa_snapshot *s, int n) { s->nthreads = n; }
 static int records(const struct fa_snapshot *s) { return s->nthreads > 0; }
 
 /* The rule suggested for a thread: its start routine, else its creation stack. */
-static void suggestion_of(const struct fa_snap_thread *t, char *name, size_t cap, const uintptr_t **pc, int *n)
+static void suggestion_of(const struct fa_snapshot *s, const struct fa_snap_thread *t, char *name, size_t cap,
+                          const uintptr_t **pc, int *n)
 {
-    fa_function_name(t->start_routine, name, cap);
+    const char *pyname = fa_finding_py_thread_name(s, t->self);
+    if (pyname) {
+        size_t len = strlen(pyname) < cap ? strlen(pyname) : cap - 1;
+        memcpy(name, pyname, len);
+        name[len] = 0;
+    } else {
+        fa_function_name(t->start_routine, name, cap);
+    }
     *pc = name[0] ? NULL : t->created_at;
     *n = name[0] ? 0 : t->ncreated;
 }
@@ -43,14 +60,17 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
         if (i) fa_putc(b, ',');
         fa_puts(b, "{\"tid\":");
         fa_put_dec(b, t->tid);
+        const char *pyname = fa_finding_py_thread_name(s, t->self);
         fa_puts(b, ",\"name\":");
-        fa_put_json_str(b, t->name);
+        fa_put_json_str(b, pyname ? pyname : t->name);
         fa_record_thread_origin_json(b, t);
         fa_record_thread_stack_json(b, t, "stack_at_fork");
+        struct fa_py_frame py[FA_MAX_FRAMES];
+        fa_pystack_json(b, "python_stack_at_fork", py, fa_finding_py_stack(s, t->self, py, in->o->stack_depth));
         char name[128];
         const uintptr_t *pc;
         int n;
-        suggestion_of(t, name, sizeof name, &pc, &n);
+        suggestion_of(s, t, name, sizeof name, &pc, &n);
         fa_record_suggestion_json(b, fa_kind_name(in->kind), pc, n, name[0] ? name : NULL);
         fa_putc(b, '}');
         if (fa_record_list_entry_overflows(b, mark)) break;
@@ -79,15 +99,21 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
         fa_puts(b, "  thread ");
         fa_put_dec(b, t->tid);
         fa_puts(b, " \"");
-        fa_puts(b, t->name);
+        const char *pyname = fa_finding_py_thread_name(s, t->self);
+        fa_puts(b, pyname ? pyname : t->name);
         fa_putc(b, '"');
-        if (!fa_record_thread_origin_text(b, pid, t, "    "))
+        struct fa_py_frame py[FA_MAX_FRAMES];
+        int npy = fa_finding_py_stack(s, t->self, py, in->o->stack_depth);
+        if (npy > 0) { /* a Python thread: its Python stack, not the interpreter's C frames */
+            fa_puts(b, ", a Python thread, at the fork at (most recent call first):\n");
+            fa_pystack_text(b, pid, NULL, "      ", py, npy);
+        } else if (!fa_record_thread_origin_text(b, pid, t, "    "))
             fa_puts(b, " (creation site unknown: not made through the interposed pthread_create)\n");
-        fa_record_thread_stack_text(b, pid, t, "    at the fork it was at:\n");
+        if (npy <= 0) fa_record_thread_stack_text(b, pid, t, "    at the fork it was at:\n");
         char name[128];
         const uintptr_t *pc;
         int n;
-        suggestion_of(t, name, sizeof name, &pc, &n);
+        suggestion_of(s, t, name, sizeof name, &pc, &n);
         fa_record_suggestion_text(b, pid, "    ", fa_kind_name(in->kind), pc, n, name[0] ? name : NULL);
         if (fa_record_list_entry_overflows(b, mark)) break;
     }

@@ -21,6 +21,15 @@ struct fa_py_frame {
     int own;             /* the program's own code: not the standard library, not an installed package */
 };
 
+/* Where a lock's holder was in Python at the fork, kept for a forked child (which has no
+ * snapshot): its innermost frame in the program's own code, and the lock's Python name. */
+struct fa_py_site {
+    char file[200];
+    long line;
+    char function[64];
+    char kind[24];  /* "threading.Lock", ... or "" */
+    char name[96];  /* "__main__.lock" or "" */
+};
 /* A thread's section in a dump: `self` its pthread_t (0: the dump's "Current thread", or a
  * one-thread dump's "Stack"). Fills up to `max` frames, innermost first; returns their
  * count, 0 when the thread is not in the dump or has no Python frame. `stdlib_dir` (may
