@@ -78,6 +78,7 @@ static void copy(char *dst, size_t cap, const char *src)
 
 /* The semaphore of a threading lock object, with its Python kind; NULL when `obj` is none.
  * Condition, Semaphore, Event, Barrier and queue.Queue are followed to the lock inside. */
+/* NOLINTNEXTLINE(misc-no-recursion): a wrapper holds a lock or another wrapper; depth stops at 3 */
 static const void *lock_of(const struct fa_py_api *py, void *obj, const char **kind, int depth)
 {
     const char *t = fa_python_type_name(obj);

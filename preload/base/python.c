@@ -101,21 +101,12 @@ int fa_python_can_call(const struct fa_py_api *py)
     return mine != NULL && (!py->current_thread_state || py->current_thread_state() == mine);
 }
 
-/* PyObject: ob_refcnt, ob_type; PyTypeObject: PyVarObject (refcnt, type, size), tp_name.
- * The same in every release with the GIL (not in free-threaded builds, never called). */
-struct fa_py_object {
-    long refcnt;
-    const struct fa_py_type *type;
-};
-struct fa_py_type {
-    long refcnt;
-    const void *type;
-    long size;
-    const char *name;
-};
-
+/* PyObject: ob_refcnt, ob_type; PyTypeObject: PyVarObject (refcnt, type, size), then
+ * tp_name. The same in every release with the GIL (free-threaded builds are never called). */
 const char *fa_python_type_name(const void *obj)
 {
-    const struct fa_py_object *o = obj;
-    return o && o->type && o->type->name ? o->type->name : "";
+    if (!obj) return "";
+    const char *type = ((const char *const *)obj)[1];
+    const char *name = type ? ((const char *const *)type)[3] : NULL;
+    return name ? name : "";
 }
