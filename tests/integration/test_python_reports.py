@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Tests of what the library reports in a CPython process (/usr/bin/python3) at os.fork().
+
+Usage: python3 tests/integration/test_python_reports.py [BUILD_DIR]   (default: build)
+
+Runs the programs of tests/progs/python/ under LD_PRELOAD with format=json and parses the
+records. Checks that:
+  - a threading.Lock held by a named worker at the fork is exactly one lock-held-at-fork
+    error naming the lock (__main__.lock), its holder (tid and threading name), the
+    holder's Python stack (program file, line, function) and the forking thread's;
+  - logging's locks and an idle thread's _tstate_lock, which CPython repairs in the child,
+    are not reported, and the fork note counts them in locks_protected_by_atfork;
+  - a C program's records have no "python_stack".
+Lines are found from the "# WAIT-LINE" / "# FORK-LINE" markers in the programs. Needs
+`make tests` first. Prints cmocka-style lines so that tests/run-tests.sh counts these
+tests; nothing sleeps (the programs synchronise with pipes), every run has a deadline.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import cmocka_style  # noqa: E402
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
+LIBRARY = os.path.join(BUILD, "libforkaudit.so")
+PYTHON = "/usr/bin/python3"  # Debian's CPython, the one the library knows (not a shim)
+PROGS = os.path.join(ROOT, "tests", "progs", "python")
+DEADLINE = 60  # seconds for one program run
+
+
+def program(name):
+    """Absolute path of tests/progs/python/NAME.py."""
+    return os.path.join(PROGS, name + ".py")
+
+
+def marked_line(path, marker):
+    """Number (1-based) of the only line of PATH holding the comment '# MARKER'."""
+    with open(path) as f:
+        lines = [n for n, text in enumerate(f, 1) if "# " + marker in text]
+    assert len(lines) == 1, "%s: %d lines marked %s" % (path, len(lines), marker)
+    return lines[0]
+
+
+class Run:
+    """One audited run: pid (of the program), out (its stdout), records (every JSON
+    record of every process of the run, in file order)."""
+
+    def __init__(self, pid, out, records):
+        self.pid, self.out, self.records = pid, out, records
+
+    def of_parent(self, kind):
+        """The records of KIND written by the program's own process."""
+        return [r for r in self.records if r["kind"] == kind and r["pid"] == self.pid]
+
+
+def audited_run(argv, extra_options=""):
+    """Runs ARGV with the library preloaded (format=json, verbosity=1), fails unless it
+    exits 0 within the deadline, and returns its Run."""
+    tmp = tempfile.mkdtemp(prefix="forkaudit-python-test.")
+    try:
+        options = "format=json:verbosity=1:log_path=%s%s" % (os.path.join(tmp, "log"), extra_options)
+        env = dict(os.environ, LD_PRELOAD=LIBRARY, FORKAUDIT_OPTIONS=options)
+        p = subprocess.Popen(argv + [os.path.join(tmp, "program.out")], env=env, cwd=tmp,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True)
+        try:
+            out, err = p.communicate(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            raise AssertionError("%s did not finish in %d s; stderr:\n%s" % (argv, DEADLINE, err))
+        if p.returncode != 0:
+            raise AssertionError("%s exited %d; stderr:\n%s" % (argv, p.returncode, err))
+        records = []
+        for name in sorted(os.listdir(tmp)):
+            if name.startswith("log."):
+                with open(os.path.join(tmp, name)) as f:
+                    records += [json.loads(line) for line in f if line.strip()]
+        return Run(p.pid, out, records)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def python_run(name):
+    """audited_run of tests/progs/python/NAME.py under /usr/bin/python3."""
+    return audited_run([PYTHON, program(name)])
+
+
+@unittest.skipUnless(os.access(PYTHON, os.X_OK), PYTHON + " is not installed")
+class LockHeldByWorker(unittest.TestCase):
+    """lock_held_by_worker.py: "stats-updater" holds __main__.lock at the main thread's
+    os.fork() in fork_while_held()."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.path = program("lock_held_by_worker")
+        cls.audit = python_run("lock_held_by_worker")
+        cls.holder_tid = int(cls.audit.out.split()[0])
+        cls.locks = cls.audit.of_parent("lock-held-at-fork")
+
+    def the_record(self):
+        self.assertEqual(len(self.locks), 1, json.dumps(self.locks, indent=1))
+        return self.locks[0]
+
+    def test_exactly_one_error_for_the_threading_lock(self):
+        record = self.the_record()
+        self.assertEqual(record["severity"], "error")
+        self.assertEqual(record["tid"], self.audit.pid)
+        self.assertEqual(record["lock"]["python"], {"kind": "threading.Lock", "name": "__main__.lock"})
+        self.assertEqual(record["suppression"], "lock-held-at-fork:__main__.lock")
+
+    def test_the_holder_is_the_named_worker(self):
+        lock = self.the_record()["lock"]
+        self.assertEqual(lock["holder_tid"], self.holder_tid)
+        self.assertNotEqual(lock["holder_tid"], self.audit.pid)
+        self.assertEqual(lock["holder_name"], "stats-updater")
+        self.assertFalse(lock["holder_is_forking_thread"])
+
+    def test_the_holder_stack_starts_at_the_wait_in_the_with_block(self):
+        frames = self.the_record()["lock"]["holder_python_stack_at_fork"]
+        self.assertEqual(frames[0], {"file": self.path, "line": marked_line(self.path, "WAIT-LINE"),
+                                     "function": "update_stats", "own": True})
+        self.assertEqual([f["function"] for f in frames[1:]], ["run", "_bootstrap_inner", "_bootstrap"])
+        self.assertTrue(all(f["file"].endswith("/threading.py") and not f["own"] for f in frames[1:]))
+
+    def test_the_forking_stack_starts_at_os_fork(self):
+        frames = self.the_record()["python_stack"]
+        self.assertEqual(frames[0], {"file": self.path, "line": marked_line(self.path, "FORK-LINE"),
+                                     "function": "fork_while_held", "own": True})
+        self.assertEqual(len(frames), 2)
+        self.assertEqual((frames[1]["file"], frames[1]["function"]), (self.path, "<module>"))
+
+    def test_every_fork_time_record_has_the_forking_stack(self):
+        kinds = {"lock-held-at-fork", "threads-at-fork", "fds-at-fork", "fork"}
+        records = [r for r in self.audit.records if r["pid"] == self.audit.pid and r["kind"] in kinds]
+        self.assertEqual({r["kind"] for r in records}, kinds)
+        for record in records:
+            self.assertEqual(record["python_stack"], self.the_record()["python_stack"], record["kind"])
+
+
+@unittest.skipUnless(os.access(PYTHON, os.X_OK), PYTHON + " is not installed")
+class LocksCPythonRepairs(unittest.TestCase):
+    """Locks CPython reinitialises in the child are not reported, only counted."""
+
+    def assert_no_lock_reported(self, audit):
+        self.assertEqual(len(audit.of_parent("fork")), 1)
+        self.assertEqual([r for r in audit.records if r["kind"] == "lock-held-at-fork"], [],
+                         "a lock CPython repairs was reported")
+        self.assertEqual(audit.of_parent("fork")[0]["locks_held"], 0)
+
+    def test_logging_from_two_threads_reports_no_lock(self):
+        audit = python_run("logging_only")
+        self.assert_no_lock_reported(audit)
+        self.assertGreaterEqual(audit.of_parent("fork")[0]["locks_protected_by_atfork"], 1)
+
+    def test_an_idle_threads_state_lock_is_counted_not_reported(self):
+        audit = python_run("idle_thread_fork")
+        self.assert_no_lock_reported(audit)
+        self.assertGreaterEqual(audit.of_parent("fork")[0]["locks_protected_by_atfork"], 1)
+        self.assertEqual(len(audit.of_parent("threads-at-fork")), 1, "the idle thread was not seen")
+
+
+class CProgram(unittest.TestCase):
+    """A program without Python: no record has a Python stack."""
+
+    def test_no_python_stack_without_python(self):
+        audit = audited_run([os.path.join(BUILD, "tests", "progs", "lock_held_by_worker")])
+        self.assertTrue(audit.of_parent("lock-held-at-fork"), "no record to check")
+        self.assertTrue(audit.of_parent("fork"), "no fork note to check")
+        for record in audit.records:
+            self.assertNotIn("python_stack", record, record["kind"])
+            self.assertNotIn("holder_python_stack_at_fork", record.get("lock", {}))
+
+
+if __name__ == "__main__":
+    sys.exit(cmocka_style.run_module(__name__))
