@@ -354,6 +354,45 @@ static json_t *record_of(json_t *records, const char *kind, long pid, long seq)
     return NULL;
 }
 
+/* Every lock-held-at-fork record of `pid`, one per line into `out`: its fork, child and
+ * severity and its whole "lock" object (compact JSON, cut at 3,000 characters), what a
+ * failure message shows. */
+static void list_lock_records(char *out, size_t cap, json_t *records, long pid)
+{
+    size_t len = 0, i;
+    json_t *rec;
+    out[0] = 0;
+    json_array_foreach(records, i, rec) {
+        if (strcmp(fa_str(rec, "kind"), "lock-held-at-fork") != 0 || fa_int(rec, "pid") != pid) continue;
+        json_t *fork = json_object_get(rec, "fork");
+        char *text = json_dumps(json_object_get(rec, "lock"), JSON_COMPACT);
+        const char *severity = fa_str(rec, "severity");
+        int n = snprintf(out + len, cap - len, "  fork %lld (child %lld, %s): lock %.3000s\n", fa_int(fork, "seq"),
+                         fa_int(fork, "child_pid"), severity ? severity : "?", text ? text : "?");
+        free(text);
+        if (n < 0 || (size_t)n >= cap - len) return; /* full: the list is cut there */
+        len += (size_t)n;
+    }
+    if (!len) snprintf(out, cap, "  (none)\n");
+}
+
+/* Fork `seq` of `pid` found `want` locks held: its fork record's locks_held says so and it
+ * has as many lock-held-at-fork records. A failure names the fork, the program's locks and
+ * threads (its facts), and lists every lock record of the process. */
+static void locks_at_fork(const struct pair *p, json_t *records, long pid, long seq, int want)
+{
+    long long said = fa_int(record_of(records, "fork", pid, seq), "locks_held");
+    int found = count_of(records, "lock-held-at-fork", pid, seq);
+    if (said == want && found == want) return;
+    static char list[32768];
+    list_lock_records(list, sizeof list, records, pid);
+    fail_msg("fork %ld of process %ld: %d lock(s) held expected; its fork record says locks_held=%lld and it "
+             "has %d lock-held-at-fork record(s). The program's facts: dl_lock=0x%lx held by dl_thread0=%ld, "
+             "dl_thread1=%ld (-1: not in the fact file). The lock records of the process:\n%s",
+             seq, pid, want, said, found, (unsigned long)fa_out_value(&p->facts, "dl_lock"),
+             fa_out_value(&p->facts, "dl_thread0"), fa_out_value(&p->facts, "dl_thread1"), list);
+}
+
 /* A library registers atfork handlers and is unloaded, a hundred times (more than the
  * auditor's 64 trampolines for foreign prepare handlers): while it is loaded each fork
  * names its prepare handler, once it is gone no fork calls or names it, and none finds
@@ -377,7 +416,7 @@ static void atfork_handlers_of_unloaded_libraries_and_threads_of_loaded_ones(voi
         json_t *fork = record_of(records, "fork", pid, seq);
         json_t *handlers = json_object_get(fork, "atfork_prepare_handlers");
         assert_null(json_object_get(fork, "atfork_handlers_unwrapped"));
-        assert_int_equal(fa_int(fork, "locks_held"), 0); /* the handler's lock is protected */
+        locks_at_fork(&p, records, pid, seq, 0); /* the handler's lock is protected */
         if (seq % 2 == 0) { /* after dlclose */
             assert_int_equal(json_array_size(handlers), 0);
             continue;
@@ -387,11 +426,21 @@ static void atfork_handlers_of_unloaded_libraries_and_threads_of_loaded_ones(voi
         assert_string_equal(fa_str(h, "function"), "hostile_atfork_prepare");
         assert_non_null(strstr(fa_str(h, "module"), "/hostile_atfork_lib.so"));
     }
-    assert_int_equal(count_of(records, "lock-held-at-fork", pid, 0), 1);
+    /* The library's lock, held by its first thread at the first fork after the dlopen;
+     * none after the threads ended, none once the library is gone. */
+    long seq = 2 * DL_CYCLES + 1;
+    locks_at_fork(&p, records, pid, seq, 1);
+    locks_at_fork(&p, records, pid, seq + 1, 0);
+    locks_at_fork(&p, records, pid, seq + 2, 0);
+    if (count_of(records, "lock-held-at-fork", pid, 0) != 1) { /* one without a fork of 1..203 */
+        static char list[32768];
+        list_lock_records(list, sizeof list, records, pid);
+        fail_msg("process %ld: one lock-held-at-fork record expected in all, at fork %ld; they are:\n%s", pid, seq,
+                 list);
+    }
     assert_int_equal(count_of(records, "threads-at-fork", pid, 0), 1);
 
     /* the threads of the dlopen'ed library */
-    long seq = 2 * DL_CYCLES + 1;
     json_t *threads = json_object_get(record_of(records, "threads-at-fork", pid, seq), "threads");
     assert_int_equal(json_array_size(threads), 2);
     for (int i = 0; i < 2; i++) {
