@@ -189,12 +189,24 @@ static int sem_value(sem_t *s)
     return v;
 }
 
+/* A thread that waits on a semaphore it holds waits for an event, as Python's
+ * Condition.wait does on its waiter lock: for the wait its entry counts as not held (a
+ * fork meanwhile must not report it), as a condition wait's mutex. Threads holding
+ * nothing pay one load. */
+static inline struct fa_thread *sem_wait_begin(const sem_t *s)
+{
+    struct fa_thread *self = fa_self;
+    return self && fa_held_count(&self->held) ? fa_cond_wait_begin(s) : NULL;
+}
+
 /* `how`: -1 for sem_trywait, which never blocks. */
 #define SEM_WAIT(call, how)                                                               \
     int tracked = is_binary(s);                                                           \
     if (tracked && (int)(how) >= 0 && FA_UNLIKELY(fa_proc.forked_child))                   \
         fa_lock_check(s, FA_LOCK_SEM, 0, (unsigned)(how), sem_value(s), SITE);             \
+    struct fa_thread *waiter = tracked && (int)(how) >= 0 ? sem_wait_begin(s) : NULL;     \
     int rc = call;                                                                        \
+    if (waiter) fa_cond_wait_end(waiter, s);                                              \
     if (rc == 0 && tracked) fa_lock_acquired(s, FA_LOCK_SEM, 0, 0, SITE);                 \
     return rc;
 
