@@ -346,7 +346,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     if (s->fds_listing_errno) probe_fds(s);
     capture_rng(s);
     fa_capture_streams(s);
-    fa_python_capture(s, call_site);
+    fa_python_capture_before(s, call_site);
     errno = saved;
     return s;
 }
@@ -429,6 +429,7 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
     if (fa_findings_fork_may_write(s, &fa_opts)) {
         s->ppid = (pid_t)syscall(SYS_getppid);
         if (s->stack_call_site) s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, s->stack_call_site);
+        fa_python_capture_after(s);
     }
     fa_findings_fork(s, &fa_opts);
     fa_audit_discard(s);

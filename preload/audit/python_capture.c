@@ -179,15 +179,14 @@ static void logging_state(struct fa_snapshot *s, const struct fa_py_api *py)
 /* The import lock: os.fork() takes it last before the fork (PyOS_BeforeFork), by a direct
  * call of PyThread_acquire_lock, and PyOS_AfterFork_Child re-initialises it: the forking
  * thread's newest semaphore taken from inside PyThread_acquire_lock_timed. */
-static void import_lock(struct fa_snapshot *s)
+static void import_lock(struct fa_snapshot *s, const struct fa_py_api *py)
 {
-    void *acquire = dlsym(RTLD_DEFAULT, "PyThread_acquire_lock_timed");
-    if (!acquire) return;
+    if (!py->acquire_lock_timed) return;
     for (int i = s->nlocks - 1; i >= 0; i--) {
         struct fa_snap_lock *l = &s->locks[i];
         if (!l->holder_is_forking_thread || l->held.type != FA_LOCK_SEM || l->held.nframes < 1) continue;
         Dl_info info;
-        if (dladdr((void *)(l->held.frames[0] - 1), &info) && info.dli_saddr == acquire) l->py_repaired = 1;
+        if (dladdr((void *)(l->held.frames[0] - 1), &info) && info.dli_saddr == (void *)py->acquire_lock_timed) l->py_repaired = 1;
         return; /* only the newest */
     }
 }
@@ -284,27 +283,33 @@ static void remember_sites(const struct fa_snapshot *s)
 
 /* ------------------------------------------------------------- the capture */
 
-void fa_python_capture(struct fa_snapshot *s, const void *call_site)
+static int holds_semaphore(const struct fa_snapshot *s)
 {
-    nsites = 0;
-    const struct fa_py_api *py = fa_python();
-    if (!py || !call_site || !fa_python_code(call_site) || !py->dump_threads || !py->is_initialized()) return;
-    void *tstate = py->this_thread_state();
-    if (!tstate || !py->gil_check()) return;
-    struct fa_snap_python *p = s->py;
-    p->version = py->version;
-    p->forking_self = (unsigned long)pthread_self();
-    p->nnames = 0;
-    p->stdlib_dir[0] = 0;
-    p->text_len = dump_into(py, tstate, 1, s->py_text, FA_PY_TEXT_BYTES);
-    p->present = 1;
+    for (int i = 0; i < s->nlocks; i++)
+        if (s->locks[i].held.type == FA_LOCK_SEM) return 1;
+    return 0;
+}
+
+/* Every Python thread's stack, from faulthandler's writer: the costly part (a memfd and a
+ * write per line), done only when a record or the child needs it. */
+static void dump(struct fa_snapshot *s, const struct fa_py_api *py)
+{
+    s->py->text_len = dump_into(py, py->this_thread_state(), 1, s->py_text, FA_PY_TEXT_BYTES);
+    s->py->dumped = 1;
+}
+
+/* With the object API: the threads' names, the standard library's directory, and the held
+ * locks CPython repairs in the child (out of s->locks) or that have a Python name. */
+static void judge(struct fa_snapshot *s, const struct fa_py_api *py)
+{
+    s->py->judged = 1;
     if (!fa_python_can_call(py)) return;
     void *type, *value, *tb;
     py->err_fetch(&type, &value, &tb);
     stdlib_dir(s, py);
     threading_state(s, py);
     logging_state(s, py);
-    import_lock(s);
+    import_lock(s, py);
     int kept = 0;
     for (int i = 0; i < s->nlocks; i++) {
         if (s->locks[i].py_repaired) s->locks_protected++;
@@ -313,5 +318,34 @@ void fa_python_capture(struct fa_snapshot *s, const void *call_site)
     s->nlocks = kept;
     name_locks(s, py);
     py->err_restore(type, value, tb);
+}
+
+void fa_python_capture_before(struct fa_snapshot *s, const void *call_site)
+{
+    nsites = 0;
+    const struct fa_py_api *py = fa_python();
+    if (!py || !call_site || !fa_python_code(call_site) || !py->dump_threads || !py->is_initialized()) return;
+    if (!py->this_thread_state() || !py->gil_check()) return;
+    s->py_fork = 1;
+    struct fa_snap_python *p = s->py;
+    p->present = 1;
+    p->judged = p->dumped = 0;
+    p->forking_self = (unsigned long)pthread_self();
+    p->nnames = 0;
+    p->text_len = 0;
+    p->stdlib_dir[0] = 0;
+    /* Held semaphores are judged now (which CPython repairs decides what is reported), and
+     * the child keeps where the holders of those left were. The rest waits for a record. */
+    if (!holds_semaphore(s)) return;
+    judge(s, py);
+    if (!s->nlocks) return;
+    dump(s, py);
     remember_sites(s);
+}
+
+void fa_python_capture_after(struct fa_snapshot *s)
+{
+    if (!s->py_fork) return;
+    if (!s->py->judged) judge(s, fa_python());
+    if (!s->py->dumped) dump(s, fa_python());
 }

@@ -13,10 +13,16 @@
 /* In the parent, just before the real fork, after the locks and threads were captured.
  * Does nothing unless the process runs CPython, the fork was called from the interpreter's
  * own code (`call_site`: os.fork(), not a C signal handler) and the forking thread holds
- * the GIL (as os.fork() does). Locks CPython re-initialises in the child (every thread's
- * threading state lock, the import lock taken by os.fork(), logging's locks, ...) leave
- * s->locks and are counted in locks_protected. */
-void fa_python_capture(struct fa_snapshot *s, const void *call_site);
+ * the GIL, as os.fork() does (then s->py_fork is set). When a semaphore is held it
+ * captures at once (see _after): locks CPython re-initialises in the child (every
+ * thread's threading state lock, the import lock taken by os.fork(), logging's locks,
+ * ...) leave s->locks and are counted in locks_protected, and the child keeps where the
+ * holders of the others were (fa_python_site_of_lock). */
+void fa_python_capture_before(struct fa_snapshot *s, const void *call_site);
+
+/* In the parent after the real fork, when a record will be written (os.fork() still holds
+ * the GIL): every Python thread's stack and threading name into s->py, unless done before. */
+void fa_python_capture_after(struct fa_snapshot *s);
 
 /* In a forked child: the Python site where the holder of `lock` was at the fork ("file",
  * line, "function" of its innermost frame in the program's own code), from what the

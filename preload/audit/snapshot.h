@@ -109,8 +109,8 @@ struct fa_py_thread_name {
     char name[64];
 };
 struct fa_snap_python {
-    int present;
-    unsigned long version;      /* PY_VERSION_HEX */
+    int present;                /* forked from Python: what follows is this fork's */
+    int judged, dumped;         /* the names and locks read; the stacks in py_text */
     unsigned long forking_self; /* pthread_t of the forking thread */
     size_t text_len;            /* bytes of py_text */
     int nnames;
@@ -150,6 +150,7 @@ struct fa_snapshot {
     unsigned long streams_dropped; /* with pending output, past FA_MAX_STREAMS */
     int streams_unchecked;         /* enum fa_streams_unchecked: the list not read whole */
     struct fa_snap_stream *streams; /* FA_MAX_STREAMS (FA_SNAP_FIXED_TABLES) */
+    int py_fork;                    /* forked from Python with the GIL (audit/python_capture.c) */
     struct fa_snap_python *py;      /* (FA_SNAP_FIXED_TABLES); py->present says if it was captured */
     char *py_text;
 

@@ -71,6 +71,7 @@ static void look_up(void)
     FIND(err_fetch, "PyErr_Fetch");
     FIND(err_restore, "PyErr_Restore");
     FIND(err_clear, "PyErr_Clear");
+    api.acquire_lock_timed = dlsym(RTLD_DEFAULT, "PyThread_acquire_lock_timed");
     found = &api;
 }
 

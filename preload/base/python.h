@@ -33,6 +33,7 @@ struct fa_py_api {
     void (*err_fetch)(void **type, void **value, void **tb);
     void (*err_restore)(void *type, void *value, void *tb);
     void (*err_clear)(void);
+    void *acquire_lock_timed;  /* PyThread_acquire_lock_timed, compared with acquisition sites */
 };
 
 /* Looks for the interpreter: at start-up (one dlsym when the process is not Python) and
