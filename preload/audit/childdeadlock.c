@@ -19,6 +19,7 @@
 
 #define REPORTED_MAX 64
 static char py_stack[16384]; /* the blocking thread's Python stack (static: a child's stack may be small) */
+static int py_stack_busy;
 static const void *reported[REPORTED_MAX]; /* report once per lock (on_child_deadlock=report) */
 static int nreported;
 
@@ -96,10 +97,13 @@ void fa_child_deadlock_check(const void *addr, unsigned type, unsigned kind, uns
     struct fa_child_deadlock e = {.lock = h, .holder = holder, .own = own, .timed = timed, .pc = pc};
     fa_child_origin_now(&e.origin);
     e.n = fa_backtrace(pc, fa_opts.stack_depth, call_site);
+    /* Another thread of the child reporting at the same time goes without a Python stack. */
+    int py_mine = !__atomic_exchange_n(&py_stack_busy, 1, __ATOMIC_ACQUIRE);
     e.py_text = py_stack;
-    e.py_len = fa_python_dump_this_thread(py_stack, sizeof py_stack);
+    e.py_len = py_mine ? fa_python_dump_this_thread(py_stack, sizeof py_stack) : 0;
     e.has_py_site = fa_python_site_of_lock(addr, &e.py_site);
     int suppressed = !fa_child_deadlock_report(&e, &fa_opts);
+    if (py_mine) __atomic_store_n(&py_stack_busy, 0, __ATOMIC_RELEASE);
     fa_in_auditor--;
     errno = saved;
     if (suppressed) return; /* no report, and no abort or exit either */

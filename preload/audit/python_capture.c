@@ -68,13 +68,8 @@ static const char *utf8(const struct fa_py_api *py, void *str)
     return s;
 }
 
-static void copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-    if (n >= cap) n = cap - 1;
-    memcpy(dst, src ? src : "", n);
-    dst[n] = 0;
-}
+static void copy_n(char *dst, size_t cap, const char *src, size_t n);
+static void copy(char *dst, size_t cap, const char *src) { copy_n(dst, cap, src ? src : "", src ? strlen(src) : 0); }
 
 /* The semaphore of a threading lock object, with its Python kind; NULL when `obj` is none.
  * Condition, Semaphore, Event, Barrier and queue.Queue are followed to the lock inside. */
@@ -256,23 +251,30 @@ int fa_python_site_of_lock(const void *lock, struct fa_py_site *out)
     return 0;
 }
 
+static void copy_n(char *dst, size_t cap, const char *src, size_t n)
+{
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 static void remember_sites(const struct fa_snapshot *s)
 {
     nsites = 0;
     for (int i = 0; i < s->nlocks && nsites < FA_PY_SITES; i++) {
         const struct fa_snap_lock *l = &s->locks[i];
         struct fa_py_frame f[FA_PY_MAX_FRAMES];
-        unsigned long who = l->holder_is_forking_thread ? 0 : l->holder_self;
-        int n = who || l->holder_is_forking_thread ? fa_pystack_frames(s->py_text, s->py->text_len, who, s->py->stdlib_dir, f, FA_PY_MAX_FRAMES) : 0;
+        int n = 0;
+        if (l->holder_is_forking_thread || l->holder_self) /* 0: the dump's current thread */
+            n = fa_pystack_frames(s->py_text, s->py->text_len, l->holder_is_forking_thread ? 0 : l->holder_self,
+                                  s->py->stdlib_dir, f, FA_PY_MAX_FRAMES);
         const struct fa_py_frame *site = fa_pystack_site(f, n);
         if (!site && !l->py_kind) continue;
         struct fa_py_site *o = &sites[nsites];
         memset(o, 0, sizeof *o);
         if (site) {
-            size_t fl = site->file_len < sizeof o->file - 1 ? site->file_len : sizeof o->file - 1;
-            memcpy(o->file, site->file, fl);
-            size_t nl = site->function_len < sizeof o->function - 1 ? site->function_len : sizeof o->function - 1;
-            memcpy(o->function, site->function, nl);
+            copy_n(o->file, sizeof o->file, site->file, site->file_len);
+            copy_n(o->function, sizeof o->function, site->function, site->function_len);
             o->line = site->line;
         }
         copy(o->kind, sizeof o->kind, l->py_kind);

@@ -71,6 +71,15 @@ void fa_finding_list_end(struct fa_buf *b, const struct fa_snapshot *s, const ch
     fa_puts(b, ")\n");
 }
 
+void fa_finding_key_text(struct fa_finding_keys *k, const char *text)
+{
+    size_t n = strlen(text);
+    if (n >= sizeof k->text_buf) n = sizeof k->text_buf - 1;
+    memcpy(k->text_buf, text, n);
+    k->text_buf[n] = 0;
+    k->text = k->text_buf;
+}
+
 void fa_finding_py_stack_json(struct fa_buf *b, const struct fa_snapshot *s)
 {
     struct fa_py_frame py[FA_MAX_FRAMES];

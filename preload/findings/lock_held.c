@@ -4,12 +4,27 @@
  * the child may still unlock. */
 #include "findings/finding.h"
 
-#include <string.h>
-
-/* A Python process's semaphores are Python's locks (threading.Lock and what is built on it). */
-static int python_lock(const struct fa_snapshot *s, const struct fa_snap_lock *l)
+/* What a Python lock is ("threading.Lock", ...; a Python process's semaphores are Python's
+ * locks even when no object was found for them), NULL for the others. */
+static const char *python_kind(const struct fa_snapshot *s, const struct fa_snap_lock *l)
 {
-    return l->py_kind || (s->py && s->py->present && l->held.type == FA_LOCK_SEM);
+    if (l->py_kind) return l->py_kind;
+    return s->py && s->py->present && l->held.type == FA_LOCK_SEM ? "Python lock" : NULL;
+}
+
+/* The rule suggested: a Python lock's name, else its acquisition site. */
+static void suggestion_json(struct fa_buf *b, const struct fa_finding_in *in, const struct fa_snap_lock *l)
+{
+    int named = l->py_name[0] != 0;
+    fa_record_suggestion_json(b, fa_kind_name(in->kind), named ? NULL : l->held.frames, named ? 0 : l->held.nframes,
+                              named ? l->py_name : NULL);
+}
+
+static void suggestion_text(struct fa_buf *b, const struct fa_finding_in *in, const struct fa_snap_lock *l)
+{
+    int named = l->py_name[0] != 0;
+    fa_record_suggestion_text(b, in->s->pid, "  ", fa_kind_name(in->kind), named ? NULL : l->held.frames,
+                              named ? 0 : l->held.nframes, named ? l->py_name : NULL);
 }
 
 /* The holder's name: threading's for a Python thread, else the kernel's. */
@@ -25,13 +40,7 @@ static int entries(const struct fa_snapshot *s) { return s->nlocks; }
 static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
 {
     const struct fa_snap_lock *l = &s->locks[i];
-    if (l->py_name[0]) { /* a Python lock is named by its variable: "__main__.lock" */
-        size_t n = strlen(l->py_name);
-        if (n >= sizeof k->text_buf) n = sizeof k->text_buf - 1;
-        memcpy(k->text_buf, l->py_name, n);
-        k->text_buf[n] = 0;
-        k->text = k->text_buf;
-    }
+    if (l->py_name[0]) fa_finding_key_text(k, l->py_name); /* a Python lock: by its variable, "__main__.lock" */
     const struct fa_snap_thread *holder = fa_finding_thread(s, l->holder);
     k->pc[0] = l->held.frames;
     k->n[0] = l->held.nframes;
@@ -68,9 +77,10 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     fa_record_lock_json_open(b, &l->held, l->holder, holder_name(s, l, holder), "holder_is_forking_thread",
                              l->holder_is_forking_thread, l->holder_gone);
     if (holder) fa_record_thread_stack_json(b, holder, "holder_stack_at_fork");
-    if (python_lock(s, l)) {
+    const char *kind = python_kind(s, l);
+    if (kind) {
         fa_puts(b, ",\"python\":{\"kind\":");
-        fa_put_json_str(b, l->py_kind ? l->py_kind : "Python lock");
+        fa_put_json_str(b, kind);
         if (l->py_name[0]) {
             fa_puts(b, ",\"name\":");
             fa_put_json_str(b, l->py_name);
@@ -81,8 +91,7 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     int npy = l->holder_gone ? 0 : fa_finding_py_stack(s, l->holder_self, py, in->o->stack_depth);
     fa_pystack_json(b, "holder_python_stack_at_fork", py, npy);
     fa_putc(b, '}');
-    fa_record_suggestion_json(b, fa_kind_name(in->kind), l->py_name[0] ? NULL : l->held.frames,
-                              l->py_name[0] ? 0 : l->held.nframes, l->py_name[0] ? l->py_name : NULL);
+    suggestion_json(b, in, l);
 }
 
 static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
@@ -92,8 +101,9 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     const struct fa_snap_thread *holder = other_holder(s, l);
     pid_t pid = s->pid;
     const char *hname = holder_name(s, l, holder);
-    if (python_lock(s, l)) {
-        fa_puts(b, l->py_kind ? l->py_kind : "Python lock");
+    const char *kind = python_kind(s, l);
+    if (kind) {
+        fa_puts(b, kind);
         if (l->py_name[0]) {
             fa_putc(b, ' ');
             fa_puts(b, l->py_name);
@@ -138,8 +148,7 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
             fa_record_text_line(b, pid, "  taken by the forking thread before it forked (where it forked: below)\n");
         else
             fa_pystack_text(b, pid, "  at the fork its holder was at (Python, most recent call first):\n", "    ", py, npy);
-        fa_record_suggestion_text(b, pid, "  ", fa_kind_name(in->kind), l->py_name[0] ? NULL : l->held.frames,
-                                  l->py_name[0] ? 0 : l->held.nframes, l->py_name[0] ? l->py_name : NULL);
+        suggestion_text(b, in, l);
         return;
     }
     fa_record_prefix(b, pid);
@@ -157,8 +166,7 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     if (l->held.nframes == 1)
         fa_record_text_line(b, pid, "    (the call site only: lock_stack_depth=8 records deeper acquisition stacks)\n");
     if (holder) fa_record_thread_stack_text(b, pid, holder, "  and at the fork the holder was at:\n");
-    fa_record_suggestion_text(b, pid, "  ", fa_kind_name(in->kind), l->py_name[0] ? NULL : l->held.frames,
-                              l->py_name[0] ? 0 : l->held.nframes, l->py_name[0] ? l->py_name : NULL);
+    suggestion_text(b, in, l);
 }
 
 const struct fa_finding fa_finding_LOCK = {

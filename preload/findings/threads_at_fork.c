@@ -15,13 +15,11 @@ static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
     const struct fa_snap_thread *t = &s->threads[i];
     const char *pyname = fa_finding_py_thread_name(s, t->self);
     if (pyname) { /* a Python thread: its threading name (its start routine is the interpreter's) */
-        size_t n = strlen(pyname) < sizeof k->text_buf ? strlen(pyname) : sizeof k->text_buf - 1;
-        memcpy(k->text_buf, pyname, n);
-        k->text_buf[n] = 0;
+        fa_finding_key_text(k, pyname);
     } else {
         fa_function_name(t->start_routine, k->text_buf, sizeof k->text_buf);
+        k->text = k->text_buf[0] ? k->text_buf : NULL;
     }
-    k->text = k->text_buf[0] ? k->text_buf : NULL;
     k->pc[0] = t->created_at;
     k->n[0] = t->ncreated;
     k->pc[1] = t->stack;
@@ -105,7 +103,7 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
         struct fa_py_frame py[FA_MAX_FRAMES];
         int npy = fa_finding_py_stack(s, t->self, py, in->o->stack_depth);
         if (npy > 0) { /* a Python thread: its Python stack, not the interpreter's C frames */
-            fa_puts(b, ", a Python thread, at the fork at (most recent call first):\n");
+            fa_puts(b, " (Python) was at (most recent call first):\n");
             fa_pystack_text(b, pid, NULL, "      ", py, npy);
         } else if (!fa_record_thread_origin_text(b, pid, t, "    "))
             fa_puts(b, " (creation site unknown: not made through the interposed pthread_create)\n");
