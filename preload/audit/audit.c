@@ -189,8 +189,22 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
     if (syscall(SYS_fstat, fd, &st) != 0) return 0; /* closed meanwhile */
     const struct fa_fd_origin *o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     if (o && o->opened_by == fa_fd_auditor) return 0;
-    if (fd >= FA_FD_TRACKED) s->fds_untracked++; /* no opening site: above the origin table */
     struct fa_snap_fd *f = &s->fds[s->nfds];
+    f->py_site = 0;
+    if (o && o->py_site) {
+        struct fa_pysite site;
+        if (fa_pysites_get(o->py_site, (int)fd, st.st_dev, st.st_ino, &site)) {
+            if (site.runtime) { /* multiprocessing's pipes and queues: shared with its workers by design */
+                s->fds_py_runtime++;
+                return 0;
+            }
+            if (s->npy_fd_sites < FA_SNAP_PY_FD_SITES) {
+                s->py_fd_sites[s->npy_fd_sites++] = site;
+                f->py_site = s->npy_fd_sites;
+            }
+        }
+    }
+    if (fd >= FA_FD_TRACKED) s->fds_untracked++; /* no opening site: above the origin table */
     /* Remembered from an earlier fork while the file is neither renamed nor unlinked (its
      * change time and link count tell); the access mode of an open file description
      * never changes. Saves a readlink and an fcntl per descriptor and fork. */

@@ -222,16 +222,9 @@ static void name_locks(struct fa_snapshot *s, const struct fa_py_api *py)
     }
 }
 
-static void stdlib_dir(struct fa_snapshot *s, const struct fa_py_api *py)
+static void stdlib_dir(struct fa_snapshot *s)
 {
-    void *file = attr(py, module(py, "os"), "__file__");
-    const char *path = utf8(py, file);
-    const char *slash = path ? strrchr(path, '/') : NULL;
-    if (slash && (size_t)(slash - path + 1) < sizeof s->py->stdlib_dir) {
-        memcpy(s->py->stdlib_dir, path, (size_t)(slash - path + 1));
-        s->py->stdlib_dir[slash - path + 1] = 0;
-    }
-    if (file) py->decref(file);
+    copy(s->py->stdlib_dir, sizeof s->py->stdlib_dir, fa_python_stdlib_dir());
 }
 
 /* ------------------------------------------------------------- for the child */
@@ -266,9 +259,9 @@ static void remember_sites(const struct fa_snapshot *s)
         struct fa_py_frame f[FA_PY_MAX_FRAMES];
         int n = 0;
         if (l->holder_is_forking_thread || l->holder_self) /* 0: the dump's current thread */
-            n = fa_pystack_frames(s->py_text, s->py->text_len, l->holder_is_forking_thread ? 0 : l->holder_self,
+            n = fa_pyframes_parse(s->py_text, s->py->text_len, l->holder_is_forking_thread ? 0 : l->holder_self,
                                   s->py->stdlib_dir, f, FA_PY_MAX_FRAMES);
-        const struct fa_py_frame *site = fa_pystack_site(f, n);
+        const struct fa_py_frame *site = fa_pyframes_site(f, n);
         if (!site && !l->py_kind) continue;
         struct fa_py_site *o = &sites[nsites];
         memset(o, 0, sizeof *o);
@@ -308,7 +301,7 @@ static void judge(struct fa_snapshot *s, const struct fa_py_api *py)
     if (!fa_python_can_call(py)) return;
     void *type, *value, *tb;
     py->err_fetch(&type, &value, &tb);
-    stdlib_dir(s, py);
+    stdlib_dir(s);
     threading_state(s, py);
     logging_state(s, py);
     import_lock(s, py);

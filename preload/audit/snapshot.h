@@ -9,6 +9,7 @@
 #include "base/fa.h"
 #include "track/fdtrack.h"
 #include "track/heldlocks.h"
+#include "track/pysites.h"
 #include "track/rng.h"
 
 struct fa_snap_thread {
@@ -55,6 +56,7 @@ struct fa_snap_fd {
     long long offset;     /* file offset, -1 when it has none */
     const char *type;
     const char *opened_by;
+    int py_site;          /* its Python opening site: s->py_fd_sites[py_site - 1]; 0 when none */
     char target[256];
     int nframes;
     uintptr_t frames[FA_MAX_FRAMES];
@@ -81,6 +83,7 @@ struct fa_snap_stream {
     uintptr_t frames[FA_FD_FRAMES];
     char target[256];         /* the descriptor's /proc/self/fd link */
 };
+#define FA_SNAP_PY_FD_SITES 32 /* descriptors listed with their Python opening site, per fork */
 #define FA_MAX_STREAMS 8      /* streams with pending output listed per fork */
 #define FA_STREAMS_WALKED 4096 /* streams looked at per fork, at most */
 enum fa_streams_unchecked {
@@ -96,7 +99,8 @@ enum fa_streams_unchecked {
 #define FA_SNAP_FIXED_TABLES(X)                     \
     X(streams, struct fa_snap_stream, FA_MAX_STREAMS) \
     X(py, struct fa_snap_python, 1)                   \
-    X(py_text, char, FA_PY_TEXT_BYTES)
+    X(py_text, char, FA_PY_TEXT_BYTES)              \
+    X(py_fd_sites, struct fa_pysite, FA_SNAP_PY_FD_SITES)
 
 /* A CPython process at the fork (audit/python_capture.c): every Python thread's stack as
  * faulthandler writes it (py_text: "Thread 0x<pthread_t> ..." sections, see
@@ -153,6 +157,9 @@ struct fa_snapshot {
     int py_fork;                    /* forked from Python with the GIL (audit/python_capture.c) */
     struct fa_snap_python *py;      /* (FA_SNAP_FIXED_TABLES); py->present says if it was captured */
     char *py_text;
+    int npy_fd_sites;               /* Python opening sites of listed descriptors */
+    unsigned long fds_py_runtime;   /* left out: opened by multiprocessing's own machinery */
+    struct fa_pysite *py_fd_sites;  /* FA_SNAP_PY_FD_SITES (FA_SNAP_FIXED_TABLES) */
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
     unsigned long semaphores_untracked; /* binary semaphores the full registry left out */

@@ -102,6 +102,35 @@ int fa_python_can_call(const struct fa_py_api *py)
     return mine != NULL && (!py->current_thread_state || py->current_thread_state() == mine);
 }
 
+/* os.__file__'s directory, read once with the object API (sys.modules["os"], always there
+ * once the interpreter runs) and kept: the standard library does not move. */
+static char stdlib_dir[256];
+
+const char *fa_python_stdlib_dir(void)
+{
+    if (stdlib_dir[0] || !fa_python_can_call(found)) return stdlib_dir;
+    const struct fa_py_api *py = found;
+    void *type, *value, *tb;
+    py->err_fetch(&type, &value, &tb);
+    void *modules = py->sys_get_object("modules");
+    void *os = modules ? py->dict_get_item_string(modules, "os") : NULL;
+    void *name = os ? py->unicode_from_string("__file__") : NULL;
+    void *file = name ? py->generic_getattr(os, name) : NULL;
+    const char *path = file ? py->unicode_as_utf8(file) : NULL;
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (slash && (size_t)(slash - path + 1) < sizeof stdlib_dir) {
+        memcpy(stdlib_dir, path, (size_t)(slash - path + 1));
+        stdlib_dir[slash - path + 1] = 0;
+    }
+    if (file) py->decref(file);
+    if (name) py->decref(name);
+    py->err_clear();
+    py->err_restore(type, value, tb);
+    return stdlib_dir;
+}
+
+const char *fa_python_stdlib_dir_kept(void) { return stdlib_dir; }
+
 /* PyObject: ob_refcnt, ob_type; PyTypeObject: PyVarObject (refcnt, type, size), then
  * tp_name. The same in every release with the GIL (free-threaded builds are never called). */
 const char *fa_python_type_name(const void *obj)

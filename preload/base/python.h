@@ -52,6 +52,12 @@ int fa_python_code(const void *pc);
  * holds the GIL, and the version is one whose layouts forkaudit knows (3.8 to 3.12). */
 int fa_python_can_call(const struct fa_py_api *py);
 
+/* The standard library's directory ("/usr/lib/python3.11/"), "" while unknown: found with
+ * the object API the first time a thread that may call it asks, then kept. */
+const char *fa_python_stdlib_dir(void);
+/* The same, without looking: "" when not found yet. Async-signal-safe. */
+const char *fa_python_stdlib_dir_kept(void);
+
 /* A Python object's type name (tp_name), "" when unknown. Needs the GIL. */
 const char *fa_python_type_name(const void *obj);
 

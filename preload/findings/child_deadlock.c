@@ -15,7 +15,7 @@ static const char *action(const struct fa_child_deadlock *e, const struct fa_opt
 
 static int py_frames(const struct fa_child_deadlock *e, struct fa_py_frame *f, int max)
 {
-    return e->py_len ? fa_pystack_frames(e->py_text, e->py_len, 0, NULL, f, max) : 0;
+    return e->py_len ? fa_pyframes_parse(e->py_text, e->py_len, 0, NULL, f, max) : 0;
 }
 
 static void py_site_json(struct fa_buf *b, const struct fa_child_deadlock *e)

@@ -7,13 +7,53 @@
 
 #include "track/fdtrack.h"
 
+/* The descriptor's Python opening site, innermost first; 0 frames when none was kept. */
+static int python_site(const struct fa_snapshot *s, const struct fa_snap_fd *f, struct fa_py_frame *out, int max)
+{
+    if (f->py_site <= 0 || f->py_site > s->npy_fd_sites) return 0;
+    const struct fa_pysite *site = &s->py_fd_sites[f->py_site - 1];
+    return fa_pyframes_parse(site->text, site->len, 0, fa_finding_stdlib_dir(s), out, max);
+}
+
+/* A pipe or socket opened from Python is named in a rule by its opening line in the
+ * program's own code ("app.py:12"): its number changes every run, its native site is the
+ * interpreter's. "" when it has no Python site. */
+static void python_rule(const struct fa_snapshot *s, const struct fa_snap_fd *f, char *out, size_t cap)
+{
+    out[0] = 0;
+    struct fa_py_frame py[FA_PYSITE_FRAMES];
+    const struct fa_py_frame *site = fa_pyframes_site(py, python_site(s, f, py, FA_PYSITE_FRAMES));
+    if (!site || f->target[0] == '/') return;
+    const char *base = site->file;
+    for (size_t i = 0; i < site->file_len; i++)
+        if (site->file[i] == '/') base = site->file + i + 1;
+    struct fa_buf b;
+    fa_buf_fixed(&b, out, cap);
+    fa_putsn(&b, base, site->file_len - (size_t)(base - site->file));
+    fa_putc(&b, ':');
+    fa_put_dec(&b, site->line);
+    fa_buf_terminate(&b);
+}
+
 static int entries(const struct fa_snapshot *s) { return s->nfds; }
 
 /* A descriptor is named in a rule by its target, and by where it was opened. */
 static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
 {
     const struct fa_snap_fd *f = &s->fds[i];
-    k->text = f->target;
+    char rule[96];
+    python_rule(s, f, rule, sizeof rule);
+    if (rule[0]) { /* the target, then where it was opened: a rule may name either */
+        struct fa_buf b;
+        fa_buf_fixed(&b, k->text_buf, sizeof k->text_buf);
+        fa_puts(&b, f->target);
+        fa_puts(&b, " opened at ");
+        fa_puts(&b, rule);
+        fa_buf_terminate(&b);
+        k->text = k->text_buf;
+    } else {
+        k->text = f->target;
+    }
     k->pc[0] = f->frames;
     k->n[0] = f->nframes;
     k->nstacks = 1;
@@ -62,9 +102,13 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
             fa_puts(b, "\",\"opened_at\":");
             fa_record_frames_json(b, f->frames, f->nframes);
         }
-        int by_path = f->target[0] == '/';
-        fa_record_suggestion_json(b, fa_kind_name(in->kind), by_path ? NULL : f->frames, by_path ? 0 : f->nframes,
-                                  fd_pattern(f));
+        struct fa_py_frame py[FA_PYSITE_FRAMES];
+        fa_pystack_json(b, "python_opened_at", py, python_site(s, f, py, FA_PYSITE_FRAMES));
+        char rule[96];
+        python_rule(s, f, rule, sizeof rule);
+        int by_text = f->target[0] == '/' || rule[0];
+        fa_record_suggestion_json(b, fa_kind_name(in->kind), by_text ? NULL : f->frames, by_text ? 0 : f->nframes,
+                                  rule[0] ? rule : fd_pattern(f));
         fa_putc(b, '}');
         if (fa_record_list_entry_overflows(b, mark)) break;
     }
@@ -78,6 +122,13 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
 static int same_frames(const uintptr_t *a, int na, const uintptr_t *b, int nb)
 {
     return na == nb && memcmp(a, b, (size_t)na * sizeof a[0]) == 0;
+}
+
+static int same_python_site(const struct fa_snapshot *s, const struct fa_snap_fd *a, const struct fa_snap_fd *b)
+{
+    if (!a->py_site || !b->py_site) return a->py_site == b->py_site;
+    const struct fa_pysite *x = &s->py_fd_sites[a->py_site - 1], *y = &s->py_fd_sites[b->py_site - 1];
+    return x->len == y->len && memcmp(x->text, y->text, x->len) == 0;
 }
 
 /* One line per descriptor, its opening site below. At an exec every listed descriptor
@@ -108,24 +159,32 @@ static void text_fd_list(struct fa_buf *b, const struct fa_finding_in *in, int a
             fa_put_dec(b, f->offset);
             fa_puts(b, ")\n");
         }
+        struct fa_py_frame py[FA_PYSITE_FRAMES];
+        int npy = python_site(s, f, py, FA_PYSITE_FRAMES);
         if (f->opened_by) {
             fa_record_prefix(b, pid);
             fa_puts(b, "    opened by ");
             fa_puts(b, f->opened_by);
             const struct fa_snap_fd *prev = i > 0 ? &s->fds[i - 1] : NULL;
-            if (prev && prev->opened_by && same_frames(prev->frames, prev->nframes, f->frames, f->nframes)) {
+            if (prev && prev->opened_by && same_frames(prev->frames, prev->nframes, f->frames, f->nframes) &&
+                same_python_site(s, prev, f)) {
                 /* pipe and socketpair ends: say it once */
                 fa_puts(b, " at the same place as fd ");
                 fa_put_dec(b, prev->fd);
                 fa_putc(b, '\n');
+            } else if (npy > 0) { /* opened from Python: its Python frames, not the interpreter's */
+                fa_puts(b, " at (Python, most recent call first; native frames in format=json):\n");
+                fa_pystack_text(b, pid, NULL, "      ", py, npy);
             } else {
                 fa_puts(b, " at:\n");
                 fa_record_frames_text(b, pid, f->frames, f->nframes, "      ");
             }
         }
-        int by_path = f->target[0] == '/';
-        fa_record_suggestion_text(b, pid, "    ", fa_kind_name(in->kind), by_path ? NULL : f->frames,
-                                  by_path ? 0 : f->nframes, fd_pattern(f));
+        char rule[96];
+        python_rule(s, f, rule, sizeof rule);
+        int by_text = f->target[0] == '/' || rule[0];
+        fa_record_suggestion_text(b, pid, "    ", fa_kind_name(in->kind), by_text ? NULL : f->frames,
+                                  by_text ? 0 : f->nframes, rule[0] ? rule : fd_pattern(f));
         if (fa_record_list_entry_overflows(b, mark)) break;
     }
     fa_finding_list_end(b, s, "  ", s->nfds - shown, s->fds_dropped, "max_fds");
@@ -198,6 +257,20 @@ static void exec_text(struct fa_buf *b, const struct fa_finding_in *in)
     fa_record_frames_text(b, s->pid, s->stack.pc, s->stack.n, "    ");
 }
 
+/* The fork note's part: descriptors of multiprocessing's own, left out. */
+static void note_json(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    if (s->fds_py_runtime) fa_record_json_int(b, "fds_python_runtime", (long long)s->fds_py_runtime);
+}
+
+static void note_text(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    if (!s->fds_py_runtime) return;
+    fa_puts(b, " (");
+    fa_put_udec(b, s->fds_py_runtime);
+    fa_puts(b, " descriptors of multiprocessing's own machinery, shared with its workers by design)");
+}
+
 const struct fa_finding fa_finding_FDS = {
     .entries = entries,
     .keys = keys,
@@ -206,6 +279,8 @@ const struct fa_finding fa_finding_FDS = {
     .records = fork_records,
     .emit_json = emit_json,
     .emit_text = fork_text,
+    .note_json = note_json,
+    .note_text = note_text,
 };
 
 const struct fa_finding fa_finding_EXEC_FDS = {

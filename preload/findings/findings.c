@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/process.h"
+#include "base/python.h"
 #include "findings/finding.h"
 #include "out/record.h"
 #include "out/suppress.h"
@@ -86,11 +87,16 @@ void fa_finding_py_stack_json(struct fa_buf *b, const struct fa_snapshot *s)
     fa_pystack_json(b, "python_stack", py, fa_finding_py_stack(s, 0, py, fa_opts.stack_depth));
 }
 
+const char *fa_finding_stdlib_dir(const struct fa_snapshot *s)
+{
+    return s->py->present && s->py->stdlib_dir[0] ? s->py->stdlib_dir : fa_python_stdlib_dir_kept();
+}
+
 int fa_finding_py_stack(const struct fa_snapshot *s, unsigned long self, struct fa_py_frame *f, int max)
 {
     if (!s->py || !s->py->present) return 0;
     if (self == s->py->forking_self) self = 0;
-    return fa_pystack_frames(s->py_text, s->py->text_len, self, s->py->stdlib_dir, f, max);
+    return fa_pyframes_parse(s->py_text, s->py->text_len, self, s->py->stdlib_dir, f, max);
 }
 
 const char *fa_finding_py_thread_name(const struct fa_snapshot *s, unsigned long self)

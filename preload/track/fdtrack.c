@@ -11,6 +11,7 @@
 
 #include "base/backtrace.h"
 #include "base/options.h"
+#include "track/pysites.h"
 #include "track/threads.h"
 
 
@@ -63,6 +64,7 @@ static void reset(struct fa_fd_origin *o, dev_t dev, ino_t ino)
     o->opened_by = NULL;
     o->nframes = 0;
     o->accmode = -1;
+    o->py_site = 0;
     o->target[0] = 0;
     o->dev = dev;
     o->ino = ino;
@@ -84,6 +86,11 @@ void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site)
             reset(o, st.st_dev, st.st_ino);
             o->nframes = ours ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES, call_site);
             o->opened_by = ours ? fa_fd_auditor : opened_by;
+            if (!ours) {
+                fa_in_auditor++; /* the dump's memfd is the auditor's */
+                o->py_site = fa_pysites_capture(fd, &st, opened_by, call_site);
+                fa_in_auditor--;
+            }
         }
     }
     errno = saved;

@@ -29,6 +29,7 @@ struct fa_fd_origin {
     struct timespec target_ctime;
     nlink_t target_nlink;
     int accmode;           /* O_ACCMODE bits seen at a fork, -1 when not yet */
+    int py_site;           /* its Python opening site (track/pysites.h), 0 when none */
     char target[256];
 };
 

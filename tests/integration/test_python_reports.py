@@ -10,6 +10,10 @@ records. Checks that:
     holder's Python stack (program file, line, function) and the forking thread's;
   - logging's locks and an idle thread's _tstate_lock, which CPython repairs in the child,
     are not reported, and the fork note counts them in locks_protected_by_atfork;
+  - a plain multiprocessing.Pool.map reports nothing: its pipes are counted in the fork
+    note's fds_python_runtime, not listed;
+  - a socket, a file and a pipe the program opened itself are listed with their Python
+    opening site (program file, line, function) and a rule naming that line;
   - a C program's records have no "python_stack".
 Lines are found from the "# WAIT-LINE" / "# FORK-LINE" markers in the programs. Needs
 `make tests` first. Prints cmocka-style lines so that tests/run-tests.sh counts these
@@ -164,6 +168,70 @@ class LocksCPythonRepairs(unittest.TestCase):
         self.assert_no_lock_reported(audit)
         self.assertGreaterEqual(audit.of_parent("fork")[0]["locks_protected_by_atfork"], 1)
         self.assertEqual(len(audit.of_parent("threads-at-fork")), 1, "the idle thread was not seen")
+
+
+@unittest.skipUnless(os.access(PYTHON, os.X_OK), PYTHON + " is not installed")
+class MultiprocessingsOwnDescriptors(unittest.TestCase):
+    """multiprocessing's pipes and queues are its own; what the program opened is listed,
+    with where in Python it was opened."""
+
+    def test_a_plain_pool_map_reports_nothing(self):
+        audit = python_run("pool_map")
+        notes = audit.of_parent("fork")
+        self.assertGreaterEqual(len(notes), 2, "the pool's forks were not audited")
+        findings = [r for r in audit.records if r["kind"] != "fork"]
+        self.assertEqual(findings, [], json.dumps(findings, indent=1)[:4000])
+        for note in notes:
+            self.assertGreaterEqual(note["fds_python_runtime"], 6, note)
+            self.assertEqual(note["fds"], 0, note)
+
+    def test_the_programs_own_descriptors_carry_their_python_opening_site(self):
+        path = program("own_descriptors")
+        audit = python_run("own_descriptors")
+        server_fd, file_fd, read_fd, write_fd = (int(x) for x in audit.out.split()[1:5])
+        records = audit.of_parent("fds-at-fork")
+        self.assertGreaterEqual(len(records), 2, "one record per pool worker fork")
+        expected = {
+            server_fd: ("OPEN-SOCKET", "open_socket", "socket.py", "__init__"),
+            file_fd: ("OPEN-FILE", "<module>", None, None),
+            read_fd: ("OPEN-PIPE", "<module>", None, None),
+            write_fd: ("OPEN-PIPE", "<module>", None, None),
+        }
+        for record in records:
+            fds = {f["fd"]: f for f in record["fds"]}
+            self.assertEqual(set(fds), set(expected), "only the program's own descriptors are listed")
+            self.assertGreaterEqual(audit.of_parent("fork")[0]["fds_python_runtime"], 6)
+            for fd, (marker, function, stdlib_file, stdlib_function) in expected.items():
+                frames = fds[fd]["python_opened_at"]
+                own = {"file": path, "line": marked_line(path, marker), "function": function, "own": True}
+                if stdlib_file:  # socket.socket(): the standard library's frame, then the program's
+                    self.assertTrue(frames[0]["file"].endswith("/" + stdlib_file), frames)
+                    self.assertEqual((frames[0]["function"], frames[0]["own"]), (stdlib_function, False))
+                    self.assertEqual(frames[1], own)
+                else:
+                    self.assertEqual(frames[0], own)
+            self.assertEqual(fds[server_fd]["suppression"],
+                             "fds-at-fork:own_descriptors.py:%d" % marked_line(path, "OPEN-SOCKET"))
+            self.assertEqual(fds[read_fd]["suppression"],
+                             "fds-at-fork:own_descriptors.py:%d" % marked_line(path, "OPEN-PIPE"))
+
+    def test_the_suggested_rule_silences_its_descriptor_only(self):
+        path = program("own_descriptors")
+        tmp = tempfile.mkdtemp(prefix="forkaudit-python-supp.")
+        try:
+            rules = os.path.join(tmp, "rules")
+            with open(rules, "w") as f:
+                f.write("fds-at-fork:own_descriptors.py:%d\n" % marked_line(path, "OPEN-SOCKET"))
+            audit = audited_run([PYTHON, path], ":suppressions=" + rules)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        server_fd = int(audit.out.split()[1])
+        records = audit.of_parent("fds-at-fork")
+        self.assertTrue(records)
+        for record in records:
+            listed = [f["fd"] for f in record["fds"]]
+            self.assertNotIn(server_fd, listed)
+            self.assertEqual(len(listed), 3, listed)
 
 
 class CProgram(unittest.TestCase):

@@ -1,0 +1,34 @@
+/* pyframes.h: Python stacks as CPython's faulthandler writes them, read back into frames
+ * (innermost first), and which of them are the program's own code. Async-signal-safe;
+ * out/pystack.h renders them. */
+#ifndef FA_PYFRAMES_H
+#define FA_PYFRAMES_H
+
+#include <stddef.h>
+
+#define FA_PY_MAX_FRAMES 100 /* faulthandler's own limit */
+
+struct fa_py_frame {
+    const char *file;
+    size_t file_len;
+    long line;           /* -1 when unknown */
+    const char *function;
+    size_t function_len;
+    int own;             /* the program's own code: not the standard library, not an installed package */
+};
+
+/* A thread's section in a dump: `self` its pthread_t (0: the dump's "Current thread", or a
+ * one-thread dump's "Stack"). Fills up to `max` frames, innermost first; returns their
+ * count, 0 when the thread is not in the dump or has no Python frame. `stdlib_dir` (may
+ * be "" or NULL) decides `own`. */
+int fa_pyframes_parse(const char *text, size_t len, unsigned long self, const char *stdlib_dir,
+                      struct fa_py_frame *out, int max);
+
+/* For a file under ".../lib/python3.N/" (where the standard library lives; used when its
+ * directory is not known): the path's rest after that directory, else NULL. */
+const char *fa_pyframes_stdlib_part(const struct fa_py_frame *f);
+
+/* The innermost frame of the program's own code, else the innermost one; NULL when n is 0. */
+const struct fa_py_frame *fa_pyframes_site(const struct fa_py_frame *f, int n);
+
+#endif
