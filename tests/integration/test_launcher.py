@@ -8,6 +8,11 @@ Needs `make tests` first (the library and tests/progs). Prints cmocka-style line
 tests with the C ones. Every launcher run has a deadline (its process group is killed);
 nothing sleeps: the programs synchronise with barriers and pipes.
 
+Python programs (tests/progs/python/, run with /usr/bin/python3, Debian's CPython) check
+that a finding of a Python process is labelled and located by the program's own Python
+line (lines read from the programs' "# MARKER" comments), names the Python lock and
+thread, and that findings at different Python sites stay apart.
+
 The SARIF file is validated with python3-jsonschema against
 tests/integration/sarif-2.1.0-subset.schema.json: a reduced schema written for these tests
 (the official OASIS schema could not be obtained from the Debian packages this project
@@ -38,9 +43,40 @@ DEADLINE = 120  # seconds for one launcher run (200 audited forks take well unde
 RUNS_TMPDIR = tempfile.mkdtemp(prefix="forkaudit-launcher-runs.")
 
 
+PYTHON = "/usr/bin/python3"  # Debian's CPython, the one the library knows (not a shim)
+
+
 def prog(name):
     """Absolute path of a test program built from tests/progs/NAME.c."""
     return os.path.join(BUILD, "tests", "progs", name)
+
+
+def python_prog(name):
+    """tests/progs/python/NAME.py, relative to the repository (the launcher runs there)."""
+    return os.path.join("tests", "progs", "python", name + ".py")
+
+
+def marked_line(path, marker):
+    """Number (1-based) of the only line of PATH (relative to the repository) holding the
+    comment '# MARKER'."""
+    with open(os.path.join(ROOT, path)) as f:
+        lines = [n for n, text in enumerate(f, 1) if "# " + marker in text]
+    assert len(lines) == 1, "%s: %d lines marked %s" % (path, len(lines), marker)
+    return lines[0]
+
+
+def validate_sarif(test, sarif):
+    """Fails `test` when the SARIF document does not validate against the subset schema;
+    skips it without python3-jsonschema."""
+    try:
+        import jsonschema
+    except ImportError:
+        test.skipTest("python3-jsonschema is not installed: SARIF schema validation skipped")
+    with open(SUBSET_SCHEMA) as f:
+        schema = json.load(f)
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = ["%s at %s" % (e.message, "/".join(map(str, e.path))) for e in validator.iter_errors(sarif)]
+    test.assertEqual(errors, [])
 
 
 class Run:
@@ -194,17 +230,184 @@ class ScriptRun(unittest.TestCase):
             self.assertTrue(loc["artifactLocation"]["uri"].endswith("/fork_many"))
 
     def test_sarif_validates_against_the_schema(self):
-        try:
-            import jsonschema
-        except ImportError:
-            self.skipTest("python3-jsonschema is not installed: SARIF schema validation skipped")
-        with open(SUBSET_SCHEMA) as f:
-            schema = json.load(f)
         with open(self.sarif_path) as f:
-            sarif = json.load(f)
-        validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
-        errors = ["%s at %s" % (e.message, "/".join(map(str, e.path))) for e in validator.iter_errors(sarif)]
-        self.assertEqual(errors, [])
+            validate_sarif(self, json.load(f))
+
+
+class PythonRun:
+    """One launcher run of /usr/bin/python3 on a program of tests/progs/python/ from the
+    repository, with --json and --sarif: r (the Run), doc (the JSON file), sarif."""
+
+    def __init__(self, name, options=()):
+        self.path = python_prog(name)
+        with tempfile.TemporaryDirectory(prefix="forkaudit-launcher-py.", dir=RUNS_TMPDIR) as tmp:
+            json_path, sarif_path = os.path.join(tmp, "findings.json"), os.path.join(tmp, "findings.sarif")
+            self.r = launch(list(options) + ["--json", json_path, "--sarif", sarif_path, "--", PYTHON, self.path])
+            with open(json_path) as f:
+                self.doc = json.load(f)
+            with open(sarif_path) as f:
+                self.sarif = json.load(f)
+
+    def line(self, marker):
+        return marked_line(self.path, marker)
+
+    def findings(self, kind):
+        return [f for f in self.doc["findings"] if f["kind"] == kind]
+
+    def results(self, kind):
+        return [r for r in self.sarif["runs"][0]["results"] if r["ruleId"] == kind]
+
+    def summary_of(self, kind):
+        """The summary's text of each finding of KIND (its lines joined by newlines)."""
+        blocks, current = [], None
+        for line in self.r.err.splitlines():
+            if line.startswith("["):
+                current = [line] if " %s, in " % kind in line else None
+                if current:
+                    blocks.append(current)
+            elif not line.startswith("    "):
+                current = None
+            elif current is not None:
+                current.append(line)
+        return ["\n".join(b) for b in blocks]
+
+
+def physical(result):
+    """(uri, uriBaseId, startLine) of a SARIF result's location."""
+    loc = result["locations"][0]["physicalLocation"]
+    where = loc["artifactLocation"]
+    return where["uri"], where.get("uriBaseId"), loc.get("region", {}).get("startLine")
+
+
+@unittest.skipUnless(os.access(PYTHON, os.X_OK), PYTHON + " is not installed")
+class PythonLockHeldByWorker(unittest.TestCase):
+    """lock_held_by_worker.py: "stats-updater" holds __main__.lock at WAIT-LINE while the main
+    thread forks at FORK-LINE."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.py = PythonRun("lock_held_by_worker")
+        cls.wait, cls.fork = cls.py.line("WAIT-LINE"), cls.py.line("FORK-LINE")
+
+    def test_summary_labels_the_lock_by_the_holders_python_line(self):
+        blocks = self.py.summary_of("lock-held-at-fork")
+        self.assertEqual(len(blocks), 1, self.py.r.err)
+        text = " ".join(blocks[0].split())  # the description may wrap
+        self.assertIn('threading.Lock __main__.lock held by another thread ("stats-updater") at the fork', text)
+        self.assertIn("at %s:%d in update_stats" % (self.py.path, self.wait), text)
+        self.assertIn('held by thread "stats-updater" at (Python, most recent call first): '
+                      'File "%s", line %d, in update_stats' % (self.py.path, self.wait), text)
+        self.assertIn('fork at: File "%s", line %d, in fork_while_held' % (self.py.path, self.fork), text)
+
+    def test_summary_shows_python_names_not_the_interpreters_symbols(self):
+        self.assertNotIn("lock_PyThread_acquire_lock", self.py.r.err)
+        self.assertNotIn("os_fork", self.py.r.err)
+        self.assertNotIn("pythread_wrapper", self.py.r.err)
+        threads = self.py.summary_of("threads-at-fork")
+        self.assertEqual(len(threads), 1, self.py.r.err)
+        self.assertIn("1 other thread running at the fork (stats-updater)", threads[0])
+        self.assertIn("at %s:%d in fork_while_held" % (self.py.path, self.fork), threads[0])
+
+    def test_sarif_locates_the_lock_at_the_py_file_and_line(self):
+        results = self.py.results("lock-held-at-fork")
+        self.assertEqual(len(results), 1)
+        self.assertEqual(physical(results[0]), (self.py.path, "SRCROOT", self.wait))
+        self.assertEqual(results[0]["locations"][0]["logicalLocations"], [{"name": "update_stats", "kind": "function"}])
+        related = {loc["message"]["text"]: loc for loc in results[0]["relatedLocations"]}
+        self.assertEqual(physical({"locations": [related["fork at #0 fork_while_held (Python)"]]}),
+                         (self.py.path, "SRCROOT", self.fork))
+        run = related['held by thread "stats-updater" at #1 run (Python)']["physicalLocation"]
+        self.assertTrue(run["artifactLocation"]["uri"].endswith("/threading.py"), run)
+        ids = [loc["id"] for loc in results[0]["relatedLocations"]]
+        self.assertEqual(ids, list(range(1, len(ids) + 1)))
+
+    def test_sarif_locates_other_findings_at_the_fork_line(self):
+        for kind in ("threads-at-fork", "fds-at-fork"):
+            results = self.py.results(kind)
+            self.assertTrue(results, kind)
+            for result in results:
+                self.assertEqual(physical(result), (self.py.path, "SRCROOT", self.fork), kind)
+
+    def test_sarif_validates_against_the_schema(self):
+        validate_sarif(self, self.py.sarif)
+
+    def test_json_findings_carry_the_python_site(self):
+        lock = self.py.findings("lock-held-at-fork")[0]
+        self.assertEqual({k: lock["python_site"][k] for k in ("file", "line", "function")},
+                         {"file": os.path.join(ROOT, self.py.path), "line": self.wait, "function": "update_stats"})
+        self.assertEqual([s["label"] for s in lock["python_sites"]], ['held by thread "stats-updater" at', "fork at"])
+        self.assertIn("__main__.lock", lock["signature"])
+
+
+@unittest.skipUnless(os.access(PYTHON, os.X_OK), PYTHON + " is not installed")
+class PythonLocksAtTwoSites(unittest.TestCase):
+    """launcher_two_sites.py: __main__.lock at HOLD-A and __main__.other at HOLD-B at the first
+    fork, __main__.lock again at HOLD-C at the second: the interpreter's C frames of the three
+    acquisitions are the same, their Python sites are not."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.py = PythonRun("launcher_two_sites")
+        cls.expected = {("__main__.lock", cls.py.line("HOLD-A"), "hold_a"),
+                        ("__main__.other", cls.py.line("HOLD-B"), "hold_b"),
+                        ("__main__.lock", cls.py.line("HOLD-C"), "hold_c")}
+
+    def test_three_lock_findings_one_per_python_site(self):
+        found = self.py.findings("lock-held-at-fork")
+        sites = {(f["example"]["lock"]["python"]["name"], f["python_site"]["line"], f["python_site"]["function"])
+                 for f in found}
+        self.assertEqual(sites, self.expected, json.dumps([f["signature"] for f in found], indent=1))
+        self.assertEqual([f["count"] for f in found], [1, 1, 1])
+
+    def test_summary_names_each_site(self):
+        blocks = [" ".join(b.split()) for b in self.py.summary_of("lock-held-at-fork")]
+        self.assertEqual(len(blocks), 3, self.py.r.err)
+        for name, line, function in self.expected:
+            self.assertEqual(len([b for b in blocks if "threading.Lock %s " % name in b and
+                                  "at %s:%d in %s" % (self.py.path, line, function) in b]), 1,
+                             "%s at line %d: %s" % (name, line, self.py.r.err))
+
+    def test_sarif_has_a_result_per_python_site(self):
+        results = self.py.results("lock-held-at-fork")
+        self.assertEqual(sorted(physical(r) for r in results),
+                         sorted((self.py.path, "SRCROOT", line) for _, line, _ in self.expected))
+        validate_sarif(self, self.py.sarif)
+
+    def test_threads_of_the_two_forks_stay_apart(self):
+        described = sorted(" ".join(b.split("\n")[1].split()) for b in self.py.summary_of("threads-at-fork"))
+        self.assertEqual(described, ["1 other thread running at the fork (holder-c): the child has none of them",
+                                     "2 other threads running at the fork (holder-a, holder-b): the child has none of "
+                                     "them"], self.py.r.err)
+
+
+@unittest.skipUnless(os.access(PYTHON, os.X_OK), PYTHON + " is not installed")
+class PythonChildDeadlock(unittest.TestCase):
+    """launcher_child_deadlock.py: the main thread holds __main__.lock across os.fork() at
+    FORK-LINE; the child blocks on it at CHILD-LINE (stopped: on_child_deadlock=abort)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.py = PythonRun("launcher_child_deadlock", ["-o", "on_child_deadlock=abort"])
+
+    def test_summary_gives_the_holders_site_and_the_childs(self):
+        blocks = self.py.summary_of("child-deadlock")
+        self.assertEqual(len(blocks), 1, self.py.r.err)
+        text = " ".join(blocks[0].split())
+        path, fork, child = self.py.path, self.py.line("FORK-LINE"), self.py.line("CHILD-LINE")
+        self.assertIn("a forked child is about to wait forever for threading.Lock __main__.lock held at the fork", text)
+        self.assertIn("at %s:%d in fork_holding" % (path, fork), text)
+        self.assertIn('the child blocks at: File "%s", line %d, in child' % (path, child), text)
+        self.assertIn("child status 6", self.py.r.out)  # SIGABRT
+
+    def test_sarif_locates_it_at_the_holders_line(self):
+        results = self.py.results("child-deadlock")
+        self.assertEqual(len(results), 1)
+        self.assertEqual(physical(results[0]), (self.py.path, "SRCROOT", self.py.line("FORK-LINE")))
+        child = [loc for loc in results[0]["relatedLocations"]
+                 if loc["message"]["text"] == "the child blocks at #0 child (Python)"]
+        self.assertEqual(len(child), 1, results[0]["relatedLocations"])
+        self.assertEqual(child[0]["physicalLocation"]["region"]["startLine"], self.py.line("CHILD-LINE"))
+        validate_sarif(self, self.py.sarif)
 
 
 class Outcomes(unittest.TestCase):
@@ -481,6 +684,22 @@ class Explain(unittest.TestCase):
         p.kill()
         _, err = p.communicate(timeout=DEADLINE)
         self.assertIn(b"dump_signal=%d is off: the program already handles or ignores it" % self.SIG, err)
+
+    def test_python_frames_of_a_state_record_are_shown(self):
+        # The library's state record has no Python members yet: explain's rendering of
+        # the ones fork-time records carry (a lock's `python`, a thread's `python_stack`).
+        sys.path.insert(0, os.path.join(ROOT, "tools"))
+        from forkaudit_lib import explain, symbolize
+        rec = {"kind": "state", "pid": 7, "tid": 7, "signal": int(self.SIG), "lineage": {"ppid": 1, "forks": 0},
+               "locks_held": [{"type": "semaphore", "addr": "0x10", "holder_tid": 8, "holder_name": "stats-updater",
+                               "python": {"kind": "threading.Lock", "name": "__main__.lock"}}],
+               "threads": [{"tid": 8, "name": "stats-updater", "stack_missing": "not collected",
+                            "python_stack": [{"file": "/srv/app.py", "line": 12, "function": "work",
+                                              "own": True}]}]}
+        lines = explain.render(rec, symbolize.Symbolizer(enabled=False))
+        self.assertIn("    threading.Lock __main__.lock (semaphore 0x10)", lines)
+        start = lines.index("      Python (most recent call first):")
+        self.assertEqual(lines[start + 1], '        File "/srv/app.py", line 12, in work')
 
     def test_no_such_process_and_help(self):
         r = launch(["explain", str(2 ** 30)])

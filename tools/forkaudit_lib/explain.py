@@ -198,8 +198,19 @@ def _frames(lines, frames, indent, sym):
         lines.append(indent + summary.format_frame(i, f, sym))
 
 
+def _python_frames(lines, frames, indent):
+    """A Python stack (a thread's `python_stack`, when the record has one) as traceback lines."""
+    if frames:
+        lines.append(indent + "Python (most recent call first):")
+    for f in frames or []:
+        lines.append(indent + "  " + summary.format_python_frame(f))
+
+
 def _lock_line(lock):
+    py = lock.get("python") or {}
     text = "%s %s" % (lock.get("type", "?"), lock.get("addr", "?"))
+    if py.get("kind"):  # a Python lock: 'threading.Lock __main__.lock (semaphore 0x...)'
+        text = "%s (%s)" % (" ".join(x for x in (py["kind"], py.get("name")) if x), text)
     details = [d for d in (lock.get("mutex_type"), "robust" if lock.get("robust") else None, lock.get("mode")) if d]
     if details:
         text += " (%s)" % ", ".join(details)
@@ -269,6 +280,7 @@ def render(rec, sym):
             _frames(lines, t["stack"], "        ", sym)
         else:
             lines.append("      stack: %s" % t.get("stack_missing", "unknown"))
+        _python_frames(lines, t.get("python_stack"), "      ")
     if rec.get("threads_dropped"):
         lines.append("    ... and %d more (max_threads)" % rec["threads_dropped"])
     return lines

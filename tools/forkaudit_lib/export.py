@@ -6,7 +6,9 @@ writes them).
         view of a run, for scripts.
 --sarif SARIF 2.1.0 for code-scanning front ends: one rule per kind, one result per
         distinct finding, located at the innermost frame of the program's own code in its
-        key stack (runtime modules skipped, frames with a source line preferred).
+        key stack (runtime modules skipped, frames with a source line preferred); for a
+        finding of a Python process, at its Python site (records.python_site: the .py
+        file and line), its Python stacks first among the related locations.
 """
 
 import hashlib
@@ -49,6 +51,21 @@ def key_frames_json(finding, symbolizer):
             for label, frames in records.key_sites(finding) if frames]
 
 
+def finding_json(f, symbolizer):
+    """One finding of the --json document; a finding of a Python process adds
+    `python_site` ({label, file, line, function}: what it is labelled and located by) and
+    `python_sites` ([{label, frames}]: its Python stacks)."""
+    out = {"kind": f.kind, "severity": f.severity, "signature": f.signature, "count": f.count,
+           "counts": f.unit + "s", "pids": sorted(f.pids), "description": records.describe(f),
+           "key_frames": key_frames_json(f, symbolizer), "suppression": records.suggested_rule(f)}
+    site = records.python_site(f)
+    if site:
+        out["python_site"] = dict(site[1], label=site[0])
+        out["python_sites"] = [{"label": label, "frames": frames} for label, frames in records.python_sites(f)]
+    out["example"] = f.example
+    return out
+
+
 def json_document(run):
     """The merged view of `run` (see summary.render for its fields) as a dict."""
     processes = []
@@ -64,11 +81,7 @@ def json_document(run):
         "forks": sum(len(p.forks) for p in run.processes.values()),
         "roots": run.roots,
         "processes": processes,
-        "findings": [{"kind": f.kind, "severity": f.severity, "signature": f.signature, "count": f.count,
-                      "counts": f.unit + "s",
-                      "pids": sorted(f.pids), "description": records.describe(f),
-                      "key_frames": key_frames_json(f, run.symbolizer), "suppression": records.suggested_rule(f),
-                      "example": f.example} for f in run.findings],
+        "findings": [finding_json(f, run.symbolizer) for f in run.findings],
         "suppressions_used": run.suppressions,
         "unreadable": run.problems,
     }
@@ -100,6 +113,20 @@ def _location(frame, symbolizer, cwd, message=None):
             phys["region"] = {"startLine": line}
     else:
         phys["artifactLocation"] = _artifact(frame.get("module") or "unknown", cwd)
+    loc = {"physicalLocation": phys}
+    if frame.get("function"):
+        loc["logicalLocations"] = [{"name": frame["function"], "kind": "function"}]
+    if message:
+        loc["message"] = {"text": message}
+    return loc
+
+
+def _python_location(frame, cwd, message=None):
+    """SARIF location of a Python frame: its .py file and line, its function as logical
+    location."""
+    phys = {"artifactLocation": _artifact(frame.get("file") or "unknown", cwd)}
+    if isinstance(frame.get("line"), int) and frame["line"] > 0:
+        phys["region"] = {"startLine": frame["line"]}
     loc = {"physicalLocation": phys}
     if frame.get("function"):
         loc["logicalLocations"] = [{"name": frame["function"], "kind": "function"}]
@@ -144,17 +171,21 @@ def sarif_document(run, cwd=None):
                       "defaultConfiguration": {"level": level}, "helpUri": INFORMATION_URI})
     results = []
     for f in run.findings:
-        primary = primary_frame(f, run.symbolizer)
-        related, rid = [], 1
+        py_site = records.python_site(f)
+        primary = py_site[1] if py_site else primary_frame(f, run.symbolizer)
+        related = []
+        for label, frames in records.python_sites(f):  # the whole Python stacks: a few frames
+            for i, frame in enumerate(frames):
+                if frame is not primary:
+                    text = "%s #%d %s (Python)" % (label, i, frame.get("function", "?"))
+                    related.append(_python_location(frame, cwd, text))
         for label, frames in records.key_sites(f):
             for i, frame in enumerate(frames[:KEY_FRAMES]):
-                if frame is primary:
-                    continue
-                text = "%s #%d %s" % (label, i, frame.get("function") or frame.get("pc", "?"))
-                loc = _location(frame, run.symbolizer, cwd, text)
-                loc["id"] = rid
-                rid += 1
-                related.append(loc)
+                if frame is not primary:
+                    text = "%s #%d %s" % (label, i, frame.get("function") or frame.get("pc", "?"))
+                    related.append(_location(frame, run.symbolizer, cwd, text))
+        for rid, loc in enumerate(related, 1):
+            loc["id"] = rid
         result = {
             "ruleId": f.kind,
             "ruleIndex": rule_ids.index(f.kind),
@@ -166,7 +197,9 @@ def sarif_document(run, cwd=None):
             "properties": {"signature": f.signature, "count": f.count, "counts": f.unit + "s",
                            "pids": sorted(f.pids)},
         }
-        if primary is not None:
+        if py_site:
+            result["locations"] = [_python_location(primary, cwd)]
+        elif primary is not None:
             result["locations"] = [_location(primary, run.symbolizer, cwd)]
         if related:
             result["relatedLocations"] = related

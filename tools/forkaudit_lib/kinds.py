@@ -13,6 +13,11 @@ describe    one line saying what a finding is, from its example record
 key_sites   [(label, frames)]: the stacks that say where it comes from, the one the
             signature is built from first
 suggestion  the suppression rule the library suggested for it
+python_sites [(label, Python frames)]: the same for a record of a Python process (its
+            `python_stack` members), the site it is labelled and located by first (the
+            holder's for a lock, the fork's otherwise); a Python record's signature adds
+            the own frame (own_python_frame) of that first site, and for a child deadlock
+            of the second too, so that Python findings at different lines stay apart
 
 A kind the launcher does not know (a newer library) is a warning with its record's stack
 as signature and key site, and its name as description (`get`).
@@ -42,8 +47,28 @@ def frames_sig(frames):
     return ";".join(frame_name(f) for f in frames or [] if isinstance(f, dict))
 
 
+def own_python_frame(frames):
+    """The frame a Python stack (innermost first) is labelled and located by: the
+    innermost frame of the program's own code (`own` true; a frame without `own`, such as
+    child-deadlock's holder_python_site, was picked so by the library), else the
+    innermost frame; None without frames."""
+    frames = [f for f in frames or [] if isinstance(f, dict)]
+    return next((f for f in frames if f.get("own", True)), frames[0] if frames else None)
+
+
+def python_frame_sig(frame):
+    """A Python frame as the signatures compare it: file:line:function."""
+    return "%s:%s:%s" % (frame.get("file", "?"), frame.get("line", "?"), frame.get("function", "?"))
+
+
 def _lock(rec):
     return rec.get("lock") or {}
+
+
+def _python_lock(rec):
+    """'threading.Lock __main__.lock' for a lock the library named in Python, else None."""
+    py = _lock(rec).get("python") or {}
+    return " ".join(x for x in (py.get("kind"), py.get("name")) if x) or None
 
 
 def _rng(rec):
@@ -70,6 +95,16 @@ def stack_sites(finding):
     return [("at", _stack(finding.example))]
 
 
+def _python_stack(rec):
+    return rec.get("python_stack") or []
+
+
+def python_stack_at(label):
+    """The python_sites of a kind whose only Python stack is the record's own (the fork's,
+    the exec's, the child's), shown under `label`."""
+    return lambda rec: [(label, _python_stack(rec))]
+
+
 def record_suggestion(finding):
     """The rule the record carries, for per_fd kinds the first descriptor's."""
     if finding.fds:
@@ -80,22 +115,43 @@ def record_suggestion(finding):
 # --- lock-held-at-fork, child-deadlock, child-stuck -----------------------------------------
 
 def _lock_held_signature(rec):
-    """Lock type + the frames where the lock was acquired."""
-    return "%s|%s" % (_lock(rec).get("type"), frames_sig(_lock(rec).get("acquired_at")))
+    """Lock type (and Python name) + the frames where the lock was acquired."""
+    sig = "%s|%s" % (_lock(rec).get("type"), frames_sig(_lock(rec).get("acquired_at")))
+    return sig + ("|" + _python_lock(rec) if _python_lock(rec) else "")
+
+
+def _lock_what(rec):
+    """'threading.Lock __main__.lock' for a Python lock, else its type (and mutex type)."""
+    lock = _lock(rec)
+    if _python_lock(rec):
+        return _python_lock(rec)
+    what = lock.get("type", "lock")
+    if lock.get("mutex_type"):
+        what += " (%s)" % lock["mutex_type"]
+    return what
 
 
 def _lock_held_describe(finding):
     lock = _lock(finding.example)
-    what = lock.get("type", "lock")
-    if lock.get("mutex_type"):
-        what += " (%s)" % lock["mutex_type"]
     who = "the forking thread" if lock.get("holder_is_forking_thread") else "another thread"
-    return "%s held by %s at the fork: the child inherits it locked" % (what, who)
+    if _python_lock(finding.example) and lock.get("holder_name") and not lock.get("holder_is_forking_thread"):
+        who += ' ("%s")' % lock["holder_name"]
+    return "%s held by %s at the fork: the child inherits it locked" % (_lock_what(finding.example), who)
 
 
 def _lock_held_sites(finding):
     rec = finding.example
     return [("acquired at", _lock(rec).get("acquired_at") or []), ("fork at", _stack(rec))]
+
+
+def _lock_held_python_sites(rec):
+    """Where the holder was in Python at the fork (it holds the lock there), then the fork
+    (left out when the forking thread is the holder: the same stack)."""
+    lock = _lock(rec)
+    if lock.get("holder_is_forking_thread"):
+        return [("held by the forking thread at", _python_stack(rec))]
+    holder = 'held by thread "%s" at' % lock["holder_name"] if lock.get("holder_name") else "held by its thread at"
+    return [(holder, lock.get("holder_python_stack_at_fork") or []), ("fork at", _python_stack(rec))]
 
 
 def _child_deadlock_signature(rec):
@@ -104,13 +160,21 @@ def _child_deadlock_signature(rec):
 
 
 def _child_deadlock_describe(finding):
-    return "a forked child is about to wait forever for a %s held at the fork" % (
-        _lock(finding.example).get("type", "lock"))
+    what = _python_lock(finding.example) or "a %s" % _lock(finding.example).get("type", "lock")
+    return "a forked child is about to wait forever for %s held at the fork" % what
 
 
 def _child_deadlock_sites(finding):
     rec = finding.example
     return [("the child blocks at", _stack(rec)), ("acquired at", _lock(rec).get("acquired_at") or [])]
+
+
+def _child_deadlock_python_sites(rec):
+    """Where the parent's thread was in Python when it held the lock at the fork, then the
+    child's Python stack at its blocking acquire."""
+    site = _lock(rec).get("holder_python_site")
+    return [("held at the fork at", [site] if isinstance(site, dict) else []),
+            ("the child blocks at", _python_stack(rec))]
 
 
 def _child_stuck_describe(finding):
@@ -133,13 +197,25 @@ def _child_stuck_sites(finding):
 
 def _thread_sig(t):
     """A thread's part of a threads-at-fork signature: its start routine and where it was
-    created, else its name (threads not made through the interposed pthread_create)."""
+    created, else its name (threads not made through the interposed pthread_create). A
+    Python thread (all start in the interpreter's routine) adds the function it runs: the
+    outermost own frame of its Python stack, by file and function (not line: it may be
+    running), else its name."""
+    py = t.get("python_stack_at_fork")
+    if py:
+        own = [f for f in py if isinstance(f, dict) and f.get("own")]
+        runs = "%s@%s" % (own[-1].get("function"), own[-1].get("file")) if own else "name=%s" % t.get("name", "?")
+        return "%s<-%s|py=%s" % (t.get("start_routine") or "?", frames_sig(t.get("created_at")), runs)
     if t.get("start_routine") or t.get("created_at"):
         return "%s<-%s" % (t.get("start_routine") or "?", frames_sig(t.get("created_at")))
     return "name=%s" % t.get("name", "?")
 
 
 def _thread_label(t):
+    """A Python thread's `threading` name (its start routine is the interpreter's), else
+    its start routine, else its name."""
+    if t.get("python_stack_at_fork") and t.get("name"):
+        return t["name"]
     return t.get("start_routine") or t.get("name") or "?"
 
 
@@ -159,6 +235,13 @@ def _threads_sites(finding):
     rec = finding.example
     sites = [("thread %s created at" % _thread_label(t), t.get("created_at") or []) for t in rec.get("threads") or []]
     return sites + [("fork at", _stack(rec))]
+
+
+def _threads_python_sites(rec):
+    """The fork's Python stack, then each Python thread's at the fork."""
+    return [("fork at", _python_stack(rec))] + [
+        ('thread "%s" was at' % _thread_label(t), t.get("python_stack_at_fork") or [])
+        for t in rec.get("threads") or []]
 
 
 def _threads_suggestion(finding):
@@ -299,13 +382,16 @@ class Kind:
     module's text)."""
 
     def __init__(self, name, phase, level, title, help_text, signature=stack_signature, describe=None,
-                 key_sites=stack_sites, suggestion=record_suggestion, per_fd=False):
+                 key_sites=stack_sites, suggestion=record_suggestion, per_fd=False,
+                 python_sites=python_stack_at("at"), python_key_sites=1):
         self.name, self.phase, self.level, self.title, self.help = name, phase, level, title, help_text
         self.signature = signature
         self._describe = describe
         self.key_sites = key_sites
         self.suggestion = suggestion
         self.per_fd = per_fd
+        self._python_sites = python_sites
+        self.python_key_sites = python_key_sites  # how many of its python_sites its signature takes
 
     @property
     def is_note(self):
@@ -322,15 +408,29 @@ class Kind:
         (the name, for a kind the launcher does not know)."""
         return self._describe(finding) if self._describe else self.title
 
+    def python_sites(self, rec):
+        """[(label, Python frames)] of a record, the non-empty ones; [] for a record
+        without Python frames (a process without Python)."""
+        return [(label, frames) for label, frames in self._python_sites(rec) if frames]
+
+    def python_signature(self, rec):
+        """The Python part of a record's signature: the own frame of each of its first
+        python_key_sites non-empty Python sites ('' without Python frames)."""
+        sites = self.python_sites(rec)[:self.python_key_sites]
+        return ";".join(python_frame_sig(own_python_frame(frames)) for _, frames in sites)
+
     def signature_parts(self, rec):
         """[(signature, fds)] for a finding record: one entry, or for per_fd kinds one per
-        distinct descriptor signature with the record's descriptors that have it (else None)."""
+        distinct descriptor signature with the record's descriptors that have it (else None).
+        A record with Python frames adds its Python site (python_signature)."""
+        py = self.python_signature(rec)
+        py = "|py=" + py if py else ""
         if self.per_fd:
             groups = {}
             for fd in rec.get("fds") or []:
                 groups.setdefault(_fd_signature(fd), []).append(fd)
-            return [("%s|%s" % (self.name, sig), fds) for sig, fds in groups.items()]
-        return [("%s|%s" % (self.name, self.signature(rec)), None)]
+            return [("%s|%s%s" % (self.name, sig, py), fds) for sig, fds in groups.items()]
+        return [("%s|%s%s" % (self.name, self.signature(rec), py), None)]
 
     def sarif_rule(self):
         """(default level, short description, full description)."""
@@ -342,41 +442,48 @@ KINDS = (
          "A lock was held when the process forked. Held by another thread, it stays locked forever in the child, "
          "which hangs the first time it takes it; held by the forking thread, the child inherits the duty to unlock "
          "it (a warning).",
-         signature=_lock_held_signature, describe=_lock_held_describe, key_sites=_lock_held_sites),
+         signature=_lock_held_signature, describe=_lock_held_describe, key_sites=_lock_held_sites,
+         python_sites=_lock_held_python_sites),
     Kind("threads-at-fork", "FORK", "warning", "Other threads were running at a fork",
          "The child of a multithreaded process has only the forking thread: the work the others were doing and the "
          "locks they held are gone.",
          signature=_threads_signature, describe=_threads_describe, key_sites=_threads_sites,
-         suggestion=_threads_suggestion),
+         suggestion=_threads_suggestion, python_sites=_threads_python_sites),
     Kind("fds-at-fork", "FORK", "warning", "A file descriptor is inherited by a forked child",
          "The child shares the descriptor, and for files the offset, with its parent; without close-on-exec it also "
          "passes into exec'd programs.",
-         per_fd=True, describe=_fds_describe, key_sites=_fds_sites),
+         per_fd=True, describe=_fds_describe, key_sites=_fds_sites, python_sites=python_stack_at("fork at")),
     Kind("rng-at-fork", "FORK", "warning", "A random generator was seeded before a fork",
          "Parent and child continue the same sequence and draw the same numbers.",
-         signature=_rng_signature, describe=_rng_describe, key_sites=_rng_sites),
+         signature=_rng_signature, describe=_rng_describe, key_sites=_rng_sites,
+         python_sites=python_stack_at("fork at")),
     Kind("stdio-unflushed-at-fork", "FORK", "warning", "A stdio stream held unwritten output at a fork",
          "Output written into a C stdio buffer (printf, fprintf, fwrite) and not yet flushed is in the child's copy "
          "of the buffer too: parent and child each write it when they flush the stream, so it comes out twice. A "
          "child that only execs or _exits never flushes, and doubles nothing.",
-         signature=_stdio_signature, describe=_stdio_describe, key_sites=_stdio_sites),
+         signature=_stdio_signature, describe=_stdio_describe, key_sites=_stdio_sites,
+         python_sites=python_stack_at("fork at")),
     Kind("fork", "FORK", "note", "A fork and what its audit counted",
          "One note per fork (verbosity=1, or when a table overflowed): the counts of findings and what did not "
          "fit."),
     Kind("fds-leaked-at-exec", "EXEC", "warning", "A file descriptor passes into an exec'd program",
          "A descriptor without close-on-exec stays open in the new program.",
-         per_fd=True, describe=_exec_fds_describe, key_sites=_exec_fds_sites),
+         per_fd=True, describe=_exec_fds_describe, key_sites=_exec_fds_sites,
+         python_sites=python_stack_at("exec at")),
     Kind("rng-reused-in-child", "CHILD", "warning", "A child drew from a random generator inherited from its parent",
          "The child drew without reseeding: the parent draws or drew the same number.",
-         signature=_rng_signature, describe=_rng_reused_describe, key_sites=_rng_reused_sites),
+         signature=_rng_signature, describe=_rng_reused_describe, key_sites=_rng_reused_sites,
+         python_sites=python_stack_at("drawn at")),
     Kind("child-deadlock", "CHILD", "error", "A forked child is about to block forever on a lock",
          "A forked child is taking a lock that was held at the fork by a thread the child does not have, or by "
          "itself in a way it cannot take again.",
-         signature=_child_deadlock_signature, describe=_child_deadlock_describe, key_sites=_child_deadlock_sites),
+         signature=_child_deadlock_signature, describe=_child_deadlock_describe, key_sites=_child_deadlock_sites,
+         python_sites=_child_deadlock_python_sites, python_key_sites=2),
     Kind("child-stuck", "CHILD", "error", "A forked child is stuck in a wait nobody can end",
          "A forked child of a multithreaded process has been blocked in the same untimed futex wait since the fork: "
          "most likely on a lock a thread of its parent held, which the child does not have.",
-         describe=_child_stuck_describe, key_sites=_child_stuck_sites),
+         describe=_child_stuck_describe, key_sites=_child_stuck_sites,
+         python_sites=python_stack_at("the child blocks at")),
     Kind("state", "DUMP", "note", "What a running process holds",
          "Written on demand (dump_signal, forkaudit explain PID): the locks each thread holds, the locks inherited "
          "at the fork that made the process, and its threads."),

@@ -266,3 +266,17 @@ def key_sites(finding):
     """[(label, frames)]: the stacks that say where the finding comes from, the key stack
     first (the one the signature is built from)."""
     return kinds.get(finding.kind).key_sites(finding)
+
+
+def python_sites(finding):
+    """[(label, Python frames)]: the Python stacks of the finding's example record, the one
+    it is labelled and located by first; [] when its process ran no Python."""
+    return kinds.get(finding.kind).python_sites(finding.example)
+
+
+def python_site(finding):
+    """(label, frame): the frame a finding of a Python process is labelled, grouped and
+    located by, the innermost frame of the program's own code of its first Python site
+    (the holder's for a lock, the fork's otherwise: kinds.py); None without Python frames."""
+    sites = python_sites(finding)
+    return (sites[0][0], kinds.own_python_frame(sites[0][1])) if sites else None

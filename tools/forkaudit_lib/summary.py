@@ -9,7 +9,7 @@ import os
 import shlex
 import textwrap
 
-from . import records
+from . import kinds, records
 
 WIDTH = 100
 KEY_FRAMES = 3        # frames shown of a finding's key stack
@@ -120,12 +120,47 @@ def _tree_lines(run):
     return out
 
 
+def python_place(frame):
+    """'app.py:12 in main' for a Python frame (the path as display_path shows it)."""
+    return "%s:%s in %s" % (display_path(frame.get("file")), frame.get("line", "?"), frame.get("function", "?"))
+
+
+def format_python_frame(frame):
+    """'File "app.py", line 12, in main', as a Python traceback says it."""
+    return 'File "%s", line %s, in %s' % (display_path(frame.get("file")), frame.get("line", "?"),
+                                         frame.get("function", "?"))
+
+
+def _python_site_lines(finding):
+    """A Python finding's stacks as traceback lines: of its first site the innermost
+    frames down to the own one (at least KEY_FRAMES; frames between left out), of the
+    others their own frame only."""
+    lines = []
+    for i, (label, frames) in enumerate(records.python_sites(finding)[:MAX_SITES]):
+        own = kinds.own_python_frame(frames)
+        shown = frames[:KEY_FRAMES] if i == 0 else []
+        if own not in shown:
+            if len(shown) < frames.index(own):
+                shown.append(None)
+            shown.append(own)
+        lines.append("    %s%s:" % (label, " (Python, most recent call first)" if i == 0 else ""))
+        for frame in shown:
+            lines += wrap(format_python_frame(frame), 6, 4) if frame else ["      ..."]
+    return lines
+
+
 def _finding_lines(n, finding, symbolizer):
-    """The lines of one distinct finding: header, description, key frames, suppression."""
+    """The lines of one distinct finding: header, description, key frames, suppression.
+    A finding of a Python process says its Python site under the description and shows
+    Python frames instead of the interpreter's (those are in --json and the run directory)."""
     head = "[%d] %s %s, in %s, %s" % (n, finding.severity.upper(), finding.kind,
                                       plural(finding.count, finding.unit), pid_list(finding.pids))
     lines = [_clip(head, WIDTH)] + wrap(records.describe(finding), 4)
-    sites = [(label, frames) for label, frames in records.key_sites(finding) if frames][:MAX_SITES]
+    site = records.python_site(finding)
+    if site:
+        lines += wrap("at %s" % python_place(site[1]), 4)
+        lines += _python_site_lines(finding)
+    sites = [] if site else [(label, frames) for label, frames in records.key_sites(finding) if frames][:MAX_SITES]
     for i, (label, frames) in enumerate(sites):
         lines.append("    %s:" % label)
         for j, frame in enumerate(frames[:KEY_FRAMES if i == 0 else OTHER_FRAMES]):
