@@ -322,11 +322,18 @@ class PythonLockHeldByWorker(unittest.TestCase):
         self.assertEqual(ids, list(range(1, len(ids) + 1)))
 
     def test_sarif_locates_other_findings_at_the_fork_line(self):
-        for kind in ("threads-at-fork", "fds-at-fork"):
-            results = self.py.results(kind)
-            self.assertTrue(results, kind)
-            for result in results:
-                self.assertEqual(physical(result), (self.py.path, "SRCROOT", self.fork), kind)
+        results = self.py.results("threads-at-fork")
+        self.assertTrue(results)
+        for result in results:
+            self.assertEqual(physical(result), (self.py.path, "SRCROOT", self.fork))
+
+    def test_sarif_locates_the_pipes_at_their_os_pipe_lines(self):
+        with open(self.py.path) as f:
+            pipe_lines = [n for n, text in enumerate(f, 1) if "= os.pipe()" in text]
+        results = self.py.results("fds-at-fork")
+        self.assertEqual(sorted(physical(r)[2] for r in results), pipe_lines)
+        for result in results:
+            self.assertEqual(physical(result)[:2], (self.py.path, "SRCROOT"))
 
     def test_sarif_validates_against_the_schema(self):
         validate_sarif(self, self.py.sarif)
@@ -407,6 +414,29 @@ class PythonChildDeadlock(unittest.TestCase):
                  if loc["message"]["text"] == "the child blocks at #0 child (Python)"]
         self.assertEqual(len(child), 1, results[0]["relatedLocations"])
         self.assertEqual(child[0]["physicalLocation"]["region"]["startLine"], self.py.line("CHILD-LINE"))
+        validate_sarif(self, self.py.sarif)
+
+
+@unittest.skipUnless(os.access(PYTHON, os.X_OK), PYTHON + " is not installed")
+class PythonOwnDescriptors(unittest.TestCase):
+    """own_descriptors.py: a socket (OPEN-SOCKET), a file (OPEN-FILE) and a pipe (OPEN-PIPE)
+    opened by the program, then a multiprocessing.Pool whose own pipes are not findings."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.py = PythonRun("own_descriptors")
+
+    def test_one_finding_per_python_opening_line(self):
+        lines = sorted(f["python_site"]["line"] for f in self.py.findings("fds-at-fork"))
+        self.assertEqual(lines, sorted(self.py.line(m) for m in ("OPEN-SOCKET", "OPEN-FILE", "OPEN-PIPE")))
+
+    def test_sarif_locates_each_descriptor_where_python_opened_it(self):
+        results = self.py.results("fds-at-fork")
+        self.assertEqual(len(results), 3, [r["message"]["text"] for r in results])
+        where = sorted(physical(r)[2] for r in results)
+        self.assertEqual(where, sorted(self.py.line(m) for m in ("OPEN-SOCKET", "OPEN-FILE", "OPEN-PIPE")))
+        socket = [r for r in results if physical(r)[2] == self.py.line("OPEN-SOCKET")][0]
+        self.assertEqual(physical(socket)[:2], (self.py.path, "SRCROOT"))
         validate_sarif(self, self.py.sarif)
 
 

@@ -256,6 +256,8 @@ def _fd_signature(fd):
     """One descriptor's signature: its type and where it was opened; without an opening
     site, its target when that is stable (a path), else its number."""
     base = fd.get("type") or "?"
+    if fd.get("python_opened_at"):  # opened from Python: its Python line, the native site is the interpreter's
+        return "%s@py=%s" % (base, python_frame_sig(own_python_frame(fd["python_opened_at"])))
     if fd.get("opened_at"):
         return "%s@%s" % (base, frames_sig(fd["opened_at"]))
     if base in STABLE_FD_TYPES and fd.get("target"):

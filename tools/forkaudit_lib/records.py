@@ -271,7 +271,12 @@ def key_sites(finding):
 def python_sites(finding):
     """[(label, Python frames)]: the Python stacks of the finding's example record, the one
     it is labelled and located by first; [] when its process ran no Python."""
-    return kinds.get(finding.kind).python_sites(finding.example)
+    kind = kinds.get(finding.kind)
+    sites = kind.python_sites(finding.example)
+    fd = finding.fds[0] if kind.per_fd and finding.fds else {}
+    if fd.get("python_opened_at"):  # a descriptor opened from Python: located where it was opened
+        sites = [("fd %s opened at" % fd.get("fd"), fd["python_opened_at"])] + sites
+    return sites
 
 
 def python_site(finding):
