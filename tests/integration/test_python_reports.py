@@ -234,6 +234,38 @@ class MultiprocessingsOwnDescriptors(unittest.TestCase):
             self.assertEqual(len(listed), 3, listed)
 
 
+@unittest.skipUnless(os.access(PYTHON, os.X_OK), PYTHON + " is not installed")
+class TheLessonsExamples(unittest.TestCase):
+    """examples/python: the classic lesson's cases (class_attribute, shared_file)."""
+
+    def example(self, name):
+        return os.path.join(ROOT, "examples", "python", name + ".py")
+
+    def test_a_class_attribute_changed_before_the_fork_is_no_finding(self):
+        audit = audited_run([PYTHON, self.example("class_attribute")])
+        self.assertIn("the child saw Config.mode = changed", audit.out)
+        self.assertTrue(audit.of_parent("fork"), "the fork was not audited")
+        findings = [r for r in audit.records if r["kind"] != "fork"]
+        self.assertEqual(findings, [], json.dumps(findings, indent=1)[:4000])
+
+    def test_the_shared_file_is_reported_where_python_opened_it(self):
+        path = self.example("shared_file")
+        tmp = tempfile.mkdtemp(prefix="forkaudit-shared-file.")
+        try:
+            audit = audited_run([PYTHON, path, tmp])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        records = audit.of_parent("fds-at-fork")
+        self.assertEqual(len(records), 1)
+        fds = records[0]["fds"]
+        self.assertEqual(len(fds), 1, fds)
+        self.assertTrue(fds[0]["target"].endswith("/shared.log"))
+        self.assertEqual(fds[0]["offset"], len("parent header\n"))
+        with open(path) as f:
+            line = [n for n, text in enumerate(f, 1) if 'open(path, "w")' in text][0]
+        self.assertEqual(fds[0]["python_opened_at"][0], {"file": path, "line": line, "function": "main", "own": True})
+
+
 class CProgram(unittest.TestCase):
     """A program without Python: no record has a Python stack."""
 
