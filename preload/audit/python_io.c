@@ -8,7 +8,11 @@
  * sources; measured on 3.8.18, 3.9.18, 3.10.13, 3.11.2, 3.11.7 and 3.12.1). Any other
  * layout, or an object that is not exactly one of the io types, is left alone. Nothing
  * here calls a method, a property or __getattr__: only dictionary lookups (sys.modules,
- * module globals) and plain loads, so nothing is flushed and no output changes. */
+ * module globals) and plain loads, so nothing is flushed and no output changes. Nor does
+ * it write to the objects (no reference taken): after a fork every page the parent
+ * writes to faults once, and an incref per module cost ~1 us each. Measured on 3.11: a
+ * bare `python3 -c` program, 0.02 ms a fork; one with 262 modules and 12,438 globals,
+ * 0.13 ms (0.37 ms when __dict__ was read by getattr), against a 2.2 ms os.fork(). */
 #include "audit/python_io.h"
 
 #include <string.h>
@@ -58,6 +62,9 @@
 #define BUF_WRITE_END 96
 #define BUF_SIZE 120
 
+/* PyModuleObject: PyObject_HEAD; PyObject *md_dict (member "__dict__", at 16 in 3.8-3.14). */
+#define MODULE_DICT 16
+
 /* fileio (FileIO), 3.8-3.12: PyObject_HEAD; int fd; unsigned bit fields; char finalizing
  * ("_finalizing", at 21); unsigned int blksize ("_blksize"); ... fd is -1 once closed. */
 #define FILE_FD 16
@@ -89,10 +96,18 @@ static long member(const void *type, const char *name)
 static int basicsize_at_least(const void *type, long n) { return (long)*(const ssize_t *)((const char *)type + TP_BASICSIZE) >= n; }
 
 /* The io types of the running interpreter (exact types: a subclass is not read), each
- * NULL when its layout is not the one above. */
+ * NULL when its layout is not the one above; and the module type. */
 struct io_types {
-    const void *text, *writer, *random, *fileio;
+    const void *text, *writer, *random, *fileio, *module;
 };
+
+/* A module's globals (borrowed), NULL when `mod` is not exactly a module. */
+static void *module_dict(const struct io_types *t, const void *mod)
+{
+    if (!mod || type_of(mod) != t->module) return NULL;
+    void *dict = (void *)ptr_at(mod, MODULE_DICT);
+    return dict && strcmp(fa_python_type_name(dict), "dict") == 0 ? dict : NULL;
+}
 
 static const void *io_type(const struct fa_py_api *py, void *dict, const char *name)
 {
@@ -120,23 +135,21 @@ static int fileio_layout(const void *t)
 }
 
 /* 0 when the io module or the layout of its FileIO is not known: nothing can be read. */
-static int find_io_types(const struct fa_py_api *py, void *dict_name, struct io_types *t)
+static int find_io_types(const struct fa_py_api *py, struct io_types *t)
 {
     memset(t, 0, sizeof *t);
     void *modules = py->sys_get_object("modules"); /* borrowed */
-    void *io = modules ? py->dict_get_item_string(modules, "_io") : NULL;
-    void *dict = io ? py->generic_getattr(io, dict_name) : NULL;
-    if (!dict) {
-        py->err_clear();
-        return 0;
-    }
-    if (strcmp(fa_python_type_name(dict), "dict") == 0) {
-        t->text = io_type(py, dict, "TextIOWrapper");
-        t->writer = io_type(py, dict, "BufferedWriter");
-        t->random = io_type(py, dict, "BufferedRandom");
-        t->fileio = io_type(py, dict, "FileIO");
-    }
-    py->decref(dict); /* the module keeps its types */
+    if (!modules || strcmp(fa_python_type_name(modules), "dict") != 0) return 0;
+    const void *io = py->dict_get_item_string(modules, "_io");
+    if (!io || strcmp(fa_python_type_name(io), "module") != 0) return 0;
+    t->module = type_of(io);
+    if (member(t->module, "__dict__") != MODULE_DICT) return 0;
+    void *dict = module_dict(t, io);
+    if (!dict) return 0;
+    t->text = io_type(py, dict, "TextIOWrapper");
+    t->writer = io_type(py, dict, "BufferedWriter");
+    t->random = io_type(py, dict, "BufferedRandom");
+    t->fileio = io_type(py, dict, "FileIO");
     if (!text_layout(t->text)) t->text = NULL;
     if (!buffered_layout(t->writer)) t->writer = NULL;
     if (!buffered_layout(t->random)) t->random = NULL;
@@ -262,47 +275,33 @@ static const char *utf8(const struct fa_py_api *py, void *str)
 }
 
 /* io objects bound to module globals (the program's `log = open(...)`). */
-static void globals(struct fa_snapshot *s, const struct fa_py_api *py, const struct io_types *t, void *dict_name)
+static void globals(struct fa_snapshot *s, const struct fa_py_api *py, const struct io_types *t)
 {
     void *modules = py->sys_get_object("modules");
     if (!modules || strcmp(fa_python_type_name(modules), "dict") != 0) return;
     long pos = 0, looked = 0;
     void *modname, *mod;
     while (looked < GLOBALS_LOOKED_AT && py->dict_next(modules, &pos, &modname, &mod)) {
-        if (strcmp(fa_python_type_name(mod), "module") != 0) continue;
-        void *dict = py->generic_getattr(mod, dict_name);
-        if (!dict) {
-            py->err_clear();
-            continue;
+        void *dict = module_dict(t, mod);
+        long gpos = 0;
+        void *key, *value;
+        while (dict && looked++ < GLOBALS_LOOKED_AT && py->dict_next(dict, &gpos, &key, &value)) {
+            const void *type = type_of(value);
+            if (!type || (type != t->text && type != t->writer && type != t->random)) continue;
+            add(s, t, value, NULL, utf8(py, modname), utf8(py, key));
         }
-        if (strcmp(fa_python_type_name(dict), "dict") == 0) {
-            long gpos = 0;
-            void *key, *value;
-            while (looked++ < GLOBALS_LOOKED_AT && py->dict_next(dict, &gpos, &key, &value)) {
-                const void *type = type_of(value);
-                if (!type || (type != t->text && type != t->writer && type != t->random)) continue;
-                add(s, t, value, NULL, utf8(py, modname), utf8(py, key));
-            }
-        }
-        py->decref(dict);
     }
 }
 
 void fa_python_io_capture(struct fa_snapshot *s, const struct fa_py_api *py)
 {
     if (!fa_python_can_call(py) || py->version < 0x03080000 || py->version >= 0x030d0000) return;
-    void *dict_name = py->unicode_from_string("__dict__");
-    if (!dict_name) {
-        py->err_clear();
-        return;
-    }
     struct io_types t;
-    if (find_io_types(py, dict_name, &t)) {
+    if (find_io_types(py, &t)) {
         static const char *const standard[][2] = {
             {"stdout", "sys.stdout"}, {"stderr", "sys.stderr"}, {"__stdout__", "sys.__stdout__"}, {"__stderr__", "sys.__stderr__"}};
         for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
             add(s, &t, py->sys_get_object(standard[i][0]), standard[i][1], NULL, NULL);
-        globals(s, py, &t, dict_name);
+        globals(s, py, &t);
     }
-    py->decref(dict_name);
 }
