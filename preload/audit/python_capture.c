@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit/python_io.h"
 #include "base/python.h"
 #include "out/pystack.h"
 #include "track/locks.h"
@@ -301,6 +302,7 @@ static void judge(struct fa_snapshot *s, const struct fa_py_api *py)
     if (!fa_python_can_call(py)) return;
     void *type, *value, *tb;
     py->err_fetch(&type, &value, &tb);
+    fa_python_io_capture(s, py);
     stdlib_dir(s);
     threading_state(s, py);
     logging_state(s, py);
@@ -329,11 +331,15 @@ void fa_python_capture_before(struct fa_snapshot *s, const void *call_site)
     p->nnames = 0;
     p->text_len = 0;
     p->stdlib_dir[0] = 0;
-    /* Held semaphores are judged now (which CPython repairs decides what is reported), and
-     * the child keeps where the holders of those left were. The rest waits for a record. */
-    if (!holds_semaphore(s)) return;
+    /* Judged now, at every Python fork: which held semaphores CPython repairs decides what
+     * is reported, and so do the Python streams with output pending (whether a record is
+     * written is decided before _after runs). os.fork() holds the import lock, a
+     * semaphore, so this is mostly what the held semaphore asked for anyway. When one was
+     * held, the child keeps where the holders of the locks left were. The stacks wait for
+     * a record. */
+    int semaphore = holds_semaphore(s);
     judge(s, py);
-    if (!s->nlocks) return;
+    if (!semaphore || !s->nlocks) return;
     dump(s, py);
     remember_sites(s);
 }

@@ -67,11 +67,12 @@ struct fa_snap_rng {
     struct fa_rng_state state;
 };
 
-/* A C stdio stream with output in its buffer at the fork (stdio-unflushed-at-fork). */
+/* A C stdio stream with output in its buffer at the fork (stdio-unflushed-at-fork), or a
+ * Python io stream with bytes pending (`python`, audit/python_io.c). */
 enum fa_stream_buffering { FA_STREAM_FULLY_BUFFERED, FA_STREAM_LINE_BUFFERED, FA_STREAM_UNBUFFERED };
 struct fa_snap_stream {
-    const void *file;         /* the FILE: its identity, never read after the capture */
-    const char *name;         /* "stdout", "stderr", "stdin", or NULL for another stream */
+    const void *file;         /* the FILE (the Python object): its identity, never read after the capture */
+    const char *name;         /* "stdout", "stderr", "stdin" ("sys.stdout", ...), or NULL for another stream */
     int fd;                   /* its descriptor (fileno) */
     int buffering;            /* enum fa_stream_buffering */
     int wide;                 /* wide-oriented: `pending` counts wide characters */
@@ -82,6 +83,12 @@ struct fa_snap_stream {
     int nframes;
     uintptr_t frames[FA_FD_FRAMES];
     char target[256];         /* the descriptor's /proc/self/fd link */
+    int python;               /* a Python io object, not a FILE; then `pending` is the sum of: */
+    unsigned long py_text_pending;     /* encoded text the io.TextIOWrapper holds */
+    unsigned long py_buffered_pending; /* its io.BufferedWriter's bytes not yet written */
+    const char *py_type;      /* "io.TextIOWrapper", "io.BufferedWriter", "io.BufferedRandom" */
+    const void *py_buffer;    /* the buffered object (identity only), NULL when none */
+    char py_name[96];         /* the module global it is bound to ("__main__.log"), "" for sys.* */
 };
 #define FA_SNAP_PY_FD_SITES 32 /* descriptors listed with their Python opening site, per fork */
 #define FA_MAX_STREAMS 8      /* streams with pending output listed per fork */

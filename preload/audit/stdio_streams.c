@@ -75,8 +75,7 @@ static unsigned long pending_output(const struct fa_snapshot *s, const FILE *f, 
     return (unsigned long)(w[WIDE_WRITE_PTR] - w[WIDE_WRITE_BASE]);
 }
 
-/* Where the stream's descriptor leads, and where it was opened when the auditor saw it. */
-static void describe_target(struct fa_snap_stream *st)
+void fa_stream_describe_target(struct fa_snap_stream *st)
 {
     char path[40];
     struct fa_buf b;
@@ -126,7 +125,7 @@ static void add_stream(struct fa_snapshot *s, const FILE *fp, const FILE *f, uns
                     : f->_flags & IO_LINE_BUF ? FA_STREAM_LINE_BUFFERED
                                               : FA_STREAM_FULLY_BUFFERED;
     st->buffer_size = f->_IO_buf_end > f->_IO_buf_base ? (unsigned long)(f->_IO_buf_end - f->_IO_buf_base) : 0;
-    describe_target(st);
+    fa_stream_describe_target(st);
 }
 
 /* One walk of the list from its head. Returns the last node read (the list's tail when the

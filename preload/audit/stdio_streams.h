@@ -10,4 +10,8 @@
  * must be known. Async-signal-safe: system calls and plain memory only. */
 void fa_capture_streams(struct fa_snapshot *s);
 
+/* Fills st's target, type and opening site from its descriptor (st->fd): where it leads,
+ * and where it was opened when the auditor saw it. Async-signal-safe. */
+void fa_stream_describe_target(struct fa_snap_stream *st);
+
 #endif

@@ -1,6 +1,7 @@
 /* stdio_unflushed.c: stdio-unflushed-at-fork, one record per C stdio stream that held
  * output not yet written at the fork: parent and child each write it when they flush, so
- * it appears twice (captured by audit/stdio_streams.c). */
+ * it appears twice (captured by audit/stdio_streams.c); and per Python stream
+ * (sys.stdout, an open file object: audit/python_io.c), which os.fork() does not flush. */
 #include <string.h>
 
 #include "findings/finding.h"
@@ -26,12 +27,20 @@ static const char *buffering_text(int buffering)
     return "fully buffered";
 }
 
-/* What names the stream in a rule and a title: stdout/stderr/stdin, else the path of its
- * file; else (pipes, sockets: their numbers change every run) NULL, and its opening
- * stack names it, or the kind of its target. */
-static const char *stream_text(const struct fa_snap_stream *st)
+/* The stream's own name: stdout/stderr/stdin, sys.stdout & co, the module global a Python
+ * stream is bound to ("__main__.log"); NULL for another C stream. */
+static const char *stream_name(const struct fa_snap_stream *st)
 {
     if (st->name) return st->name;
+    return st->python && st->py_name[0] ? st->py_name : NULL;
+}
+
+/* What names the stream in a rule and a title: its name, else the path of its file; else
+ * (pipes, sockets: their numbers change every run) NULL, and its opening stack names it,
+ * or the kind of its target. */
+static const char *stream_text(const struct fa_snap_stream *st)
+{
+    if (stream_name(st)) return stream_name(st);
     if (st->target[0] == '/') return st->target;
     return NULL;
 }
@@ -86,7 +95,7 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
 {
     const struct fa_snap_stream *st = &in->s->streams[in->index];
     fa_puts(b, ",\"stream\":{\"name\":");
-    if (st->name) fa_put_json_str(b, st->name);
+    if (stream_name(st)) fa_put_json_str(b, stream_name(st));
     else fa_puts(b, "null");
     fa_record_json_int(b, "fd", st->fd);
     fa_puts(b, ",\"target\":");
@@ -98,6 +107,14 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     fa_putc(b, '"');
     fa_record_json_int(b, st->wide ? "pending_wide_chars" : "pending_bytes", (long long)st->pending);
     fa_record_json_int(b, "buffer_size", (long long)st->buffer_size);
+    if (st->python) {
+        fa_puts(b, ",\"python\":{\"type\":\"");
+        fa_puts(b, st->py_type);
+        fa_putc(b, '"');
+        fa_record_json_int(b, "text_pending_bytes", (long long)st->py_text_pending);
+        fa_record_json_int(b, "buffered_pending_bytes", (long long)st->py_buffered_pending);
+        fa_putc(b, '}');
+    }
     if (st->opened_by) {
         fa_puts(b, ",\"opened_by\":\"");
         fa_puts(b, st->opened_by);
@@ -108,6 +125,31 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     int n;
     const uintptr_t *pc = rule_frames(st, &n);
     fa_record_suggestion_json(b, fa_kind_name(in->kind), pc, n, stream_pattern(st));
+}
+
+static void c_advice(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_snap_stream *st)
+{
+    fa_record_text_line(b, s->pid, "  parent and child each write them when they flush the stream (fflush, exit, a full "
+                                   "buffer): they come out twice\n");
+    fa_record_text_line(b, s->pid, "  (a child that only execs or _exits never flushes them: then nothing is doubled)\n");
+    fa_record_prefix(b, s->pid);
+    fa_puts(b, "  flush it before the fork: fflush(");
+    fa_puts(b, st->name ? st->name : "the stream");
+    fa_puts(b, "), or fflush(NULL) for every stream\n");
+}
+
+/* os.fork() flushes no Python stream; multiprocessing's fork start method flushes
+ * sys.stdout and sys.stderr first (and only those). */
+static void python_advice(struct fa_buf *b, const struct fa_snapshot *s, const struct fa_snap_stream *st)
+{
+    fa_record_text_line(b, s->pid, "  parent and child each write them when they flush it (flush(), close(), the "
+                                   "interpreter's exit, a full buffer): they come out twice\n");
+    fa_record_text_line(b, s->pid, "  (a child that only execs or ends with os._exit() never flushes them: then nothing "
+                                   "is doubled)\n");
+    fa_record_prefix(b, s->pid);
+    fa_puts(b, "  flush it before os.fork(): ");
+    fa_puts(b, stream_name(st) ? stream_name(st) : "the stream");
+    fa_puts(b, ".flush() (multiprocessing does so for sys.stdout and sys.stderr)\n");
 }
 
 static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
@@ -130,13 +172,17 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     fa_putc(b, '\n');
     fa_record_prefix(b, s->pid);
     fa_puts(b, "  ");
-    fa_puts(b, st->name ? st->name : "stream");
+    fa_puts(b, stream_name(st) ? stream_name(st) : "stream");
     fa_puts(b, " on fd ");
     fa_put_dec(b, st->fd);
     fa_puts(b, " -> ");
     fa_puts(b, st->target[0] ? st->target : "(closed)");
     fa_puts(b, " (");
     fa_puts(b, st->type);
+    if (st->python) {
+        fa_puts(b, ", Python ");
+        fa_puts(b, st->py_type);
+    }
     fa_puts(b, ", ");
     fa_puts(b, buffering_text(st->buffering));
     if (st->buffer_size) {
@@ -144,14 +190,16 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
         fa_put_udec(b, st->buffer_size);
         fa_puts(b, "-byte buffer");
     }
+    if (st->python && st->py_text_pending && st->py_buffered_pending) {
+        fa_puts(b, "; ");
+        fa_put_udec(b, st->py_text_pending);
+        fa_puts(b, " in the text layer, ");
+        fa_put_udec(b, st->py_buffered_pending);
+        fa_puts(b, " in the buffer");
+    }
     fa_puts(b, ")\n");
-    fa_record_text_line(b, s->pid, "  parent and child each write them when they flush the stream (fflush, exit, a full "
-                                   "buffer): they come out twice\n");
-    fa_record_text_line(b, s->pid, "  (a child that only execs or _exits never flushes them: then nothing is doubled)\n");
-    fa_record_prefix(b, s->pid);
-    fa_puts(b, "  flush it before the fork: fflush(");
-    fa_puts(b, st->name ? st->name : "the stream");
-    fa_puts(b, "), or fflush(NULL) for every stream\n");
+    if (st->python) python_advice(b, s, st);
+    else c_advice(b, s, st);
     if (st->opened_by) {
         fa_record_prefix(b, s->pid);
         fa_puts(b, "  opened by ");

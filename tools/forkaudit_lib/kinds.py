@@ -460,9 +460,10 @@ KINDS = (
          signature=_rng_signature, describe=_rng_describe, key_sites=_rng_sites,
          python_sites=python_stack_at("fork at")),
     Kind("stdio-unflushed-at-fork", "FORK", "warning", "A stdio stream held unwritten output at a fork",
-         "Output written into a C stdio buffer (printf, fprintf, fwrite) and not yet flushed is in the child's copy "
-         "of the buffer too: parent and child each write it when they flush the stream, so it comes out twice. A "
-         "child that only execs or _exits never flushes, and doubles nothing.",
+         "Output written into a C stdio buffer (printf, fprintf, fwrite) or a Python stream's (print, "
+         "sys.stdout.write, a file object's write: os.fork() flushes none of them) and not yet flushed is in the "
+         "child's copy of the buffer too: parent and child each write it when they flush the stream, so it comes "
+         "out twice. A child that only execs or _exits never flushes, and doubles nothing.",
          signature=_stdio_signature, describe=_stdio_describe, key_sites=_stdio_sites,
          python_sites=python_stack_at("fork at")),
     Kind("fork", "FORK", "note", "A fork and what its audit counted",
