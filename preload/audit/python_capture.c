@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit/python_rng.h"
 #include "base/python.h"
 #include "out/pystack.h"
 #include "track/locks.h"
@@ -336,6 +337,7 @@ void fa_python_capture_before(struct fa_snapshot *s, const void *call_site)
     p->nnames = 0;
     p->text_len = 0;
     p->stdlib_dir[0] = 0;
+    fa_python_rng_capture(s, py); /* every Python fork: its entries decide whether a record is written */
     /* Held semaphores are judged now (which CPython repairs decides what is reported), and
      * the child keeps where the holders of those left were. The rest waits for a record. */
     if (!holds_semaphore(s)) return;
