@@ -290,16 +290,15 @@ static void random_entry(struct found *f, const void *obj, const char *modname, 
     struct fa_snap_py_rng *r = entry(f, obj, modname, key);
     if (!r) return;
     r->family = FA_RNG_PY_RANDOM;
-    const struct {
-        void *head[2];
-        int index;
-        uint32_t state[MT_N];
-    } *o = obj;
-    if (o->index < 0 || o->index > MT_N) return;
+    /* after the object head (refcount, type): int index, then uint32_t state[624] */
+    const char *body = (const char *)obj + 2 * sizeof(void *);
+    int index = *(const int *)body;
+    const uint32_t *mt = (const uint32_t *)(body + sizeof(int));
+    if (index < 0 || index > MT_N) return;
     int seed_known = 0; /* CPython seeds through init_by_array: the seed is not in the state */
     unsigned long long seed;
-    r->use = mt_use(o->state, o->index, 0, &seed_known, &seed);
-    mt_fill(r, o->state, o->index);
+    r->use = mt_use(mt, index, 0, &seed_known, &seed);
+    mt_fill(r, mt, index);
 }
 
 static void value(struct found *f, void *v, const char *modname, const char *key)
