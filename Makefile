@@ -115,7 +115,8 @@ check: tests
 	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS) "python3 tests/unit/test_kinds.py" \
 	    "python3 tests/integration/test_launcher.py $(BUILD)" \
 	    "python3 tests/integration/test_python_reports.py $(BUILD)" \
-	    "python3 tests/integration/test_python_stdio.py $(BUILD)"
+	    "python3 tests/integration/test_python_stdio.py $(BUILD)" \
+	    "python3 tests/integration/test_python_rng.py $(BUILD)"
 
 # The whole suite with the library, tests and test programs built with AddressSanitizer
 # and UndefinedBehaviorSanitizer; the ASan runtime is preloaded before the library.

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "audit/python_io.h"
+#include "audit/python_rng.h"
 #include "base/python.h"
 #include "out/pystack.h"
 #include "track/locks.h"
@@ -331,6 +332,7 @@ void fa_python_capture_before(struct fa_snapshot *s, const void *call_site)
     p->nnames = 0;
     p->text_len = 0;
     p->stdlib_dir[0] = 0;
+    fa_python_rng_capture(s, py); /* every Python fork: its entries decide whether a record is written */
     /* Judged now, at every Python fork: which held semaphores CPython repairs decides what
      * is reported, and so do the Python streams with output pending (whether a record is
      * written is decided before _after runs). os.fork() holds the import lock, a

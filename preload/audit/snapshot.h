@@ -67,6 +67,34 @@ struct fa_snap_rng {
     struct fa_rng_state state;
 };
 
+/* A Python generator a fork child inherits (audit/python_rng.c): numpy's global generator,
+ * or a numpy RandomState or Generator or a random.Random bound to a module global of the
+ * program's own code. Its state is read, never drawn from: where it was seeded and how
+ * often it was drawn from are not known. */
+#define FA_PY_RNGS 8
+enum fa_py_rng_use {
+    FA_PY_RNG_DRAWN = 0,     /* its state moved since it was seeded (drawn from, or set) */
+    FA_PY_RNG_SEEDED = 1,    /* seeded and not drawn from since */
+    FA_PY_RNG_UNTOUCHED = 2, /* numpy's global generator as numpy seeded it at import (OS
+                              * entropy): neither seeded nor drawn from by the program */
+    FA_PY_RNG_USE_UNKNOWN = 3, /* a bit generator whose state does not say (PCG64, ...) */
+};
+struct fa_snap_py_rng {
+    enum fa_rng_family family;  /* FA_RNG_NUMPY or FA_RNG_PY_RANDOM */
+    int global;                 /* numpy's own module-level generator (np.random.seed, np.random.rand, ...) */
+    int use;                    /* enum fa_py_rng_use */
+    int seed_known;             /* numpy: an int seed still readable from the state or its SeedSequence */
+    unsigned long long seed;
+    const char *seeded_by;      /* "numpy.random.seed", "SeedSequence", ..., NULL when not known */
+    const char *next_unknown;   /* why the next draw is not known, NULL when it is */
+    unsigned long long next_raw; /* the generator's next raw output (getrandbits(32), random_raw()) */
+    int raw_bits;               /* its width: 32 (MT19937), 64 (PCG64) */
+    unsigned long long next_random; /* the next random(): next_random / 2**53 */
+    char type[64];              /* "numpy.random.mtrand.RandomState", "random.Random", ... */
+    char bit_generator[24];     /* numpy's bit generator ("MT19937", "PCG64"), "" for random.Random */
+    char name[96];              /* the global it is bound to: "__main__.rng", "numpy.random.mtrand._rand" */
+};
+
 /* A C stdio stream with output in its buffer at the fork (stdio-unflushed-at-fork), or a
  * Python io stream with bytes pending (`python`, audit/python_io.c). */
 enum fa_stream_buffering { FA_STREAM_FULLY_BUFFERED, FA_STREAM_LINE_BUFFERED, FA_STREAM_UNBUFFERED };
@@ -107,7 +135,8 @@ enum fa_streams_unchecked {
     X(streams, struct fa_snap_stream, FA_MAX_STREAMS) \
     X(py, struct fa_snap_python, 1)                   \
     X(py_text, char, FA_PY_TEXT_BYTES)              \
-    X(py_fd_sites, struct fa_pysite, FA_SNAP_PY_FD_SITES)
+    X(py_fd_sites, struct fa_pysite, FA_SNAP_PY_FD_SITES) \
+    X(py_rng, struct fa_snap_py_rng, FA_PY_RNGS)
 
 /* A CPython process at the fork (audit/python_capture.c): every Python thread's stack as
  * faulthandler writes it (py_text: "Thread 0x<pthread_t> ..." sections, see
@@ -156,6 +185,11 @@ struct fa_snapshot {
 
     int nrng;
     struct fa_snap_rng rng[FA_RNG_COUNT];
+    int npy_rng;                    /* Python generators (rng-at-fork after the libc ones) */
+    unsigned long py_rng_dropped;   /* past FA_PY_RNGS */
+    struct fa_snap_py_rng *py_rng;  /* FA_PY_RNGS (FA_SNAP_FIXED_TABLES) */
+    int rng_moves, rng_first_moved_to; /* suppression's bookkeeping (findings/rng_at_fork.c) */
+    unsigned long long rng_moved;
 
     int nstreams;
     unsigned long streams_dropped; /* with pending output, past FA_MAX_STREAMS */

@@ -22,6 +22,8 @@ void fa_rng_seeded(enum fa_rng_family f, const char *fn, unsigned long long seed
 const char *fa_rng_family_name(enum fa_rng_family f, const struct fa_rng_state *s)
 {
     if (f == FA_RNG_DRAND48) return "drand48";
+    if (f == FA_RNG_NUMPY) return "numpy.random";
+    if (f == FA_RNG_PY_RANDOM) return "random.Random";
     const char *by = s->seeded ? s->seeded_by : s->drawn_by;
     return by && strcmp(by, "srand") != 0 && strcmp(by, "rand") != 0 ? "random" : "rand";
 }

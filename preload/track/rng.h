@@ -1,11 +1,20 @@
-/* rng.h: state of the libc generators whose sequence a child inherits. */
+/* rng.h: state of the libc generators whose sequence a child inherits, and the families
+ * of every generator rng-at-fork names. */
 #ifndef FA_RNG_H
 #define FA_RNG_H
 
 #include "base/fa.h"
 
-/* random() and rand() share one generator in glibc (srand is an alias of srandom). */
-enum fa_rng_family { FA_RNG_RANDOM = 0, FA_RNG_DRAND48 = 1, FA_RNG_COUNT = 2 };
+/* random() and rand() share one generator in glibc (srand is an alias of srandom). The
+ * libc families (below FA_RNG_COUNT) are tracked in fa_rng[] by the wrappers; the Python
+ * ones are found in the interpreter at each fork (audit/python_rng.c), never tracked. */
+enum fa_rng_family {
+    FA_RNG_RANDOM = 0,
+    FA_RNG_DRAND48 = 1,
+    FA_RNG_COUNT = 2,
+    FA_RNG_NUMPY = FA_RNG_COUNT, /* "numpy.random": a RandomState or Generator */
+    FA_RNG_PY_RANDOM,            /* "random.Random": an instance the program made */
+};
 
 struct fa_rng_state {
     int seeded;
@@ -33,7 +42,8 @@ static inline void fa_rng_drawn(enum fa_rng_family f, const char *fn)
     __atomic_add_fetch(&fa_rng[f].draws, 1, __ATOMIC_RELAXED);
     fa_rng[f].drawn_by = fn;
 }
-/* The family name a report uses: "rand", "random" or "drand48". */
+/* The family name a report uses: "rand", "random", "drand48", "numpy.random" or
+ * "random.Random" (`s` is read for the libc families only, may be NULL for the others). */
 const char *fa_rng_family_name(enum fa_rng_family f, const struct fa_rng_state *s);
 
 #endif
