@@ -346,9 +346,25 @@ void fa_python_capture_before(struct fa_snapshot *s, const void *call_site)
     remember_sites(s);
 }
 
+/* multiprocessing's own threads (a Pool's handlers forking replacement workers) are how it
+ * works, not the program's: counted, not listed. */
+static void leave_out_process_machinery_threads(struct fa_snapshot *s)
+{
+    int kept = 0;
+    for (int i = 0; i < s->nthreads; i++) {
+        struct fa_py_frame f[FA_PY_MAX_FRAMES];
+        unsigned long self = s->threads[i].self == s->py->forking_self ? 0 : s->threads[i].self;
+        int n = self ? fa_pyframes_parse(s->py_text, s->py->text_len, self, s->py->stdlib_dir, f, FA_PY_MAX_FRAMES) : 0;
+        if (n > 0 && fa_pyframes_process_machinery_thread(f, n)) s->threads_py_runtime++;
+        else s->threads[kept++] = s->threads[i];
+    }
+    s->nthreads = kept;
+}
+
 void fa_python_capture_after(struct fa_snapshot *s)
 {
     if (!s->py_fork) return;
     if (!s->py->judged) judge(s, fa_python());
     if (!s->py->dumped) dump(s, fa_python());
+    leave_out_process_machinery_threads(s);
 }

@@ -125,6 +125,41 @@ int fa_pyframes_parse(const char *text, size_t len, unsigned long self, const ch
     return n;
 }
 
+int fa_pyframes_depth(const struct fa_py_frame *f, int n, int depth)
+{
+    if (n <= depth) return n;
+    for (int i = 0; i < depth; i++)
+        if (f[i].own) return depth;
+    for (int i = depth; i < n; i++)
+        if (f[i].own) return i + 1;
+    return depth;
+}
+
+static int rest_starts_with(const struct fa_py_frame *f, const char *rest, const char *prefix)
+{
+    size_t n = f->file_len - (size_t)(rest - f->file), k = strlen(prefix);
+    return n >= k && memcmp(rest, prefix, k) == 0;
+}
+
+int fa_pyframes_in_process_machinery(const struct fa_py_frame *f)
+{
+    const char *rest = fa_pyframes_stdlib_part(f);
+    return rest && (rest_starts_with(f, rest, "multiprocessing/") || rest_starts_with(f, rest, "concurrent/futures/"));
+}
+
+int fa_pyframes_process_machinery_thread(const struct fa_py_frame *f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *rest = fa_pyframes_stdlib_part(&f[i]);
+        if (!rest) return 0;
+        size_t len = f[i].file_len - (size_t)(rest - f[i].file);
+        if (len == 12 && !memcmp(rest, "threading.py", 12)) continue;
+        return rest_starts_with(&f[i], rest, "multiprocessing/") ||
+               rest_starts_with(&f[i], rest, "concurrent/futures/process.py");
+    }
+    return 0;
+}
+
 const struct fa_py_frame *fa_pyframes_site(const struct fa_py_frame *f, int n)
 {
     for (int i = 0; i < n; i++)

@@ -28,6 +28,22 @@ int fa_pyframes_parse(const char *text, size_t len, unsigned long self, const ch
  * directory is not known): the path's rest after that directory, else NULL. */
 const char *fa_pyframes_stdlib_part(const struct fa_py_frame *f);
 
+/* How many of n frames a report shows at `depth`: depth, or past it down to the innermost
+ * frame of the program's own code, so a stack never stops inside the standard library
+ * just above the program's line. */
+int fa_pyframes_depth(const struct fa_py_frame *f, int n, int depth);
+
+/* A frame of the runtime's process machinery: the standard library's multiprocessing/ or
+ * concurrent/futures/ (what they open and run is shared with their workers by design). */
+int fa_pyframes_in_process_machinery(const struct fa_py_frame *f);
+
+/* A thread that is multiprocessing's own (a Pool's task, result and worker handlers, a
+ * Queue's feeder, a thread blocked in Pool.map's wait): its innermost frame outside
+ * threading.py (its bootstrap, its waits) is in multiprocessing/ or in
+ * concurrent/futures/process.py. Not a ThreadPoolExecutor's workers: a child that uses
+ * the executor waits for them. */
+int fa_pyframes_process_machinery_thread(const struct fa_py_frame *f, int n);
+
 /* The innermost frame of the program's own code, else the innermost one; NULL when n is 0. */
 const struct fa_py_frame *fa_pyframes_site(const struct fa_py_frame *f, int n);
 

@@ -15,7 +15,8 @@ static const char *action(const struct fa_child_deadlock *e, const struct fa_opt
 
 static int py_frames(const struct fa_child_deadlock *e, struct fa_py_frame *f, int max)
 {
-    return e->py_len ? fa_pyframes_parse(e->py_text, e->py_len, 0, NULL, f, max) : 0;
+    int n = e->py_len ? fa_pyframes_parse(e->py_text, e->py_len, 0, NULL, f, FA_MAX_FRAMES) : 0;
+    return fa_pyframes_depth(f, n, max);
 }
 
 static void py_site_json(struct fa_buf *b, const struct fa_child_deadlock *e)

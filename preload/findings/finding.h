@@ -94,11 +94,12 @@ void fa_finding_truncated_note(struct fa_buf *b, const struct fa_snapshot *s, co
  * cut, then "... and D more (OPTION)" for the `dropped` ones over the option's limit. */
 void fa_finding_list_end(struct fa_buf *b, const struct fa_snapshot *s, const char *indent, int unshown,
                          unsigned long dropped, const char *option);
-/* The Python stack at the fork of the thread whose pthread_t is `self` (the forking
- * thread's for 0), innermost first, into f (max entries): its count, 0 when the process
- * runs no Python, the fork was not captured from Python, or the thread has no frame. */
 /* The standard library's directory for deciding which Python frames are the program's own. */
 const char *fa_finding_stdlib_dir(const struct fa_snapshot *s);
+/* The Python stack at the fork of the thread whose pthread_t is `self` (the forking
+ * thread's for 0), innermost first, into f (FA_MAX_FRAMES entries): `max` frames, or more
+ * down to the program's own innermost frame (fa_pyframes_depth); 0 when the process runs
+ * no Python, the fork was not captured from Python, or the thread has no frame. */
 int fa_finding_py_stack(const struct fa_snapshot *s, unsigned long self, struct fa_py_frame *f, int max);
 /* Sets k->text to a copy of `text` (cut to k->text_buf). */
 void fa_finding_key_text(struct fa_finding_keys *k, const char *text);

@@ -96,7 +96,8 @@ int fa_finding_py_stack(const struct fa_snapshot *s, unsigned long self, struct 
 {
     if (!s->py || !s->py->present) return 0;
     if (self == s->py->forking_self) self = 0;
-    return fa_pyframes_parse(s->py_text, s->py->text_len, self, s->py->stdlib_dir, f, max);
+    int n = fa_pyframes_parse(s->py_text, s->py->text_len, self, s->py->stdlib_dir, f, FA_MAX_FRAMES);
+    return fa_pyframes_depth(f, n, max);
 }
 
 const char *fa_finding_py_thread_name(const struct fa_snapshot *s, unsigned long self)

@@ -118,6 +118,21 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     fa_finding_list_end(b, s, "  ", s->nthreads - shown, s->threads_dropped, "max_threads");
 }
 
+/* The fork note's part: multiprocessing's own threads, left out. */
+static void note_json(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    if (s->threads_py_runtime) fa_record_json_int(b, "threads_python_runtime", (long long)s->threads_py_runtime);
+}
+
+static void note_text(struct fa_buf *b, const struct fa_snapshot *s)
+{
+    if (!s->threads_py_runtime) return;
+    fa_puts(b, " (");
+    fa_put_udec(b, s->threads_py_runtime);
+    fa_puts(b, s->threads_py_runtime == 1 ? " thread" : " threads");
+    fa_puts(b, " of multiprocessing's own machinery, not needed by its workers)");
+}
+
 const struct fa_finding fa_finding_THREADS = {
     .entries = entries,
     .keys = keys,
@@ -126,4 +141,6 @@ const struct fa_finding fa_finding_THREADS = {
     .records = records,
     .emit_json = emit_json,
     .emit_text = emit_text,
+    .note_json = note_json,
+    .note_text = note_text,
 };

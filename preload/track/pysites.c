@@ -42,21 +42,6 @@ static int worth_a_walk(int fd, const struct stat *st, const char *opened_by)
     return fl >= 0 && (fl & O_ACCMODE) != O_RDONLY;
 }
 
-static int starts_with(const char *p, size_t n, const char *prefix)
-{
-    size_t k = strlen(prefix);
-    return n >= k && memcmp(p, prefix, k) == 0;
-}
-
-/* A frame of the runtime's process machinery: .../lib/python3.N/multiprocessing/... */
-static int is_runtime(const struct fa_py_frame *f)
-{
-    const char *rest = fa_pyframes_stdlib_part(f);
-    if (!rest) return 0;
-    size_t n = f->file_len - (size_t)(rest - f->file);
-    return starts_with(rest, n, "multiprocessing/") || starts_with(rest, n, "concurrent/futures/");
-}
-
 /* "  File \"F\", line N in FUNC\n", as faulthandler writes it, when it fits. */
 static void put_frame(struct fa_buf *b, const struct fa_py_frame *f)
 {
@@ -85,7 +70,7 @@ static void keep_frames(struct fa_pysite *site, const struct fa_py_frame *f, int
     site->runtime = 0;
     for (int i = 0; i < n; i++) {
         if (own < 0 && f[i].own) own = i;
-        if (is_runtime(&f[i])) site->runtime = 1;
+        if (fa_pyframes_in_process_machinery(&f[i])) site->runtime = 1;
     }
     int upto = own >= 0 ? own : KEPT_BEFORE_OWN;
     for (int i = 0; i < n && i <= upto && i < KEPT_BEFORE_OWN; i++) put_frame(&b, &f[i]);

@@ -14,6 +14,10 @@ records. Checks that:
     note's fds_python_runtime, not listed;
   - a socket, a file and a pipe the program opened itself are listed with their Python
     opening site (program file, line, function) and a rule naming that line;
+  - examples/python/seeded_rng.py: numpy's seeded global generator is rng-at-fork at every
+    fork with the value every worker then drew, a Python stack cut by stack_depth still
+    ends at the program's own line, and a Pool's own threads are counted
+    (threads_python_runtime), not a threads-at-fork warning;
   - a C program's records have no "python_stack".
 Lines are found from the "# WAIT-LINE" / "# FORK-LINE" markers in the programs. Needs
 `make tests` first. Prints cmocka-style lines so that tests/run-tests.sh counts these
@@ -264,6 +268,53 @@ class TheLessonsExamples(unittest.TestCase):
         with open(path) as f:
             line = [n for n, text in enumerate(f, 1) if 'open(path, "w")' in text][0]
         self.assertEqual(fds[0]["python_opened_at"][0], {"file": path, "line": line, "function": "main", "own": True})
+
+
+def has_numpy():
+    return subprocess.run([PYTHON, "-c", "import numpy"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+@unittest.skipUnless(os.access(PYTHON, os.X_OK) and has_numpy(), "numpy for " + PYTHON + " is not installed")
+class TheLessonsSeededGenerator(unittest.TestCase):
+    """examples/python/seeded_rng.py: np.random.seed(42) once, then a fork Pool (2 workers,
+    maxtasksperchild=1, so the pool's worker-handler thread forks replacements while the
+    pool's other threads run) whose workers each draw np.random.random()."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.path = os.path.join(ROOT, "examples", "python", "seeded_rng.py")
+        cls.audit = audited_run([PYTHON, cls.path], ":stack_depth=6")
+        cls.noise = [line.split()[-1] for line in cls.audit.out.splitlines() if line.startswith("sample ")]
+        cls.rngs = cls.audit.of_parent("rng-at-fork")
+
+    def test_every_fork_reports_numpys_global_generator_with_the_next_value(self):
+        forks = self.audit.of_parent("fork")
+        self.assertGreaterEqual(len(forks), 4)
+        self.assertEqual(len(self.rngs), len(forks), json.dumps(self.rngs, indent=1)[:3000])
+        for r in self.rngs:
+            rng = r["rng"]
+            self.assertEqual((rng["family"], rng["name"], rng["seed"]), ("numpy.random", "numpy.random.mtrand._rand", 42))
+            self.assertEqual(r["suppression"], "rng-at-fork:numpy.random.mtrand._rand")
+
+    def test_the_reported_next_value_is_what_every_worker_drew(self):
+        self.assertEqual(len(self.noise), 4, self.audit.out)
+        predicted = {"%.6f" % r["rng"]["next"]["random"] for r in self.rngs}
+        self.assertEqual(predicted, set(self.noise))
+        self.assertEqual(len(set(self.noise)), 1, "the workers drew different numbers: " + self.audit.out)
+
+    def test_a_cut_python_stack_still_reaches_the_programs_line(self):
+        with open(self.path) as f:
+            line = [n for n, text in enumerate(f, 1) if ".Pool(2" in text][0]
+        first = self.rngs[0]["python_stack"]  # made by the main thread: Pool() starts the workers
+        self.assertGreater(len(first), 6, "stack_depth=6 cut before the program's frame")
+        self.assertEqual(first[-1], {"file": self.path, "line": line, "function": "main", "own": True})
+        self.assertFalse(any(f["own"] for f in first[:-1]), first)
+
+    def test_the_pools_own_threads_are_counted_not_reported(self):
+        self.assertEqual(self.audit.of_parent("threads-at-fork"), [])
+        counted = [r.get("threads_python_runtime", 0) for r in self.audit.of_parent("fork")]
+        self.assertGreaterEqual(max(counted), 2, counted)  # the task and result handlers at least
 
 
 class CProgram(unittest.TestCase):
