@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "base/python.h"
 #include "out/pystack.h"
 #include "track/locks.h"
+#include "track/pylocks.h"
 
 /* ------------------------------------------------------------- the stacks */
 
@@ -51,24 +53,6 @@ size_t fa_python_dump_this_thread(char *buf, size_t cap)
 
 /* ------------------------------------------------------------- objects */
 
-/* obj.name (a new reference), or NULL with no exception left set. */
-static void *attr(const struct fa_py_api *py, void *obj, const char *name)
-{
-    if (!obj) return NULL;
-    void *n = py->unicode_from_string(name);
-    void *v = n ? py->generic_getattr(obj, n) : NULL;
-    if (n) py->decref(n);
-    if (!v) py->err_clear();
-    return v;
-}
-
-static const char *utf8(const struct fa_py_api *py, void *str)
-{
-    if (!str || strcmp(fa_python_type_name(str), "str") != 0) return NULL;
-    const char *s = py->unicode_as_utf8(str);
-    if (!s) py->err_clear();
-    return s;
-}
 
 static void copy_n(char *dst, size_t cap, const char *src, size_t n);
 static void copy(char *dst, size_t cap, const char *src) { copy_n(dst, cap, src ? src : "", src ? strlen(src) : 0); }
@@ -94,7 +78,7 @@ static const void *lock_of(const struct fa_py_api *py, void *obj, const char **k
     for (size_t i = 0; i < sizeof wrappers / sizeof wrappers[0]; i++) {
         if (strcmp(t, wrappers[i].type) != 0) continue;
         if (kind && !*kind) *kind = wrappers[i].kind;
-        void *inner = attr(py, obj, wrappers[i].member);
+        void *inner = fa_python_attr(py, obj, wrappers[i].member);
         const void *sem = inner ? lock_of(py, inner, NULL, depth + 1) : NULL;
         if (inner) py->decref(inner);
         return sem;
@@ -112,7 +96,7 @@ static struct fa_snap_lock *held_lock(struct fa_snapshot *s, const void *sem)
 /* Marks the held lock behind obj.member as repaired by CPython in the child. */
 static void repaired(struct fa_snapshot *s, const struct fa_py_api *py, void *obj, const char *member)
 {
-    void *lock = member ? attr(py, obj, member) : obj;
+    void *lock = member ? fa_python_attr(py, obj, member) : obj;
     struct fa_snap_lock *l = lock ? held_lock(s, lock_of(py, lock, NULL, 0)) : NULL;
     if (l) l->py_repaired = 1;
     if (member && lock) py->decref(lock);
@@ -130,18 +114,18 @@ static void threading_state(struct fa_snapshot *s, const struct fa_py_api *py)
 {
     void *threading = module(py, "threading");
     if (!threading) return;
-    void *active = attr(py, threading, "_active");
+    void *active = fa_python_attr(py, threading, "_active");
     if (active && strcmp(fa_python_type_name(active), "dict") == 0) {
         long pos = 0;
         void *key, *thread;
         while (py->dict_next(active, &pos, &key, &thread)) {
             unsigned long ident = py->long_as_unsigned_long(key);
             if (ident == (unsigned long)-1) py->err_clear();
-            void *name = attr(py, thread, "_name");
+            void *name = fa_python_attr(py, thread, "_name");
             if (s->py->nnames < FA_PY_NAMES) {
                 struct fa_py_thread_name *n = &s->py->names[s->py->nnames++];
                 n->self = ident;
-                copy(n->name, sizeof n->name, utf8(py, name));
+                copy(n->name, sizeof n->name, fa_python_utf8(py, name));
             }
             if (name) py->decref(name);
             repaired(s, py, thread, "_tstate_lock");
@@ -160,7 +144,7 @@ static void logging_state(struct fa_snapshot *s, const struct fa_py_api *py)
     void *logging = module(py, "logging");
     if (!logging) return;
     repaired(s, py, logging, "_lock");
-    void *list = py->list_size && py->list_get_item && py->weakref_get_object ? attr(py, logging, "_handlerList") : NULL;
+    void *list = py->list_size && py->list_get_item && py->weakref_get_object ? fa_python_attr(py, logging, "_handlerList") : NULL;
     if (list && strcmp(fa_python_type_name(list), "list") == 0) {
         long n = py->list_size(list);
         for (long i = 0; i < n; i++) {
@@ -200,7 +184,7 @@ static void name_locks(struct fa_snapshot *s, const struct fa_py_api *py)
     void *modname, *mod;
     while (unnamed > 0 && py->dict_next(modules, &pos, &modname, &mod)) {
         if (strcmp(fa_python_type_name(mod), "module") != 0) continue;
-        void *globals = attr(py, mod, "__dict__");
+        void *globals = fa_python_attr(py, mod, "__dict__");
         if (globals && strcmp(fa_python_type_name(globals), "dict") == 0) {
             long gpos = 0;
             void *key, *value;
@@ -210,7 +194,7 @@ static void name_locks(struct fa_snapshot *s, const struct fa_py_api *py)
                 struct fa_snap_lock *l = held_lock(s, sem);
                 if (!l || l->py_name[0]) continue;
                 l->py_kind = kind;
-                const char *m = utf8(py, modname), *k = utf8(py, key);
+                const char *m = fa_python_utf8(py, modname), *k = fa_python_utf8(py, key);
                 struct fa_buf b;
                 fa_buf_fixed(&b, l->py_name, sizeof l->py_name);
                 fa_puts(&b, m ? m : "?");
@@ -221,6 +205,58 @@ static void name_locks(struct fa_snapshot *s, const struct fa_py_api *py)
             }
         }
         if (globals) py->decref(globals);
+    }
+}
+
+/* ------------------------------------------------------------- where locks were taken */
+
+/* Copies n bytes at p, 0 when they are not mapped: the code object a lock's acquisition
+ * left may have been freed since (a function that returned and was collected). */
+static int read_memory(const void *p, void *out, size_t n)
+{
+    struct iovec local = {out, n}, remote = {(void *)(uintptr_t)p, n};
+    return syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) == (long)n;
+}
+
+/* One frame of a lock's acquisition (track/pylocks.h): believed only when `code` is still
+ * a live code object and `instr` lies in its bytecode. */
+static int taken_frame(struct fa_snapshot *s, const struct fa_py_api *py, const void *code, const void *instr,
+                       int slot)
+{
+    long head[3]; /* ob_refcnt, ob_type, ob_size */
+    long basicsize = 0;
+    if (!read_memory(code, head, sizeof head) || head[0] <= 0 || (const void *)head[1] != py->code_type) return 0;
+    if (!read_memory((const char *)py->code_type + 32, &basicsize, sizeof basicsize)) return 0; /* tp_basicsize */
+    long offset = (const char *)instr - ((const char *)code + basicsize);
+    if (offset < 0 || offset >= head[2] * 2) return 0; /* 2-byte code units */
+    struct fa_snap_py_taken *t = &s->py_taken[s->npy_taken];
+    void *file = fa_python_attr(py, (void *)(uintptr_t)code, "co_filename");
+    void *name = fa_python_attr(py, (void *)(uintptr_t)code, "co_name");
+    copy(t->f[slot].file, sizeof t->f[slot].file, fa_python_utf8(py, file));
+    copy(t->f[slot].function, sizeof t->f[slot].function, fa_python_utf8(py, name));
+    if (file) py->decref(file);
+    if (name) py->decref(name);
+    t->f[slot].line = py->code_addr_to_line((void *)(uintptr_t)code, (int)offset);
+    struct fa_py_frame f = {t->f[slot].file, strlen(t->f[slot].file), 0, NULL, 0, 0};
+    t->f[slot].own = fa_pyframes_own(&f, s->py->stdlib_dir);
+    return 1;
+}
+
+/* For each held Python lock whose last acquisition left its frames: file, line and
+ * function of each, into s->py_taken. */
+static void taken_sites(struct fa_snapshot *s, const struct fa_py_api *py)
+{
+    if (!fa_python_lock_code) return;
+    for (int i = 0; i < s->nlocks && s->npy_taken < FA_SNAP_PY_LOCK_SITES; i++) {
+        struct fa_snap_lock *l = &s->locks[i];
+        struct fa_pylock_taken taken;
+        if (l->held.type != FA_LOCK_SEM || !fa_pylock_taken(l->held.addr, &taken)) continue;
+        struct fa_snap_py_taken *t = &s->py_taken[s->npy_taken];
+        t->n = 0;
+        for (int k = 0; k < FA_PYLOCK_FRAMES && taken.code[k]; k++)
+            if (taken_frame(s, py, taken.code[k], taken.instr[k], t->n)) t->n++;
+            else break;
+        if (t->n) l->py_taken = ++s->npy_taken;
     }
 }
 
@@ -272,6 +308,14 @@ static void remember_sites(const struct fa_snapshot *s)
             copy_n(o->function, sizeof o->function, site->function, site->function_len);
             o->line = site->line;
         }
+        if (l->py_taken > 0 && l->py_taken <= s->npy_taken) {
+            const struct fa_snap_py_taken *t = &s->py_taken[l->py_taken - 1];
+            int k = 0;
+            while (k < t->n - 1 && !t->f[k].own) k++;
+            copy(o->taken_file, sizeof o->taken_file, t->f[k].file);
+            copy(o->taken_function, sizeof o->taken_function, t->f[k].function);
+            o->taken_line = t->f[k].line;
+        }
         copy(o->kind, sizeof o->kind, l->py_kind);
         copy(o->name, sizeof o->name, l->py_name);
         site_lock[nsites++] = l->held.addr;
@@ -315,6 +359,7 @@ static void judge(struct fa_snapshot *s, const struct fa_py_api *py)
     }
     s->nlocks = kept;
     name_locks(s, py);
+    taken_sites(s, py);
     py->err_restore(type, value, tb);
 }
 

@@ -45,24 +45,6 @@ static int resolve(void)
 
 /* ------------------------------------------------------------- objects */
 
-/* obj.name (a new reference), or NULL with no exception left set. */
-static void *attr(const struct fa_py_api *py, void *obj, const char *name)
-{
-    if (!obj) return NULL;
-    void *n = py->unicode_from_string(name);
-    void *v = n ? py->generic_getattr(obj, n) : NULL;
-    if (n) py->decref(n);
-    if (!v) py->err_clear();
-    return v;
-}
-
-static const char *utf8(const struct fa_py_api *py, void *str)
-{
-    if (!str || strcmp(fa_python_type_name(str), "str") != 0) return NULL;
-    const char *t = py->unicode_as_utf8(str);
-    if (!t) py->err_clear();
-    return t;
-}
 
 static void *module(const struct fa_py_api *py, const char *name)
 {
@@ -214,10 +196,10 @@ static int lock_held(const struct fa_snapshot *s, const void *lock)
 /* The numpy seed still known: an int entropy of its SeedSequence (default_rng(42)). */
 static void numpy_seed_sequence(const struct fa_py_api *py, void *bitgen, struct fa_snap_py_rng *r, int *legacy)
 {
-    void *seq = attr(py, bitgen, "_seed_seq");
+    void *seq = fa_python_attr(py, bitgen, "_seed_seq");
     const char *t = fa_python_type_name(seq);
     *legacy = seq && strcmp(t, "NoneType") == 0; /* seed() of RandomState sets it to None */
-    void *entropy = seq && !*legacy ? attr(py, seq, "entropy") : NULL;
+    void *entropy = seq && !*legacy ? fa_python_attr(py, seq, "entropy") : NULL;
     if (entropy && strcmp(fa_python_type_name(entropy), "int") == 0 && !r->seed_known) {
         unsigned long v = py->long_as_unsigned_long(entropy);
         if (v == (unsigned long)-1) py->err_clear(); /* too large for a seed field: not shown */
@@ -235,7 +217,7 @@ static void numpy_seed_sequence(const struct fa_py_api *py, void *bitgen, struct
 static void numpy_entry(struct found *f, void *obj, const char *modname, const char *key, int global)
 {
     const struct fa_py_api *py = f->py;
-    void *bitgen = attr(py, obj, "_bit_generator");
+    void *bitgen = fa_python_attr(py, obj, "_bit_generator");
     if (!bitgen) return;
     const char *bt = fa_python_type_name(bitgen);
     const char *dot = strrchr(bt, '.');
@@ -244,10 +226,10 @@ static void numpy_entry(struct found *f, void *obj, const char *modname, const c
     r->family = FA_RNG_NUMPY;
     r->global = global;
     copy(r->bit_generator, sizeof r->bit_generator, dot ? dot + 1 : bt);
-    void *lock = attr(py, bitgen, "lock");
+    void *lock = fa_python_attr(py, bitgen, "lock");
     int busy = lock_held(f->s, lock);
     if (lock) py->decref(lock);
-    void *capsule = capsule_pointer ? attr(py, bitgen, "capsule") : NULL;
+    void *capsule = capsule_pointer ? fa_python_attr(py, bitgen, "capsule") : NULL;
     void *const *bitgen_t = NULL;
     if (capsule && strcmp(fa_python_type_name(capsule), "PyCapsule") == 0) {
         bitgen_t = capsule_pointer(capsule, "BitGenerator");
@@ -318,7 +300,7 @@ static void value(struct found *f, void *v, const char *modname, const char *key
 static int own_module(const struct fa_py_api *py, const char *modname, void *globals, const char *stdlib_dir)
 {
     if (strcmp(modname, "__main__") == 0) return 1;
-    const char *file = utf8(py, py->dict_get_item_string(globals, "__file__"));
+    const char *file = fa_python_utf8(py, py->dict_get_item_string(globals, "__file__"));
     if (!file || file[0] != '/') return 0;
     size_t n = strlen(stdlib_dir);
     if (n && strncmp(file, stdlib_dir, n) == 0) return 0;
@@ -329,12 +311,12 @@ static void module_globals(struct found *f, const char *modname, void *mod, cons
 {
     const struct fa_py_api *py = f->py;
     if (strcmp(fa_python_type_name(mod), "module") != 0) return;
-    void *globals = attr(py, mod, "__dict__");
+    void *globals = fa_python_attr(py, mod, "__dict__");
     if (globals && strcmp(fa_python_type_name(globals), "dict") == 0 && own_module(py, modname, globals, stdlib_dir)) {
         long pos = 0;
         void *key, *v;
         while (py->dict_next(globals, &pos, &key, &v)) {
-            const char *k = utf8(py, key);
+            const char *k = fa_python_utf8(py, key);
             if (k) value(f, v, modname, k);
         }
     }
@@ -348,10 +330,10 @@ void fa_python_rng_capture(struct fa_snapshot *s, const struct fa_py_api *py)
     py->err_fetch(&type, &val, &tb);
     struct found f = {.s = s, .py = py};
     void *random_mod = module(py, "random");
-    void *inst = attr(py, random_mod, "_inst");
+    void *inst = fa_python_attr(py, random_mod, "_inst");
     f.skip = inst;
-    f.random_type = attr(py, module(py, "_random"), "Random");
-    f.system_random_type = attr(py, random_mod, "SystemRandom");
+    f.random_type = fa_python_attr(py, module(py, "_random"), "Random");
+    f.system_random_type = fa_python_attr(py, random_mod, "SystemRandom");
     if (f.random_type && strcmp(fa_python_type_name(f.random_type), "type") != 0) {
         py->decref(f.random_type);
         f.random_type = NULL;
@@ -361,12 +343,12 @@ void fa_python_rng_capture(struct fa_snapshot *s, const struct fa_py_api *py)
         f.system_random_type = NULL;
     }
     /* numpy's global generator first: bound elsewhere too, it is reported by that name */
-    void *global = attr(py, module(py, "numpy.random.mtrand"), "_rand");
+    void *global = fa_python_attr(py, module(py, "numpy.random.mtrand"), "_rand");
     if (global && strcmp(fa_python_type_name(global), "numpy.random.mtrand.RandomState") == 0)
         numpy_entry(&f, global, "numpy.random.mtrand", "_rand", 1);
     char stdlib_dir[256] = "";
-    void *os_file = attr(py, module(py, "os"), "__file__");
-    const char *path = utf8(py, os_file);
+    void *os_file = fa_python_attr(py, module(py, "os"), "__file__");
+    const char *path = fa_python_utf8(py, os_file);
     const char *slash = path ? strrchr(path, '/') : NULL;
     if (slash && (size_t)(slash - path + 1) < sizeof stdlib_dir) memcpy(stdlib_dir, path, (size_t)(slash - path + 1));
     if (os_file) py->decref(os_file);
@@ -377,7 +359,7 @@ void fa_python_rng_capture(struct fa_snapshot *s, const struct fa_py_api *py)
         long pos = 0;
         void *modname, *mod;
         while (py->dict_next(modules, &pos, &modname, &mod)) {
-            const char *m = utf8(py, modname);
+            const char *m = fa_python_utf8(py, modname);
             if (m && mod != main) module_globals(&f, m, mod, stdlib_dir);
         }
     }

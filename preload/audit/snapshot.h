@@ -9,6 +9,7 @@
 #include "base/fa.h"
 #include "track/fdtrack.h"
 #include "track/heldlocks.h"
+#include "track/pylocks.h"
 #include "track/pysites.h"
 #include "track/rng.h"
 
@@ -46,6 +47,7 @@ struct fa_snap_lock {
     const char *py_kind;  /* a Python lock: "threading.Lock", "threading.RLock", ... (NULL: not known as one) */
     int py_repaired;      /* CPython re-initialises it in the child (audit/python_capture.c) */
     char py_name[96];     /* the Python name it is bound to ("__main__.lock"), "" when none was found */
+    int py_taken;         /* where Python took it: s->py_taken[py_taken - 1]; 0 when not known */
 };
 
 struct fa_snap_fd {
@@ -119,6 +121,18 @@ struct fa_snap_stream {
     char py_name[96];         /* the module global it is bound to ("__main__.log"), "" for sys.* */
 };
 #define FA_SNAP_PY_FD_SITES 32 /* descriptors listed with their Python opening site, per fork */
+
+/* Where a held Python lock was taken (track/pylocks.h), innermost frame first. */
+struct fa_snap_py_taken {
+    int n;
+    struct {
+        char file[200];
+        char function[64];
+        long line;
+        int own;
+    } f[FA_PYLOCK_FRAMES];
+};
+#define FA_SNAP_PY_LOCK_SITES 32 /* held Python locks with the site where they were taken, per fork */
 #define FA_MAX_STREAMS 8      /* streams with pending output listed per fork */
 #define FA_STREAMS_WALKED 4096 /* streams looked at per fork, at most */
 enum fa_streams_unchecked {
@@ -136,6 +150,7 @@ enum fa_streams_unchecked {
     X(py, struct fa_snap_python, 1)                   \
     X(py_text, char, FA_PY_TEXT_BYTES)              \
     X(py_fd_sites, struct fa_pysite, FA_SNAP_PY_FD_SITES) \
+    X(py_taken, struct fa_snap_py_taken, FA_SNAP_PY_LOCK_SITES) \
     X(py_rng, struct fa_snap_py_rng, FA_PY_RNGS)
 
 /* A CPython process at the fork (audit/python_capture.c): every Python thread's stack as
@@ -202,6 +217,8 @@ struct fa_snapshot {
     int npy_fd_sites;               /* Python opening sites of listed descriptors */
     unsigned long fds_py_runtime;   /* left out: opened by multiprocessing's own machinery */
     struct fa_pysite *py_fd_sites;  /* FA_SNAP_PY_FD_SITES (FA_SNAP_FIXED_TABLES) */
+    int npy_taken;                  /* Python acquisition sites of held locks */
+    struct fa_snap_py_taken *py_taken; /* FA_SNAP_PY_LOCK_SITES (FA_SNAP_FIXED_TABLES) */
 
     unsigned long prepare_unwrapped; /* atfork prepare handlers past the trampolines */
     unsigned long semaphores_untracked; /* binary semaphores the full registry left out */

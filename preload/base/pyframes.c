@@ -59,7 +59,7 @@ const char *fa_pyframes_stdlib_part(const struct fa_py_frame *f)
     return NULL;
 }
 
-static int is_own(const struct fa_py_frame *f, const char *stdlib_dir)
+int fa_pyframes_own(const struct fa_py_frame *f, const char *stdlib_dir)
 {
     if (f->file_len == 0 || f->file[0] == '<') return 0; /* <frozen importlib._bootstrap>, <string> */
     size_t n = stdlib_dir ? strlen(stdlib_dir) : 0;
@@ -117,7 +117,7 @@ int fa_pyframes_parse(const char *text, size_t len, unsigned long self, const ch
         } else if (e == p || (p[0] != ' ')) {
             break; /* the blank line after the section, or the next header */
         } else if (n < max && parse_frame(p, e, &out[n])) {
-            out[n].own = is_own(&out[n], stdlib_dir);
+            out[n].own = fa_pyframes_own(&out[n], stdlib_dir);
             n++;
         }
         p = e < end ? e + 1 : end;

@@ -24,6 +24,10 @@ struct fa_py_frame {
 int fa_pyframes_parse(const char *text, size_t len, unsigned long self, const char *stdlib_dir,
                       struct fa_py_frame *out, int max);
 
+/* 1 when the frame's file is the program's own: not under `stdlib_dir` (or, when that is
+ * "" or NULL, any .../lib/python3.N/), not in site-/dist-packages, not <frozen ...>. */
+int fa_pyframes_own(const struct fa_py_frame *f, const char *stdlib_dir);
+
 /* For a file under ".../lib/python3.N/" (where the standard library lives; used when its
  * directory is not known): the path's rest after that directory, else NULL. */
 const char *fa_pyframes_stdlib_part(const struct fa_py_frame *f);

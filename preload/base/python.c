@@ -72,18 +72,37 @@ static void look_up(void)
     FIND(err_restore, "PyErr_Restore");
     FIND(err_clear, "PyErr_Clear");
     api.acquire_lock_timed = dlsym(RTLD_DEFAULT, "PyThread_acquire_lock_timed");
+    FIND(code_addr_to_line, "PyCode_Addr2Line");
+    api.code_type = dlsym(RTLD_DEFAULT, "PyCode_Type");
+    /* Read in Include/cpython/pystate.h and Include/internal/pycore_frame.h of 3.11 and 3.12
+     * (checked with offsetof against 3.11.2, 3.11.7 and 3.12.1). 3.13 keeps the frame in the
+     * thread state and its locks are not semaphores: nothing to take there. */
+    unsigned long minor = api.version >> 16;
+    if (minor == 0x030b) api.frame_layout.tstate_cframe = 56, api.frame_layout.cframe_frame = 8,
+                         api.frame_layout.frame_code = 32, api.frame_layout.frame_previous = 48,
+                         api.frame_layout.frame_instr = 56, api.frame_layout.frame_owner = -1;
+    if (minor == 0x030c) api.frame_layout.tstate_cframe = 56, api.frame_layout.cframe_frame = 0,
+                         api.frame_layout.frame_code = 0, api.frame_layout.frame_previous = 8,
+                         api.frame_layout.frame_instr = 56, api.frame_layout.frame_owner = 70;
     found = &api;
 }
+
+uintptr_t fa_python_lock_code, fa_python_lock_code_size;
 
 void fa_python_look_up(void)
 {
     look_up();
     code_lo = code_hi = 0;
+    fa_python_lock_code = fa_python_lock_code_size = 0;
     if (!found) return;
     struct range_search r = {(uintptr_t)api.is_initialized, 0, 0};
     dl_iterate_phdr(segment_of, &r);
     code_lo = r.lo;
     code_hi = r.hi;
+    if (api.frame_layout.tstate_cframe && api.code_addr_to_line && api.code_type) {
+        fa_python_lock_code = code_lo;
+        fa_python_lock_code_size = code_hi - code_lo;
+    }
 }
 
 const struct fa_py_api *fa_python(void) { return found; }
@@ -139,4 +158,22 @@ const char *fa_python_type_name(const void *obj)
     const char *type = ((const char *const *)obj)[1];
     const char *name = type ? ((const char *const *)type)[3] : NULL;
     return name ? name : "";
+}
+
+void *fa_python_attr(const struct fa_py_api *py, void *obj, const char *name)
+{
+    if (!obj) return NULL;
+    void *n = py->unicode_from_string(name);
+    void *v = n ? py->generic_getattr(obj, n) : NULL;
+    if (n) py->decref(n);
+    if (!v) py->err_clear();
+    return v;
+}
+
+const char *fa_python_utf8(const struct fa_py_api *py, void *str)
+{
+    if (!str || strcmp(fa_python_type_name(str), "str") != 0) return NULL;
+    const char *t = py->unicode_as_utf8(str);
+    if (!t) py->err_clear();
+    return t;
 }

@@ -6,6 +6,7 @@
 #define FA_PYTHON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The functions forkaudit calls; `PyObject *` and the thread and interpreter states are
  * opaque here (void *). Members are NULL when the interpreter lacks them. */
@@ -34,7 +35,21 @@ struct fa_py_api {
     void (*err_restore)(void *type, void *value, void *tb);
     void (*err_clear)(void);
     void *acquire_lock_timed;  /* PyThread_acquire_lock_timed, compared with acquisition sites */
+    int (*code_addr_to_line)(void *code, int byte_offset); /* PyCode_Addr2Line */
+    const void *code_type;     /* &PyCode_Type */
+    /* Where a thread's innermost Python frame is, for the releases whose layout is known
+     * (3.11, 3.12: from their internal headers): PyThreadState's cframe, _PyCFrame's
+     * current_frame, _PyInterpreterFrame's f_code, previous and prev_instr; the code
+     * object's bytecode starts at PyCode_Type's tp_basicsize. 0 in tstate_cframe: unknown. */
+    struct {
+        long tstate_cframe, cframe_frame, frame_code, frame_previous, frame_instr;
+        long frame_owner; /* 3.12: a byte, FRAME_OWNED_BY_CSTACK (3) for the C stack's shim frames; -1 none */
+    } frame_layout;
 };
+/* The interpreter's code, [lo, lo + size), when its frame layout is known (else 0, 0): a
+ * semaphore taken from there is a Python lock's (PyThread_acquire_lock_timed, inlined by
+ * LTO into threading.Lock.acquire and RLock.acquire in Debian's build). */
+extern uintptr_t fa_python_lock_code, fa_python_lock_code_size;
 
 /* Looks for the interpreter: at start-up (one dlsym when the process is not Python) and
  * after a dlopen (an embedding program may load libpython). Not async-signal-safe. */
@@ -60,5 +75,10 @@ const char *fa_python_stdlib_dir_kept(void);
 
 /* A Python object's type name (tp_name), "" when unknown. Needs the GIL. */
 const char *fa_python_type_name(const void *obj);
+/* obj.name (a new reference; generic attribute lookup, no __getattr__), or NULL with no
+ * exception left set. Needs the GIL. */
+void *fa_python_attr(const struct fa_py_api *py, void *obj, const char *name);
+/* A str's UTF-8 (borrowed), or NULL (not a str, or it failed: no exception left set). Needs the GIL. */
+const char *fa_python_utf8(const struct fa_py_api *py, void *str);
 
 #endif

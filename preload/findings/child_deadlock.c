@@ -39,6 +39,14 @@ static void py_site_json(struct fa_buf *b, const struct fa_child_deadlock *e)
         fa_put_json_str(b, e->py_site.function);
         fa_putc(b, '}');
     }
+    if (e->py_site.taken_file[0]) {
+        fa_puts(b, ",\"python_acquired_at\":{\"file\":");
+        fa_put_json_str(b, e->py_site.taken_file);
+        fa_record_json_int(b, "line", e->py_site.taken_line);
+        fa_puts(b, ",\"function\":");
+        fa_put_json_str(b, e->py_site.taken_function);
+        fa_putc(b, '}');
+    }
 }
 
 static void render_json(struct fa_buf *b, const struct fa_child_deadlock *e, const struct fa_options *o)
@@ -96,6 +104,16 @@ static void render_text(struct fa_buf *b, const struct fa_child_deadlock *e, con
     }
     struct fa_py_frame py[FA_MAX_FRAMES];
     int npy = py_frames(e, py, o->stack_depth);
+    if (site && site->taken_file[0]) {
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  taken in the parent at: File \"");
+        fa_puts(b, site->taken_file);
+        fa_puts(b, "\", line ");
+        fa_put_dec(b, site->taken_line);
+        fa_puts(b, ", in ");
+        fa_puts(b, site->taken_function);
+        fa_putc(b, '\n');
+    }
     if (site && site->file[0]) {
         fa_record_prefix(b, pid);
         fa_puts(b, "  at the fork its holder was at: File \"");

@@ -3,6 +3,7 @@
  * it (glibc checks the owner); a warning when the forking thread held a lock its copy in
  * the child may still unlock. */
 #include "findings/finding.h"
+#include <string.h>
 
 /* What a Python lock is ("threading.Lock", ...; a Python process's semaphores are Python's
  * locks even when no object was found for them), NULL for the others. */
@@ -68,6 +69,17 @@ static const struct fa_snap_thread *other_holder(const struct fa_snapshot *s, co
     return l->holder_is_forking_thread ? NULL : fa_finding_thread(s, l->holder);
 }
 
+/* Where Python took the lock (audit/python_capture.c), as frames; 0 when not known. */
+static int taken_at(const struct fa_snapshot *s, const struct fa_snap_lock *l, struct fa_py_frame *f)
+{
+    if (l->py_taken <= 0 || l->py_taken > s->npy_taken) return 0;
+    const struct fa_snap_py_taken *t = &s->py_taken[l->py_taken - 1];
+    for (int i = 0; i < t->n; i++)
+        f[i] = (struct fa_py_frame){t->f[i].file, strlen(t->f[i].file), t->f[i].line, t->f[i].function,
+                                    strlen(t->f[i].function), t->f[i].own};
+    return t->n;
+}
+
 static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
 {
     const struct fa_snapshot *s = in->s;
@@ -90,6 +102,7 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     struct fa_py_frame py[FA_MAX_FRAMES];
     int npy = l->holder_gone ? 0 : fa_finding_py_stack(s, l->holder_self, py, in->o->stack_depth);
     fa_pystack_json(b, "holder_python_stack_at_fork", py, npy);
+    fa_pystack_json(b, "python_acquired_at", py, taken_at(s, l, py));
     fa_putc(b, '}');
     suggestion_json(b, in, l);
 }
@@ -144,8 +157,12 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     struct fa_py_frame py[FA_MAX_FRAMES];
     int npy = l->holder_gone ? 0 : fa_finding_py_stack(s, l->holder_self, py, in->o->stack_depth);
     if (npy > 0) { /* a Python holder: where it was in Python, not the interpreter's C frames */
+        struct fa_py_frame taken[FA_PYLOCK_FRAMES];
+        int ntaken = taken_at(s, l, taken);
+        fa_pystack_text(b, pid, "  taken at (Python, most recent call first):\n", "    ", taken, ntaken);
         if (l->holder_is_forking_thread)
-            fa_record_text_line(b, pid, "  taken by the forking thread before it forked (where it forked: below)\n");
+            fa_record_text_line(b, pid, ntaken ? "  by the forking thread, before it forked (where it forked: below)\n"
+                                               : "  taken by the forking thread before it forked (where it forked: below)\n");
         else
             fa_pystack_text(b, pid, "  at the fork its holder was at (Python, most recent call first):\n", "    ", py, npy);
         suggestion_text(b, in, l);

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "track/lockhooks.h"
+#include "track/pylocks.h"
 #include "audit/childdeadlock.h"
 
 #define SITE __builtin_return_address(0)
@@ -207,7 +208,10 @@ static inline struct fa_thread *sem_wait_begin(const sem_t *s)
     struct fa_thread *waiter = tracked && (int)(how) >= 0 ? sem_wait_begin(s) : NULL;     \
     int rc = call;                                                                        \
     if (waiter) fa_cond_wait_end(waiter, s);                                              \
-    if (rc == 0 && tracked) fa_lock_acquired(s, FA_LOCK_SEM, 0, 0, SITE);                 \
+    if (rc == 0 && tracked) {                                                             \
+        fa_lock_acquired(s, FA_LOCK_SEM, 0, 0, SITE);                                     \
+        fa_pylock_acquired(s, SITE);                                                      \
+    }                                                                                     \
     return rc;
 
 FA_EXPORT int sem_wait(sem_t *s) { SEM_WAIT(FA_REAL(sem_wait)(s), FA_WAIT_WRITE) }

@@ -18,6 +18,9 @@ struct fa_py_site {
     char function[64];
     char kind[24];  /* "threading.Lock", ... or "" */
     char name[96];  /* "__main__.lock" or "" */
+    char taken_file[200]; /* where the holder took it (its innermost own frame then), "" when not known */
+    long taken_line;
+    char taken_function[64];
 };
 /* ,"KEY":[{"file":..,"line":..,"function":..,"own":..},...] (nothing when n is 0) */
 void fa_pystack_json(struct fa_buf *b, const char *key, const struct fa_py_frame *f, int n);

@@ -8,6 +8,8 @@ records. Checks that:
   - a threading.Lock held by a named worker at the fork is exactly one lock-held-at-fork
     error naming the lock (__main__.lock), its holder (tid and threading name), the
     holder's Python stack (program file, line, function) and the forking thread's;
+  - the lock's Python acquisition site (python_acquired_at: the `with lock:` line, the
+    `lock.acquire()` line of examples/python/child_deadlock.py);
   - logging's locks and an idle thread's _tstate_lock, which CPython repairs in the child,
     are not reported, and the fork note counts them in locks_protected_by_atfork;
   - a plain multiprocessing.Pool.map reports nothing: its pipes are counted in the fork
@@ -137,6 +139,12 @@ class LockHeldByWorker(unittest.TestCase):
         self.assertEqual([f["function"] for f in frames[1:]], ["run", "_bootstrap_inner", "_bootstrap"])
         self.assertTrue(all(f["file"].endswith("/threading.py") and not f["own"] for f in frames[1:]))
 
+    def test_the_lock_is_placed_where_the_worker_took_it(self):
+        frames = self.the_record()["lock"]["python_acquired_at"]
+        self.assertEqual(frames[0], {"file": self.path, "line": marked_line(self.path, "TAKE-LINE"),
+                                     "function": "update_stats", "own": True})
+        self.assertEqual([f["function"] for f in frames[1:]], ["run", "_bootstrap_inner"])
+
     def test_the_forking_stack_starts_at_os_fork(self):
         frames = self.the_record()["python_stack"]
         self.assertEqual(frames[0], {"file": self.path, "line": marked_line(self.path, "FORK-LINE"),
@@ -251,6 +259,23 @@ class TheLessonsExamples(unittest.TestCase):
         self.assertTrue(audit.of_parent("fork"), "the fork was not audited")
         findings = [r for r in audit.records if r["kind"] != "fork"]
         self.assertEqual(findings, [], json.dumps(findings, indent=1)[:4000])
+
+    def test_the_held_lock_is_placed_at_its_acquire_and_the_child_deadlock_caught(self):
+        path = self.example("child_deadlock")
+        audit = audited_run([PYTHON, path], ":on_child_deadlock=abort")
+        self.assertIn("child exit code: -6", audit.out)
+        records = audit.of_parent("lock-held-at-fork")
+        self.assertEqual(len(records), 1, json.dumps(records, indent=1)[:3000])
+        lock = records[0]["lock"]
+        self.assertEqual(lock["python"], {"kind": "threading.Lock", "name": "__main__.lock"})
+        self.assertTrue(lock["holder_is_forking_thread"])
+        with open(path) as f:
+            line = [n for n, text in enumerate(f, 1) if "lock.acquire()" in text][0]
+        self.assertEqual(lock["python_acquired_at"][0], {"file": path, "line": line, "function": "main", "own": True})
+        deadlocks = [r for r in audit.records if r["kind"] == "child-deadlock"]
+        self.assertEqual(len(deadlocks), 1)
+        self.assertEqual(deadlocks[0]["python_stack"][0]["function"], "child")
+        self.assertEqual(deadlocks[0]["lock"]["python_acquired_at"], {"file": path, "line": line, "function": "main"})
 
     def test_the_shared_file_is_reported_where_python_opened_it(self):
         path = self.example("shared_file")

@@ -18,7 +18,7 @@ release_r, release_w = os.pipe()
 
 
 def update_stats():
-    with lock:
+    with lock:  # TAKE-LINE: where the worker took the lock
         os.write(holding_w, b"h")
         os.read(release_r, 1)  # WAIT-LINE: the worker's line at the fork
 
