@@ -392,15 +392,23 @@ void fa_python_capture_before(struct fa_snapshot *s, const void *call_site)
 }
 
 /* multiprocessing's own threads (a Pool's handlers forking replacement workers) are how it
- * works, not the program's: counted, not listed. */
+ * works, not the program's: counted, not listed. So are threads CPython started whose
+ * thread state is gone (absent from a complete dump): they are ending, past their last
+ * Python frame (a Pool's handler that has just returned). One listed without a frame may
+ * be running a C function as its target: still reported. */
 static void leave_out_process_machinery_threads(struct fa_snapshot *s)
 {
     int kept = 0;
+    int complete = s->py->dumped && fa_pyframes_dump_complete(s->py_text, s->py->text_len);
     for (int i = 0; i < s->nthreads; i++) {
         struct fa_py_frame f[FA_PY_MAX_FRAMES];
-        unsigned long self = s->threads[i].self == s->py->forking_self ? 0 : s->threads[i].self;
+        const struct fa_snap_thread *t = &s->threads[i];
+        unsigned long self = t->self == s->py->forking_self ? 0 : t->self;
         int n = self ? fa_pyframes_parse(s->py_text, s->py->text_len, self, s->py->stdlib_dir, f, FA_PY_MAX_FRAMES) : 0;
         if (n > 0 && fa_pyframes_process_machinery_thread(f, n)) s->threads_py_runtime++;
+        else if (n == 0 && self && complete && t->start_routine && fa_python_code(t->start_routine) &&
+                 !fa_pyframes_listed(s->py_text, s->py->text_len, self))
+            s->threads_py_idle++;
         else s->threads[kept++] = s->threads[i];
     }
     s->nthreads = kept;

@@ -185,6 +185,7 @@ struct fa_snapshot {
     int registry_cursor;   /* where the next thread is looked for in the registry */
     unsigned long threads_dropped, threads_untracked;
     unsigned long threads_py_runtime; /* left out: multiprocessing's own threads (Python stacks) */
+    unsigned long threads_py_idle;    /* left out: threads CPython started, ending (no thread state) */
     struct fa_snap_thread *threads;
 
     int nlocks, max_locks;

@@ -59,6 +59,28 @@ const char *fa_pyframes_stdlib_part(const struct fa_py_frame *f)
     return NULL;
 }
 
+int fa_pyframes_dump_complete(const char *text, size_t len)
+{
+    if (!text) return 0;
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *e = line_end(p, end);
+        if (e - p == 3 && memcmp(p, "...", 3) == 0) return 0;
+        p = e < end ? e + 1 : end;
+    }
+    return 1;
+}
+
+int fa_pyframes_listed(const char *text, size_t len, unsigned long self)
+{
+    if (!text) return 0;
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *e = line_end(p, end);
+        if (header_matches(p, e, self)) return 1;
+        p = e < end ? e + 1 : end;
+    }
+    return 0;
+}
+
 int fa_pyframes_own(const struct fa_py_frame *f, const char *stdlib_dir)
 {
     if (f->file_len == 0 || f->file[0] == '<') return 0; /* <frozen importlib._bootstrap>, <string> */

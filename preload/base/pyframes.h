@@ -24,6 +24,13 @@ struct fa_py_frame {
 int fa_pyframes_parse(const char *text, size_t len, unsigned long self, const char *stdlib_dir,
                       struct fa_py_frame *out, int max);
 
+/* 1 when the dump lists every thread of the interpreter (faulthandler stops at 100 and
+ * writes "..." on a line of its own): then a thread absent from it has no thread state. */
+int fa_pyframes_dump_complete(const char *text, size_t len);
+
+/* 1 when the dump has a section for thread `self` (0: the current thread), frames or not. */
+int fa_pyframes_listed(const char *text, size_t len, unsigned long self);
+
 /* 1 when the frame's file is the program's own: not under `stdlib_dir` (or, when that is
  * "" or NULL, any .../lib/python3.N/), not in site-/dist-packages, not <frozen ...>. */
 int fa_pyframes_own(const struct fa_py_frame *f, const char *stdlib_dir);

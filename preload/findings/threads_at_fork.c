@@ -118,19 +118,25 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     fa_finding_list_end(b, s, "  ", s->nthreads - shown, s->threads_dropped, "max_threads");
 }
 
-/* The fork note's part: multiprocessing's own threads, left out. */
+/* The fork note's part: multiprocessing's own threads and Python's idle ones, left out. */
 static void note_json(struct fa_buf *b, const struct fa_snapshot *s)
 {
     if (s->threads_py_runtime) fa_record_json_int(b, "threads_python_runtime", (long long)s->threads_py_runtime);
+    if (s->threads_py_idle) fa_record_json_int(b, "threads_python_idle", (long long)s->threads_py_idle);
+}
+
+static void note_count(struct fa_buf *b, unsigned long n, const char *what)
+{
+    fa_puts(b, " (");
+    fa_put_udec(b, n);
+    fa_puts(b, n == 1 ? " thread" : " threads");
+    fa_puts(b, what);
 }
 
 static void note_text(struct fa_buf *b, const struct fa_snapshot *s)
 {
-    if (!s->threads_py_runtime) return;
-    fa_puts(b, " (");
-    fa_put_udec(b, s->threads_py_runtime);
-    fa_puts(b, s->threads_py_runtime == 1 ? " thread" : " threads");
-    fa_puts(b, " of multiprocessing's own machinery, not needed by its workers)");
+    if (s->threads_py_runtime) note_count(b, s->threads_py_runtime, " of multiprocessing's own machinery, not needed by its workers)");
+    if (s->threads_py_idle) note_count(b, s->threads_py_idle, " started by Python, ending: past their last Python frame)");
 }
 
 const struct fa_finding fa_finding_THREADS = {

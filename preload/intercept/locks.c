@@ -225,7 +225,10 @@ FA_EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
 FA_EXPORT int sem_post(sem_t *s)
 {
     /* Any thread may post: the holder is looked for in every thread's set. */
-    if (is_binary(s)) fa_lock_released(s, 1);
+    if (is_binary(s)) {
+        fa_lock_released(s, 1);
+        fa_pylock_releasing(s, SITE);
+    }
     return FA_REAL(sem_post)(s);
 }
 

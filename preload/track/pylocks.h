@@ -29,8 +29,17 @@ static inline void fa_pylock_acquired(const void *sem, const void *call_site)
     fa_pylock_record(sem);
 }
 
-/* What the last acquisition of `sem` left, read consistently: 1, or 0 when none is kept
- * (another semaphore took its slot, or it was being written). Async-signal-safe. */
+void fa_pylock_forget(const void *sem);
+
+/* Before the release of the binary semaphore `sem` from `call_site`: its slot is freed. */
+static inline void fa_pylock_releasing(const void *sem, const void *call_site)
+{
+    if (FA_LIKELY((uintptr_t)call_site - fa_python_lock_code >= fa_python_lock_code_size)) return;
+    fa_pylock_forget(sem);
+}
+
+/* What the last acquisition of the held `sem` left, read consistently: 1, or 0 when none is
+ * kept (four other held ones took its set, or it was being written). Async-signal-safe. */
 int fa_pylock_taken(const void *sem, struct fa_pylock_taken *out);
 
 #endif

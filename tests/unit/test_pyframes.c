@@ -67,12 +67,35 @@ static void multiprocessings_own_threads_are_told_apart(void **state)
     assert_false(fa_pyframes_process_machinery_thread(&f[3], n - 3)); /* the program's own frame first */
 }
 
+static void a_thread_without_state_is_absent_from_a_complete_dump(void **state)
+{
+    (void)state;
+    static const char idle[] = "Thread 0x00007f0000000004 (most recent call first):\n"
+                               "  <no Python frame>\n"
+                               "\n"
+                               "Current thread 0x00007f0000000003 (most recent call first):\n"
+                               "  File \"/srv/app/train.py\", line 40 in <module>\n";
+    static const char cut[] = "Thread 0x00007f0000000004 (most recent call first):\n"
+                              "  File \"/srv/app/train.py\", line 12 in work\n"
+                              "\n"
+                              "...\n";
+    struct fa_py_frame f[FA_PY_MAX_FRAMES];
+    assert_true(fa_pyframes_dump_complete(dump, sizeof dump - 1));
+    assert_true(fa_pyframes_dump_complete(idle, sizeof idle - 1));
+    assert_false(fa_pyframes_dump_complete(cut, sizeof cut - 1)); /* over faulthandler's 100 threads */
+    assert_true(fa_pyframes_listed(idle, sizeof idle - 1, 0x7f0000000004UL)); /* listed, no frame */
+    assert_int_equal(fa_pyframes_parse(idle, sizeof idle - 1, 0x7f0000000004UL, NULL, f, FA_PY_MAX_FRAMES), 0);
+    assert_false(fa_pyframes_listed(dump, sizeof dump - 1, 0x7f0000000004UL)); /* ended */
+    assert_true(fa_pyframes_listed(dump, sizeof dump - 1, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sections_are_read_innermost_first),
         cmocka_unit_test(a_cut_stack_reaches_the_programs_own_frame),
         cmocka_unit_test(multiprocessings_own_threads_are_told_apart),
+        cmocka_unit_test(a_thread_without_state_is_absent_from_a_complete_dump),
     };
     return cmocka_run_group_tests_name("python frames", tests, NULL, NULL);
 }
