@@ -13,6 +13,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "audit/python_capture.h"
 #include "audit/threadstacks.h"
 #include "base/backtrace.h"
 #include "base/fmt.h"
@@ -173,6 +174,9 @@ static int thread_count(void)
 /* Writes the child-stuck record (the stack `pc`, `n` frames) and acts on on_child_stuck. */
 static void report(const uintptr_t *pc, int n, const struct fa_futex_wait *w)
 {
+    /* In the blocked thread's own handler: its Python frames, as faulthandler reads them
+     * from a signal handler (a child reports once: one buffer). */
+    static char py_stack[16384];
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int mine = at_fork.forking_tid == fa_proc.born_tid; /* the remembered threads are this fork's */
@@ -181,6 +185,8 @@ static void report(const uintptr_t *pc, int n, const struct fa_futex_wait *w)
         .wait = *w,
         .pc = pc,
         .n = n,
+        .py_text = py_stack,
+        .py_len = fa_python_dump_this_thread(py_stack, sizeof py_stack),
         .parent_threads = at_fork.t,
         .nparent_threads = mine ? at_fork.n : 0,
         .parent_threads_omitted = mine ? at_fork.omitted : 0,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/process.h"
+#include "base/pyframes.h"
 #include "out/record.h"
 #include "out/suppress.h"
 
@@ -31,6 +32,13 @@ static const uintptr_t *rule_key(const struct fa_child_stuck *e, int *n, const c
     }
     *n = e->n;
     return e->pc;
+}
+
+/* The blocked thread's Python frames, cut at stack_depth (past it to the program's own). */
+static int py_frames(const struct fa_child_stuck *e, struct fa_py_frame *f, int max)
+{
+    int n = e->py_len ? fa_pyframes_parse(e->py_text, e->py_len, 0, NULL, f, FA_MAX_FRAMES) : 0;
+    return fa_pyframes_depth(f, n, max);
 }
 
 static const char *action(const struct fa_options *o)
@@ -137,6 +145,8 @@ static void render_json(struct fa_buf *b, const struct fa_child_stuck *e, const 
     fa_puts(b, "\",\"op\":");
     fa_put_dec(b, e->wait.op);
     fa_putc(b, '}');
+    struct fa_py_frame py[FA_MAX_FRAMES];
+    fa_pystack_json(b, "python_stack", py, py_frames(e, py, o->stack_depth));
     json_parent_threads(b, e);
     json_locks(b, e, o);
     int n;
@@ -210,7 +220,11 @@ static void render_text(struct fa_buf *b, const struct fa_child_stuck *e, const 
     fa_puts(b, "  futex ");
     fa_put_hex(b, e->wait.uaddr);
     fa_puts(b, ", a lock no wrapper saw (or one taken by code that bypasses them); blocked at:\n");
-    fa_record_frames_text(b, pid, e->pc, e->n, "    ");
+    struct fa_py_frame py[FA_MAX_FRAMES];
+    int npy = py_frames(e, py, o->stack_depth);
+    fa_pystack_text(b, pid, "    in Python (most recent call first):\n", "      ", py, npy);
+    if (npy > 0) fa_record_text_line(b, pid, "    in native code:\n");
+    fa_record_frames_text(b, pid, e->pc, e->n, npy > 0 ? "      " : "    ");
     if (sus->tid) {
         fa_record_prefix(b, pid);
         fa_puts(b, "  likely culprit: the parent's thread ");

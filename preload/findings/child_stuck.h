@@ -9,6 +9,7 @@
 #include "base/fmt.h"
 #include "base/options.h"
 #include "findings/child_record.h"
+#include "out/pystack.h"
 #include "out/symbolize.h"
 #include "track/threads.h"
 
@@ -37,6 +38,8 @@ struct fa_child_stuck {
     struct fa_futex_wait wait;  /* what the child waits on */
     const uintptr_t *pc;        /* the child's stack below the watchdog's handler */
     int n;
+    const char *py_text;        /* its Python stack (faulthandler's text), py_len bytes: 0 without Python */
+    size_t py_len;
     /* the parent's other threads at the fork (none when the memory is another fork's) */
     const struct fa_remembered_thread *parent_threads;
     int nparent_threads;
@@ -59,7 +62,8 @@ struct fa_child_suspect {
  * child's blocked stack outside the C library (2), or (1) in the library the child is
  * blocked in, unless that is the program itself. */
 void fa_child_stuck_suspect(const struct fa_child_stuck *e, struct fa_child_suspect *best);
-/* C library, loader and auditor frames: every thread passes through them, they name no culprit. */
+/* C library, loader, auditor and Python interpreter frames: every thread passes through
+ * them, they name no culprit. */
 int fa_child_stuck_is_system(const struct fa_frame_info *f);
 
 /* Appends the record (JSON or text, per o->format; at most o->max_locks locks; the action

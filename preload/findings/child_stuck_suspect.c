@@ -9,8 +9,10 @@ int fa_child_stuck_is_system(const struct fa_frame_info *f)
     if (!f->module) return 1;
     const char *base = strrchr(f->module, '/');
     base = base ? base + 1 : f->module;
+    /* the Python interpreter too: its evaluation loop is on every Python thread's stack */
     return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "ld-linux", 8) == 0 ||
-           strncmp(base, "libpthread", 10) == 0 || strncmp(base, "libforkaudit", 12) == 0;
+           strncmp(base, "libpthread", 10) == 0 || strncmp(base, "libforkaudit", 12) == 0 ||
+           strncmp(base, "python3", 7) == 0 || strncmp(base, "libpython3", 10) == 0;
 }
 
 static int same_function(const struct fa_frame_info *a, const struct fa_frame_info *b)

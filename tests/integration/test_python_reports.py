@@ -342,6 +342,32 @@ class TheLessonsSeededGenerator(unittest.TestCase):
         self.assertGreaterEqual(max(counted), 2, counted)  # the task and result handlers at least
 
 
+class ChildStuckInPython(unittest.TestCase):
+    """stuck_on_futex.py: the child blocks in a raw futex wait (ctypes); child_watchdog's
+    child-stuck names its Python line, and the interpreter's own frames suspect no thread."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.audit = audited_run([PYTHON, program("stuck_on_futex")], ":child_watchdog=1:on_child_stuck=abort")
+        cls.stuck = [r for r in cls.audit.records if r["kind"] == "child-stuck"]
+
+    def test_the_child_is_stuck_at_the_programs_line(self):
+        self.assertIn("child ended by signal 6", self.audit.out)
+        self.assertEqual(len(self.stuck), 1, self.audit.out)
+        with open(program("stuck_on_futex")) as f:
+            line = [n for n, text in enumerate(f, 1) if "STUCK-LINE" in text][0]
+        frames = self.stuck[0]["python_stack"]
+        self.assertEqual(frames[0], {"file": program("stuck_on_futex"), "line": line, "function": "wait_forever", "own": True})
+        self.assertEqual(frames[1]["function"], "main")
+
+    def test_the_interpreters_frames_name_no_culprit(self):
+        # The parent's other thread was waiting on an Event: it shares only the evaluation
+        # loop with the child's stack, which is no evidence.
+        self.assertNotIn("suspect_tid", self.stuck[0])
+        self.assertEqual(self.stuck[0]["suppression"], "child-stuck:" + os.path.basename(
+            [f for f in self.stuck[0]["stack"] if "libffi" in f.get("module", "")][0]["module"]))
+
+
 class CProgram(unittest.TestCase):
     """A program without Python: no record has a Python stack."""
 
