@@ -6,10 +6,12 @@
  * outside every module and after dlclose (a later library may load at the same place). */
 #include "out/symbolize.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -27,6 +29,10 @@
 #define MAX_MODULES 512
 #define PATH_MAX_LEN 512
 #define CACHE_SIZE 4096
+#define DEMANGLED_SLOTS 4096
+#define DEMANGLED_PROBES 8
+#define NAMES_BYTES ((size_t)1 << 20)
+#define MANGLED_MAX 1024 /* longer names stay mangled */
 
 struct symtab {
     const ElfW(Sym) *syms;
@@ -57,6 +63,15 @@ struct cache_entry {
     uintptr_t function_start;
 };
 
+/* A C++ name demangled once: `mangled` (a string table's name) and a hash of its text
+ * (so a pointer into an image unmapped since then is never mistaken for it), and its
+ * demangled text in names[] (len 0: __cxa_demangle did not take it; the name stays). */
+struct demangled {
+    const char *mangled;
+    uint64_t hash;
+    uint32_t off, len;
+};
+
 /* All mutable state lives in one MADV_DONTFORK mapping, like the ELF files it maps: a
  * fork copies none of it (fewer mappings to copy, no copy-on-write faults on the lock),
  * and a child builds its own on first use. */
@@ -67,6 +82,9 @@ struct state {
     struct module modules[MAX_MODULES];
     struct module previous[MAX_MODULES]; /* scratch for a rebuild: ELF images are reused */
     struct cache_entry cache[CACHE_SIZE];
+    struct demangled demangled[DEMANGLED_SLOTS];
+    size_t names_used;
+    char names[NAMES_BYTES]; /* demangled names, appended; never reused (callers keep pointers) */
 };
 #define st ((struct state *)fa_proc.symbolizer)
 
@@ -358,6 +376,97 @@ static const char *lookup(const struct symtab *t, uintptr_t addr, uintptr_t *sta
     return name_of(t, best);
 }
 
+/* ---------------------------------------------------------------- C++ names
+ * Demangled by libstdc++'s __cxa_demangle, looked up at run time (dlsym RTLD_DEFAULT): a
+ * program without libstdc++ loads nothing new, and the library links nothing new. It
+ * mallocs, so it runs only where malloc is safe: on the thread that writes the parent's
+ * records of a fork, after the fork returned (fa_symbolize_demangle_here, set by
+ * fa_audit_finish; glibc has released its malloc locks there, and no lock wrapper of ours
+ * is on that thread's stack). Never in a child before exec, in a lock wrapper or in a
+ * signal handler: there a name demangled earlier in this process is used, else the
+ * mangled name is kept. A signal handler that interrupts the demangling gets no names
+ * (fa_tls.in_symbolizer); one that interrupts the rest of that window interrupts no malloc. A fork called from the program's own signal handler is not
+ * told apart: such a program is already outside what fork(2) promises for malloc. */
+
+typedef char *cxa_demangle_fn(const char *mangled, char *buf, size_t *len, int *status);
+
+static FA_TLS int demangle_here;
+static cxa_demangle_fn *demangle;
+
+/* dlsym here, not under the symbolizer's lock: it waits for the loader's lock, which a
+ * thread in dlopen holds while a constructor of its runs (and may symbolize). Looked up
+ * again at every fork until found: libstdc++ may come with a later dlopen. */
+void fa_symbolize_demangle_here(int on)
+{
+    if (on && !__atomic_load_n(&demangle, __ATOMIC_ACQUIRE))
+        __atomic_store_n(&demangle, (cxa_demangle_fn *)dlsym(RTLD_DEFAULT, "__cxa_demangle"), __ATOMIC_RELEASE);
+    demangle_here = on;
+}
+
+static uint64_t name_hash(const char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot of `name` (n bytes), found (*found = 1) or free to take; NULL when full. */
+static struct demangled *demangled_slot(const char *name, size_t n, uint64_t hash, int *found)
+{
+    size_t at = (((uintptr_t)name >> 3) ^ hash) % DEMANGLED_SLOTS;
+    struct demangled *free_slot = NULL;
+    *found = 0;
+    for (int k = 0; k < DEMANGLED_PROBES; k++) {
+        struct demangled *d = &st->demangled[(at + (size_t)k) % DEMANGLED_SLOTS];
+        if (d->mangled == name && d->hash == hash) {
+            *found = 1;
+            return d;
+        }
+        if (!d->mangled && !free_slot) free_slot = d;
+    }
+    (void)n;
+    return free_slot ? free_slot : &st->demangled[at]; /* all taken: reuse the first */
+}
+
+static void demangle_into(struct demangled *d, const char *name, size_t n)
+{
+    cxa_demangle_fn *fn = __atomic_load_n(&demangle, __ATOMIC_ACQUIRE);
+    d->len = 0;
+    if (!fn || n >= MANGLED_MAX) return;
+    char copy[MANGLED_MAX];
+    memcpy(copy, name, n); /* without its "@VERSION" */
+    copy[n] = 0;
+    int status = -1;
+    char *text = fn(copy, NULL, NULL, &status);
+    if (!text) return;
+    size_t len = strlen(text);
+    if (status == 0 && len > 0 && len < MANGLED_MAX * 4 && len <= NAMES_BYTES - st->names_used) {
+        memcpy(st->names + st->names_used, text, len);
+        d->off = (uint32_t)st->names_used;
+        d->len = (uint32_t)len;
+        st->names_used += len;
+    }
+    free(text);
+}
+
+/* The demangled text of a C++ name, if known or (demangle_here) found now. */
+static const char *demangled_name(const char *name, size_t n, size_t *len)
+{
+    if (n < 3 || name[0] != '_' || name[1] != 'Z') return NULL;
+    uint64_t hash = name_hash(name, n);
+    int found;
+    struct demangled *d = demangled_slot(name, n, hash, &found);
+    if (!found) {
+        if (!demangle_here || !__atomic_load_n(&demangle, __ATOMIC_ACQUIRE)) return NULL;
+        d->mangled = name;
+        d->hash = hash;
+        demangle_into(d, name, n);
+    }
+    if (!d->len) return NULL;
+    *len = d->len;
+    return st->names + d->off;
+}
+
 void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -398,6 +507,14 @@ void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out
         out->function = c->function;
         out->function_len = c->function ? strcspn(c->function, "@") : 0;
         out->function_offset = c->function ? pc - m->bias - c->function_start : 0;
+        size_t len = 0;
+        const char *readable = c->function ? demangled_name(c->function, out->function_len, &len) : NULL;
+        if (readable) {
+            out->mangled = out->function;
+            out->mangled_len = out->function_len;
+            out->function = readable;
+            out->function_len = len;
+        }
     }
     release();
     errno = saved;
