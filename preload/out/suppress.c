@@ -185,9 +185,9 @@ void fa_suppress_suggest(struct fa_buf *b, const char *kind, const uintptr_t *pc
              * the first ':' (a name's own "::", spaces and parentheses are plain text),
              * and a '*' in it ("f(char*)") is a wildcard that matches the '*' itself.
              * A name too long for a rule is cut, with a '*' for the rest. */
-            size_t len = fi.function_len < SUGGEST_NAME_MAX ? fi.function_len : SUGGEST_NAME_MAX;
-            fa_putsn(b, fi.function, len);
-            if (len < fi.function_len) fa_putc(b, '*');
+            int cut = fi.function_len > SUGGEST_NAME_MAX;
+            fa_putsn(b, fi.function, cut ? SUGGEST_NAME_MAX : fi.function_len);
+            if (cut) fa_putc(b, '*');
             return;
         }
     }

@@ -32,7 +32,8 @@
 #define DEMANGLED_SLOTS 4096
 #define DEMANGLED_PROBES 8
 #define NAMES_BYTES ((size_t)1 << 20)
-#define MANGLED_MAX 1024 /* longer names stay mangled */
+#define MANGLED_MAX ((size_t)1024)   /* longer symbols stay mangled */
+#define DEMANGLED_MAX ((size_t)4096) /* and so do those whose demangled form is longer */
 
 struct symtab {
     const ElfW(Sym) *syms;
@@ -410,8 +411,8 @@ static uint64_t name_hash(const char *p, size_t n)
     return h;
 }
 
-/* The slot of `name` (n bytes), found (*found = 1) or free to take; NULL when full. */
-static struct demangled *demangled_slot(const char *name, size_t n, uint64_t hash, int *found)
+/* The slot of `name`, found (*found = 1) or free to take; NULL when full. */
+static struct demangled *demangled_slot(const char *name, uint64_t hash, int *found)
 {
     size_t at = (((uintptr_t)name >> 3) ^ hash) % DEMANGLED_SLOTS;
     struct demangled *free_slot = NULL;
@@ -424,7 +425,6 @@ static struct demangled *demangled_slot(const char *name, size_t n, uint64_t has
         }
         if (!d->mangled && !free_slot) free_slot = d;
     }
-    (void)n;
     return free_slot ? free_slot : &st->demangled[at]; /* all taken: reuse the first */
 }
 
@@ -440,7 +440,7 @@ static void demangle_into(struct demangled *d, const char *name, size_t n)
     char *text = fn(copy, NULL, NULL, &status);
     if (!text) return;
     size_t len = strlen(text);
-    if (status == 0 && len > 0 && len < MANGLED_MAX * 4 && len <= NAMES_BYTES - st->names_used) {
+    if (status == 0 && len > 0 && len < DEMANGLED_MAX && len <= NAMES_BYTES - st->names_used) {
         memcpy(st->names + st->names_used, text, len);
         d->off = (uint32_t)st->names_used;
         d->len = (uint32_t)len;
@@ -455,7 +455,7 @@ static const char *demangled_name(const char *name, size_t n, size_t *len)
     if (n < 3 || name[0] != '_' || name[1] != 'Z') return NULL;
     uint64_t hash = name_hash(name, n);
     int found;
-    struct demangled *d = demangled_slot(name, n, hash, &found);
+    struct demangled *d = demangled_slot(name, hash, &found);
     if (!found) {
         if (!demangle_here || !__atomic_load_n(&demangle, __ATOMIC_ACQUIRE)) return NULL;
         d->mangled = name;

@@ -4,6 +4,7 @@
 // calls pthread_mutex_lock: the acquisition site is the method. The child only _exits.
 // Prints "child_status=N".
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <sys/wait.h>
@@ -24,7 +25,7 @@ __attribute__((noinline)) void Refresher::refresh_table(int rounds)
 {
     std::lock_guard<std::mutex> guard(table_mutex);
     held = true;
-    for (int i = 0; i < rounds && !done; i++) usleep(10000);
+    for (int i = 0; i < rounds && !done; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 } // namespace cache
 
@@ -32,7 +33,7 @@ int main()
 {
     cache::Refresher r;
     std::thread worker([&r] { r.refresh_table(1000); });
-    while (!r.held) usleep(1000);
+    while (!r.held) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     pid_t pid = fork();
     if (pid == 0) _exit(0);
     int status = 0;
