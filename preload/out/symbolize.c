@@ -6,7 +6,6 @@
  * outside every module and after dlclose (a later library may load at the same place). */
 #include "out/symbolize.h"
 
-#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +83,8 @@ struct state {
     struct module previous[MAX_MODULES]; /* scratch for a rebuild: ELF images are reused */
     struct cache_entry cache[CACHE_SIZE];
     struct demangled demangled[DEMANGLED_SLOTS];
+    void *demangler;         /* __cxa_demangle, when found (demangler_looked) */
+    int demangler_looked;
     size_t names_used;
     char names[NAMES_BYTES]; /* demangled names, appended; never reused (callers keep pointers) */
 };
@@ -225,6 +226,8 @@ static void rebuild_modules(void)
         if (!kept) unmap_images(old);
     }
     memset(st->cache, 0, sizeof st->cache);
+    st->demangler = NULL; /* its library may be gone, or have come */
+    st->demangler_looked = 0;
     st->stale = 0;
 }
 
@@ -378,37 +381,63 @@ static const char *lookup(const struct symtab *t, uintptr_t addr, uintptr_t *sta
 }
 
 /* ---------------------------------------------------------------- C++ names
- * Demangled by libstdc++'s __cxa_demangle, looked up at run time (dlsym RTLD_DEFAULT): a
- * program without libstdc++ loads nothing new, and the library links nothing new. It
- * mallocs, so it runs only where malloc is safe: on the thread that writes the parent's
- * records of a fork, after the fork returned (fa_symbolize_demangle_here, set by
- * fa_audit_finish; glibc has released its malloc locks there, and no lock wrapper of ours
- * is on that thread's stack). Never in a child before exec, in a lock wrapper or in a
- * signal handler: there a name demangled earlier in this process is used, else the
- * mangled name is kept. A signal handler that interrupts the demangling gets no names
- * (fa_tls.in_symbolizer); one that interrupts the rest of that window interrupts no malloc. A fork called from the program's own signal handler is not
- * told apart: such a program is already outside what fork(2) promises for malloc. */
+ * Demangled by libstdc++'s __cxa_demangle, found at run time in the symbol tables this
+ * file reads anyway (libstdc++'s first, then any module's: a static libstdc++): a program
+ * without libstdc++ is unaffected, and the library links nothing new. Not with dlsym,
+ * which would wait for the loader's lock and, failing in a C program, leave its message
+ * for the program's next dlerror(). It mallocs, so it runs only where malloc is safe: on
+ * the thread that writes the parent's records of a fork, after the fork returned
+ * (fa_symbolize_demangle_here, set by fa_audit_finish; glibc has released its malloc
+ * locks there, and no lock wrapper of ours is on that thread's stack). Never in a child
+ * before exec, in a lock wrapper or in a signal handler: there a name demangled earlier
+ * in this process is used, else the mangled name is kept. A signal handler that
+ * interrupts the demangling gets no names (fa_tls.in_symbolizer); one that interrupts the
+ * rest of that window interrupts no malloc. A fork called from the program's own signal
+ * handler is not told apart: such a program is already outside what fork(2) promises. */
 
 typedef char *cxa_demangle_fn(const char *mangled, char *buf, size_t *len, int *status);
 
 static FA_TLS int demangle_here;
-static cxa_demangle_fn *demangle;
 
-/* dlsym here, not under the symbolizer's lock: it waits for the loader's lock, which a
- * thread in dlopen holds while a constructor of its runs (and may symbolize). Looked up
- * again at every fork until found: libstdc++ may come with a later dlopen. */
-void fa_symbolize_demangle_here(int on)
-{
-    if (on && !__atomic_load_n(&demangle, __ATOMIC_ACQUIRE))
-        __atomic_store_n(&demangle, (cxa_demangle_fn *)dlsym(RTLD_DEFAULT, "__cxa_demangle"), __ATOMIC_RELEASE);
-    demangle_here = on;
-}
+void fa_symbolize_demangle_here(int on) { demangle_here = on; }
 
 static uint64_t name_hash(const char *p, size_t n)
 {
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
     return h;
+}
+
+/* The address of the defined function `name` in table t of module m, or 0. */
+static uintptr_t defined_function(const struct module *m, const struct symtab *t, const char *name)
+{
+    for (size_t i = 0; t->syms && i < t->n; i++) {
+        const ElfW(Sym) *sym = &t->syms[i];
+        const char *sn = name_of(t, sym);
+        if (ELF64_ST_TYPE(sym->st_info) == STT_FUNC && sym->st_shndx != SHN_UNDEF && sym->st_value && sn &&
+            strcmp(sn, name) == 0)
+            return m->bias + sym->st_value;
+    }
+    return 0;
+}
+
+/* Looks for __cxa_demangle once per module table: libstdc++'s, else any module's. */
+static cxa_demangle_fn *demangler(void)
+{
+    if (!st->demangler_looked) {
+        st->demangler_looked = 1;
+        for (int pass = 0; pass < 2 && !st->demangler; pass++)
+            for (int i = 0; i < st->nmodules && !st->demangler; i++) {
+                struct module *m = &st->modules[i];
+                const char *base = strrchr(m->path, '/');
+                if (pass == 0 && strncmp(base ? base + 1 : m->path, "libstdc++", 9) != 0) continue;
+                if (m->elf_state == 0) load_elf(m);
+                uintptr_t fn = defined_function(m, &m->dyn, "__cxa_demangle");
+                if (!fn) fn = defined_function(m, &m->full, "__cxa_demangle");
+                st->demangler = (void *)fn;
+            }
+    }
+    return (cxa_demangle_fn *)st->demangler;
 }
 
 /* The slot of `name`, found (*found = 1) or free to take; NULL when full. */
@@ -430,7 +459,7 @@ static struct demangled *demangled_slot(const char *name, uint64_t hash, int *fo
 
 static void demangle_into(struct demangled *d, const char *name, size_t n)
 {
-    cxa_demangle_fn *fn = __atomic_load_n(&demangle, __ATOMIC_ACQUIRE);
+    cxa_demangle_fn *fn = demangler();
     d->len = 0;
     if (!fn || n >= MANGLED_MAX) return;
     char copy[MANGLED_MAX];
@@ -457,7 +486,7 @@ static const char *demangled_name(const char *name, size_t n, size_t *len)
     int found;
     struct demangled *d = demangled_slot(name, hash, &found);
     if (!found) {
-        if (!demangle_here || !__atomic_load_n(&demangle, __ATOMIC_ACQUIRE)) return NULL;
+        if (!demangle_here || !demangler()) return NULL;
         d->mangled = name;
         d->hash = hash;
         demangle_into(d, name, n);
