@@ -59,7 +59,8 @@ deps-test:
 # --- tests ------------------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/test_*.c))
-TEST_PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.c))
+TEST_PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.c)) \
+    $(patsubst tests/progs/%.cc,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.cc))
 TEST_LIBS_SO := $(patsubst tests/progs/lib/%.c,$(BUILD)/tests/progs/%.so,$(wildcard tests/progs/lib/*.c))
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) | deps-test
@@ -99,6 +100,13 @@ $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/progs.h $(TEST_LIBS_SO)
 	    $(if $(LINKED_LIB_$*),-l:$(LINKED_LIB_$*) -Wl$(comma)-rpath$(comma)'$$ORIGIN') -lutil
 
 comma := ,
+
+# C++ test programs (mangled names, std::mutex): -O2 so the standard library's inline
+# wrappers fold into the program's own functions; frame pointers as above.
+CXX ?= g++
+$(BUILD)/tests/progs/%: tests/progs/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -Wall -Wextra -Werror -std=c++17 -pthread -fno-omit-frame-pointer $< -o $@
 
 # Test programs of third-party libraries, built only when the library is installed (the
 # tests that run them skip with a message otherwise).

@@ -18,6 +18,7 @@
 #include "track/fdtrack.h"
 #include "base/fmt.h"
 #include "out/log.h"
+#include "out/symbolize.h"
 #include "base/options.h"
 #include "base/process.h"
 #include "base/procfs.h"
@@ -445,7 +446,10 @@ void fa_audit_finish(struct fa_snapshot *s, pid_t child)
         if (s->stack_call_site) s->stack.n = fa_backtrace(s->stack.pc, fa_opts.stack_depth, s->stack_call_site);
         fa_python_capture_after(s);
     }
+    /* The parent, after its fork: malloc is safe here, so C++ names are demangled. */
+    fa_symbolize_demangle_here(1);
     fa_findings_fork(s, &fa_opts);
+    fa_symbolize_demangle_here(0);
     fa_audit_discard(s);
     errno = saved;
 }

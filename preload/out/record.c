@@ -269,6 +269,10 @@ void fa_record_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
         if (fi.function) {
             fa_puts(b, ",\"function\":");
             fa_put_json_strn(b, fi.function, fi.function_len);
+            if (fi.mangled) { /* function is its demangled form */
+                fa_puts(b, ",\"mangled\":");
+                fa_put_json_strn(b, fi.mangled, fi.mangled_len);
+            }
             fa_puts(b, ",\"function_offset\":\"");
             fa_put_hex(b, fi.function_offset);
             fa_putc(b, '"');
@@ -281,6 +285,28 @@ void fa_record_frames_json(struct fa_buf *b, const uintptr_t *pc, int n)
         fa_putc(b, '}');
     }
     fa_putc(b, ']');
+}
+
+/* A frame's function in text. A long C++ name (over 120 bytes: templates) has each
+ * outermost template argument list shown as "<...>" (std::thread::_State_impl<...>::_M_run());
+ * JSON has it whole. A name whose '<' and '>' do not pair (operator<<) is left whole. */
+static void put_function_text(struct fa_buf *b, const char *s, size_t n)
+{
+    int depth = 0, balanced = 1;
+    for (size_t i = 0; i < n && balanced; i++) {
+        if (s[i] == '<') depth++;
+        else if (s[i] == '>' && depth > 0) depth--;
+        else if (s[i] == '>' && (i == 0 || s[i - 1] != '-')) balanced = 0;
+    }
+    if (n <= 120 || !balanced || depth != 0 || !memchr(s, '<', n)) {
+        fa_putsn(b, s, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '<' && depth++ == 0) fa_puts(b, "<...>");
+        else if (s[i] == '>' && depth > 0) depth--;
+        else if (!depth) fa_putc(b, s[i]);
+    }
 }
 
 void fa_record_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int n, const char *indent)
@@ -301,7 +327,7 @@ void fa_record_frames_text(struct fa_buf *b, pid_t pid, const uintptr_t *pc, int
         fa_put_hex(b, fa_pc(pc[i]));
         if (fi.function) {
             fa_puts(b, " in ");
-            fa_putsn(b, fi.function, fi.function_len);
+            put_function_text(b, fi.function, fi.function_len);
             fa_putc(b, '+');
             fa_put_hex(b, fi.function_offset);
         }

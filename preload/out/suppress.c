@@ -140,24 +140,38 @@ int fa_suppress_text(const char *kind, const char *text)
     return 0;
 }
 
+/* A frame's name, NUL-terminated into `out` (cut to fit). */
+static const char *name_copy(const char *p, size_t n, char *out, size_t cap)
+{
+    if (!p) return NULL;
+    if (n > cap - 1) n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = 0;
+    return n ? out : NULL;
+}
+
 int fa_suppress_frames(const char *kind, const uintptr_t *pc, int n)
 {
     if (!nrules) return 0;
     for (int k = 0; k < n; k++) {
         struct fa_frame_info fi;
         fa_symbolize(pc[k], 1, &fi);
-        char name[256];
-        size_t len = fi.function_len < sizeof name - 1 ? fi.function_len : sizeof name - 1;
-        if (fi.function) memcpy(name, fi.function, len);
-        name[fi.function ? len : 0] = 0;
+        /* A C++ frame matches by its demangled name or by its symbol (fi.mangled). */
+        char name[1024], mangled[1024];
+        const char *a = name_copy(fi.function, fi.function_len, name, sizeof name);
+        const char *z = name_copy(fi.mangled, fi.mangled_len, mangled, sizeof mangled);
         for (int i = 0; i < nrules; i++)
-            if ((name[0] && rule_matches(&rules[i], kind, name)) || rule_matches(&rules[i], kind, fi.module)) {
+            if (rule_matches(&rules[i], kind, a) || rule_matches(&rules[i], kind, z) ||
+                rule_matches(&rules[i], kind, fi.module)) {
                 __atomic_add_fetch(&rules[i].hits, 1, __ATOMIC_RELAXED);
                 return 1;
             }
     }
     return 0;
 }
+
+/* The longest name a suggested rule names whole: a rule's pattern holds 223 bytes. */
+#define SUGGEST_NAME_MAX 200
 
 void fa_suppress_suggest(struct fa_buf *b, const char *kind, const uintptr_t *pc, int n, const char *text)
 {
@@ -167,7 +181,13 @@ void fa_suppress_suggest(struct fa_buf *b, const char *kind, const uintptr_t *pc
         struct fa_frame_info fi;
         fa_symbolize(pc[k], 1, &fi);
         if (fi.function) {
-            fa_putsn(b, fi.function, fi.function_len);
+            /* A demangled C++ name is pasted as it is: the pattern is everything after
+             * the first ':' (a name's own "::", spaces and parentheses are plain text),
+             * and a '*' in it ("f(char*)") is a wildcard that matches the '*' itself.
+             * A name too long for a rule is cut, with a '*' for the rest. */
+            int cut = fi.function_len > SUGGEST_NAME_MAX;
+            fa_putsn(b, fi.function, cut ? SUGGEST_NAME_MAX : fi.function_len);
+            if (cut) fa_putc(b, '*');
             return;
         }
     }

@@ -1,7 +1,7 @@
 /* suppress.h: suppressions, as the sanitizers take them: option suppressions=FILE, one
  * `kind:pattern` per line, `#` comments, `*` wildcards. A finding is suppressed when the
  * pattern matches (anywhere, as a substring) a function name or module path in one of
- * its key stacks, or the target of a descriptor for the fd kinds. */
+ * its key stacks (a C++ function by its demangled name or its symbol), or the target of a descriptor for the fd kinds. */
 #ifndef FA_SUPPRESS_H
 #define FA_SUPPRESS_H
 

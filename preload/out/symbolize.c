@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -27,6 +28,11 @@
 #define MAX_MODULES 512
 #define PATH_MAX_LEN 512
 #define CACHE_SIZE 4096
+#define DEMANGLED_SLOTS 4096
+#define DEMANGLED_PROBES 8
+#define NAMES_BYTES ((size_t)1 << 20)
+#define MANGLED_MAX ((size_t)1024)   /* longer symbols stay mangled */
+#define DEMANGLED_MAX ((size_t)4096) /* and so do those whose demangled form is longer */
 
 struct symtab {
     const ElfW(Sym) *syms;
@@ -57,6 +63,15 @@ struct cache_entry {
     uintptr_t function_start;
 };
 
+/* A C++ name demangled once: `mangled` (a string table's name) and a hash of its text
+ * (so a pointer into an image unmapped since then is never mistaken for it), and its
+ * demangled text in names[] (len 0: __cxa_demangle did not take it; the name stays). */
+struct demangled {
+    const char *mangled;
+    uint64_t hash;
+    uint32_t off, len;
+};
+
 /* All mutable state lives in one MADV_DONTFORK mapping, like the ELF files it maps: a
  * fork copies none of it (fewer mappings to copy, no copy-on-write faults on the lock),
  * and a child builds its own on first use. */
@@ -67,6 +82,11 @@ struct state {
     struct module modules[MAX_MODULES];
     struct module previous[MAX_MODULES]; /* scratch for a rebuild: ELF images are reused */
     struct cache_entry cache[CACHE_SIZE];
+    struct demangled demangled[DEMANGLED_SLOTS];
+    void *demangler;         /* __cxa_demangle, when found (demangler_looked) */
+    int demangler_looked;
+    size_t names_used;
+    char names[NAMES_BYTES]; /* demangled names, appended; never reused (callers keep pointers) */
 };
 #define st ((struct state *)fa_proc.symbolizer)
 
@@ -206,6 +226,8 @@ static void rebuild_modules(void)
         if (!kept) unmap_images(old);
     }
     memset(st->cache, 0, sizeof st->cache);
+    st->demangler = NULL; /* its library may be gone, or have come */
+    st->demangler_looked = 0;
     st->stale = 0;
 }
 
@@ -358,6 +380,122 @@ static const char *lookup(const struct symtab *t, uintptr_t addr, uintptr_t *sta
     return name_of(t, best);
 }
 
+/* ---------------------------------------------------------------- C++ names
+ * Demangled by libstdc++'s __cxa_demangle, found at run time in the symbol tables this
+ * file reads anyway (libstdc++'s first, then any module's: a static libstdc++): a program
+ * without libstdc++ is unaffected, and the library links nothing new. Not with dlsym,
+ * which would wait for the loader's lock and, failing in a C program, leave its message
+ * for the program's next dlerror(). It mallocs, so it runs only where malloc is safe: on
+ * the thread that writes the parent's records of a fork, after the fork returned
+ * (fa_symbolize_demangle_here, set by fa_audit_finish; glibc has released its malloc
+ * locks there, and no lock wrapper of ours is on that thread's stack). Never in a child
+ * before exec, in a lock wrapper or in a signal handler: there a name demangled earlier
+ * in this process is used, else the mangled name is kept. A signal handler that
+ * interrupts the demangling gets no names (fa_tls.in_symbolizer); one that interrupts the
+ * rest of that window interrupts no malloc. A fork called from the program's own signal
+ * handler is not told apart: such a program is already outside what fork(2) promises. */
+
+typedef char *cxa_demangle_fn(const char *mangled, char *buf, size_t *len, int *status);
+
+static FA_TLS int demangle_here;
+
+void fa_symbolize_demangle_here(int on) { demangle_here = on; }
+
+static uint64_t name_hash(const char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The address of the defined function `name` in table t of module m, or 0. */
+static uintptr_t defined_function(const struct module *m, const struct symtab *t, const char *name)
+{
+    for (size_t i = 0; t->syms && i < t->n; i++) {
+        const ElfW(Sym) *sym = &t->syms[i];
+        const char *sn = name_of(t, sym);
+        if (ELF64_ST_TYPE(sym->st_info) == STT_FUNC && sym->st_shndx != SHN_UNDEF && sym->st_value && sn &&
+            strcmp(sn, name) == 0)
+            return m->bias + sym->st_value;
+    }
+    return 0;
+}
+
+/* Looks for __cxa_demangle once per module table: libstdc++'s, else any module's. */
+static cxa_demangle_fn *demangler(void)
+{
+    if (!st->demangler_looked) {
+        st->demangler_looked = 1;
+        for (int pass = 0; pass < 2 && !st->demangler; pass++)
+            for (int i = 0; i < st->nmodules && !st->demangler; i++) {
+                struct module *m = &st->modules[i];
+                const char *base = strrchr(m->path, '/');
+                if (pass == 0 && strncmp(base ? base + 1 : m->path, "libstdc++", 9) != 0) continue;
+                if (m->elf_state == 0) load_elf(m);
+                uintptr_t fn = defined_function(m, &m->dyn, "__cxa_demangle");
+                if (!fn) fn = defined_function(m, &m->full, "__cxa_demangle");
+                st->demangler = (void *)fn;
+            }
+    }
+    return (cxa_demangle_fn *)st->demangler;
+}
+
+/* The slot of `name`, found (*found = 1) or free to take; NULL when full. */
+static struct demangled *demangled_slot(const char *name, uint64_t hash, int *found)
+{
+    size_t at = (((uintptr_t)name >> 3) ^ hash) % DEMANGLED_SLOTS;
+    struct demangled *free_slot = NULL;
+    *found = 0;
+    for (int k = 0; k < DEMANGLED_PROBES; k++) {
+        struct demangled *d = &st->demangled[(at + (size_t)k) % DEMANGLED_SLOTS];
+        if (d->mangled == name && d->hash == hash) {
+            *found = 1;
+            return d;
+        }
+        if (!d->mangled && !free_slot) free_slot = d;
+    }
+    return free_slot ? free_slot : &st->demangled[at]; /* all taken: reuse the first */
+}
+
+static void demangle_into(struct demangled *d, const char *name, size_t n)
+{
+    cxa_demangle_fn *fn = demangler();
+    d->len = 0;
+    if (!fn || n >= MANGLED_MAX) return;
+    char copy[MANGLED_MAX];
+    memcpy(copy, name, n); /* without its "@VERSION" */
+    copy[n] = 0;
+    int status = -1;
+    char *text = fn(copy, NULL, NULL, &status);
+    if (!text) return;
+    size_t len = strlen(text);
+    if (status == 0 && len > 0 && len < DEMANGLED_MAX && len <= NAMES_BYTES - st->names_used) {
+        memcpy(st->names + st->names_used, text, len);
+        d->off = (uint32_t)st->names_used;
+        d->len = (uint32_t)len;
+        st->names_used += len;
+    }
+    free(text);
+}
+
+/* The demangled text of a C++ name, if known or (demangle_here) found now. */
+static const char *demangled_name(const char *name, size_t n, size_t *len)
+{
+    if (n < 3 || name[0] != '_' || name[1] != 'Z') return NULL;
+    uint64_t hash = name_hash(name, n);
+    int found;
+    struct demangled *d = demangled_slot(name, hash, &found);
+    if (!found) {
+        if (!demangle_here || !demangler()) return NULL;
+        d->mangled = name;
+        d->hash = hash;
+        demangle_into(d, name, n);
+    }
+    if (!d->len) return NULL;
+    *len = d->len;
+    return st->names + d->off;
+}
+
 void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -398,6 +536,14 @@ void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out
         out->function = c->function;
         out->function_len = c->function ? strcspn(c->function, "@") : 0;
         out->function_offset = c->function ? pc - m->bias - c->function_start : 0;
+        size_t len = 0;
+        const char *readable = c->function ? demangled_name(c->function, out->function_len, &len) : NULL;
+        if (readable) {
+            out->mangled = out->function;
+            out->mangled_len = out->function_len;
+            out->function = readable;
+            out->function_len = len;
+        }
     }
     release();
     errno = saved;

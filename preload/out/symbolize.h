@@ -2,7 +2,9 @@
  * /proc/self/maps and the ELF symbol tables (.symtab, so static functions of unstripped
  * binaries get names too; then .dynsym; then a separate debug file found by build-id under
  * /usr/lib/debug). Uses only system calls and mmap: callable at fork time and in a child
- * before exec. */
+ * before exec. C++ names are demangled only where fa_symbolize_demangle_here allows it
+ * (symbolize.c says where and why); elsewhere a name demangled before is used, or the
+ * mangled one. */
 #ifndef FA_SYMBOLIZE_H
 #define FA_SYMBOLIZE_H
 
@@ -15,6 +17,8 @@ struct fa_frame_info {
     const char *function;     /* NULL when no symbol covers pc; not NUL-terminated: */
     size_t function_len;      /* ... its length (a "@VERSION" suffix left out) */
     uintptr_t function_offset;
+    const char *mangled;      /* the symbol's own name when `function` is its demangled */
+    size_t mangled_len;       /* form (C++), else NULL/0; not NUL-terminated either */
 };
 
 /* Describes `pc`. When `is_return_address` is 1 the lookup uses pc-1, so a call at the
@@ -25,6 +29,8 @@ void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out
 /* The name of the function that starts exactly at `fn` (a start routine, a handler) into
  * `out` (NUL-terminated); "" and NULL returned when none does or it does not fit. */
 const char *fa_function_name(const void *fn, char *out, size_t cap);
+/* 1: this thread may demangle C++ names (it may call malloc) until called with 0. */
+void fa_symbolize_demangle_here(int on);
 /* In a forked child: the parent's state is not there (MADV_DONTFORK); start afresh. */
 void fa_symbolize_after_fork_child(void);
 /* A library was unloaded: module table and cache are rebuilt before the next lookup. */
