@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -74,10 +76,55 @@ static void log_reaching_the_file_size_limit(void **state)
     fa_run_free(&audited);
 }
 
+/* Everything the program writes to the pipe `fd` until it closes it (or the deadline). */
+static char *read_pipe(int fd)
+{
+    size_t cap = 65536, len = 0;
+    char *buf = calloc(cap, 1);
+    for (time_t end = time(NULL) + DEADLINE; len + 1 < cap && time(NULL) <= end;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 1000) <= 0) continue;
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    return buf;
+}
+
+/* Item 4: exitcode=7 and an error finding (a lock held by a worker at a fork). The
+ * program's stdout is a pipe (fully buffered) and an atexit handler prints too: both
+ * lines arrive and the status is 7 (before: nothing arrived, the status was 7). */
+static void exitcode_keeps_the_programs_output(void **state)
+{
+    (void)state;
+    const char *argv[] = {prog(), "exitcode", NULL};
+    static const char expected[] = "buffered line from main\natexit handler ran\n";
+    struct fa_run plain, audited;
+    assert_int_equal(fa_run_plain(&plain, argv, DEADLINE), 0);
+    assert_int_equal(plain.status, 0);
+    assert_non_null(strstr(plain.out, expected)); /* after worker_tid=N */
+    int out = -1;
+    pid_t pid = fa_spawn_audited(&audited, argv, "exitcode=7", &out);
+    char *text = read_pipe(out);
+    fa_finish(&audited, pid, "exitcode=7", DEADLINE);
+    print_message("audited: exited %d status %d signal %d, stdout through the pipe: \"%s\"\n", audited.exited,
+                  audited.status, audited.signal, text);
+    assert_int_equal(fa_count_kind(audited.records, "lock-held-at-fork"), 1);
+    assert_int_equal(audited.exited, 1);
+    assert_int_equal(audited.status, 7);
+    assert_non_null(strstr(text, expected));
+    assert_int_equal(strncmp(text, "worker_tid=", 11), 0);
+    free(text);
+    fa_run_free(&plain);
+    fa_run_free(&audited);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(log_reaching_the_file_size_limit),
+        cmocka_unit_test(exitcode_keeps_the_programs_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
