@@ -120,11 +120,51 @@ static void exitcode_keeps_the_programs_output(void **state)
     fa_run_free(&audited);
 }
 
+/* Item 8: dump_signal and stack_signal naming a signal the program depends on (SIGTERM,
+ * SIGUSR1, SIGINT: their default action ends it) are refused with one line on stderr; the
+ * signal then ends the program as without the auditor (with dump_signal it wrote a state
+ * record and went on). A real-time signal is still taken. */
+static void signal_options_refuse_the_programs_signals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *option;
+        int sig;
+    } cases[] = {{"dump_signal=15", 15}, {"dump_signal=10", 10}, {"stack_signal=2", 2}, {"dump_signal=11", 15}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char sig[8];
+        snprintf(sig, sizeof sig, "%d", cases[i].sig);
+        const char *argv[] = {prog(), "raise", sig, NULL};
+        struct fa_run plain, audited;
+        assert_int_equal(fa_run_plain(&plain, argv, DEADLINE), 0);
+        assert_int_equal(fa_run_audited(&audited, argv, cases[i].option, DEADLINE), 0);
+        print_message("%s, signal %d: plain signal %d, audited exited %d signal %d, %d state records\nstderr: %s",
+                      cases[i].option, cases[i].sig, plain.signal, audited.exited, audited.signal,
+                      fa_count_kind(audited.records, "state"), audited.err);
+        assert_int_equal(plain.signal, cases[i].sig);
+        assert_int_equal(audited.signal, cases[i].sig);
+        assert_string_equal(audited.out, plain.out);
+        assert_int_equal(fa_count_kind(audited.records, "state"), 0);
+        assert_int_equal(count_substr(audited.err, "\n"), 1);
+        assert_non_null(strstr(audited.err, "expected 0 (off) or a real-time signal"));
+        fa_run_free(&plain);
+        fa_run_free(&audited);
+    }
+    /* SIGRTMIN+3, the documented choice, is still installed: no line on stderr */
+    const char *argv[] = {prog(), "raise", "15", NULL};
+    struct fa_run audited;
+    assert_int_equal(fa_run_audited(&audited, argv, "dump_signal=37:stack_signal=61", DEADLINE), 0);
+    assert_int_equal(audited.signal, 15);
+    assert_string_equal(audited.err, "");
+    fa_run_free(&audited);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(log_reaching_the_file_size_limit),
         cmocka_unit_test(exitcode_keeps_the_programs_output),
+        cmocka_unit_test(signal_options_refuse_the_programs_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
