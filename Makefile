@@ -43,9 +43,10 @@ $(BUILD)/obj/%.o: preload/%.c $(LIB_HDRS) include/forkaudit.h | deps-lib
 	$(CC) $(ALL_CFLAGS) -Ipreload -fPIC -fvisibility=hidden $(UNWIND_CFLAGS) -c $< -o $@
 
 # -z now: every PLT entry of ours is bound at load time, never lazily inside a signal
-# handler or between fork and exec.
+# handler or between fork and exec. -z nodelete: a dlclose never unmaps the library, whose
+# exit handler (exitcode), atfork and signal handlers stay registered.
 $(LIB): $(CORE_OBJS) $(PRELOAD_OBJS)
-	$(CC) $(CFLAGS) -shared -pthread -Wl,-z,now -Wl,-z,noseparate-code -Wl,--no-undefined -o $@ $^ $(UNWIND_LIBS) -ldl
+	$(CC) $(CFLAGS) -shared -pthread -Wl,-z,now -Wl,-z,nodelete -Wl,-z,noseparate-code -Wl,--no-undefined -o $@ $^ $(UNWIND_LIBS) -ldl
 
 $(CORE_LIB): $(CORE_OBJS)
 	rm -f $@ && ar rcs $@ $^

@@ -1,14 +1,16 @@
 /* options.c: parse FORKAUDIT_OPTIONS in the sanitizers' key=value syntax. */
 #include "base/options.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "base/fa.h"
 #include "base/fmt.h"
 
 /* How a value is read and written; each options.def type names one. */
-enum opt_kind { OPT_INT, OPT_OUTPUT, OPT_PATH, OPT_CHOICE, OPT_ARG };
+enum opt_kind { OPT_INT, OPT_SIGNAL, OPT_OUTPUT, OPT_PATH, OPT_CHOICE, OPT_ARG };
 #define OPT_KIND_INT OPT_INT
+#define OPT_KIND_SIGNAL OPT_SIGNAL
 #define OPT_KIND_OUTPUT OPT_OUTPUT
 #define OPT_KIND_PATH OPT_PATH
 #define OPT_KIND_FORMAT OPT_CHOICE
@@ -83,6 +85,7 @@ static void put_value(struct fa_buf *b, const struct fa_options *o, const struct
     const char *w;
     switch (d->kind) {
     case OPT_INT:
+    case OPT_SIGNAL:
     case OPT_ARG: fa_put_dec(b, get_int(o, d)); break;
     case OPT_OUTPUT:
     case OPT_PATH: fa_puts(b, field); break;
@@ -222,6 +225,22 @@ static int apply(struct fa_options *o, const struct opt_desc *d, const char *val
         fa_put_dec(&wb, d->min);
         fa_puts(&wb, " to ");
         fa_put_dec(&wb, d->max);
+        return bad_value(diag, ctx, d, val, n, &wb);
+    case OPT_SIGNAL:
+        /* A real-time signal only: the auditor's handler must never take a signal the
+         * program's behaviour depends on (a SIGSEGV handled by us loops on the fault;
+         * SIGTERM, SIGINT, SIGPIPE, SIGUSR1 would no longer end it; SIGCHLD, SIGALRM,
+         * SIGURG, SIGWINCH interrupt its calls; SIGTSTP, SIGCONT are job control).
+         * SIGRTMIN is above the ones glibc keeps for itself. */
+        if (parse_int(val, n, &v) == 0 && v >= d->min && v <= d->max && (v == 0 || (v >= SIGRTMIN && v <= SIGRTMAX))) {
+            set_int(o, d, (int)v);
+            return 0;
+        }
+        fa_puts(&wb, "expected 0 (off) or a real-time signal, ");
+        fa_put_dec(&wb, SIGRTMIN);
+        fa_puts(&wb, " (SIGRTMIN) up to ");
+        fa_put_dec(&wb, SIGRTMAX);
+        fa_puts(&wb, " (SIGRTMAX): the others are the program's");
         return bad_value(diag, ctx, d, val, n, &wb);
     case OPT_CHOICE: return apply_choice(o, d, val, n, diag, ctx);
     case OPT_OUTPUT:

@@ -16,6 +16,7 @@ enum fa_action { FA_ACTION_REPORT = 0, FA_ACTION_ABORT = 1, FA_ACTION_EXIT = 2 }
 
 /* The field each option type is kept in (the types are described in options.def). */
 #define FA_OPTION_FIELD_INT(name) int name
+#define FA_OPTION_FIELD_SIGNAL(name) int name
 #define FA_OPTION_FIELD_OUTPUT(name) char name[FA_OPTION_PATH_MAX]
 #define FA_OPTION_FIELD_PATH(name) char name[FA_OPTION_PATH_MAX]
 #define FA_OPTION_FIELD_FORMAT(name) enum fa_format name

@@ -25,6 +25,22 @@
 
 static int init_state; /* 0 not started, 1 running, 2 done */
 
+/* glibc's, without a header: with dso NULL the handler belongs to no library (not run by
+ * our own __cxa_finalize). */
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+/* exitcode=N. Registered at start-up, before __libc_start_main registers the loader's
+ * destructor pass, so it runs last of all exit handlers: after the program's atexit
+ * handlers and every library's destructors. exit() called again from an exit handler
+ * continues exit's own path (the handlers left, none; stdio flushed without taking stream
+ * locks) and ends with N: the program's buffered output arrives (an _exit from our
+ * destructor lost it, and skipped the destructors after ours). */
+static void exit_with_exitcode(void *arg)
+{
+    (void)arg;
+    if (fa_opts.exitcode && __atomic_load_n(&fa_proc.errors, __ATOMIC_RELAXED)) exit(fa_opts.exitcode);
+}
+
 void fa_init(void)
 {
     /* A plain load first: even a failing compare-and-swap is a write, and every fork
@@ -49,6 +65,7 @@ void fa_init(void)
         fa_diag_stderr(text, NULL);
     }
     fa_log_init(&fa_opts);
+    if (fa_opts.exitcode) __cxa_atexit(exit_with_exitcode, NULL, NULL);
     if (fa_opts.suppressions[0]) fa_suppress_load(fa_opts.suppressions);
     fa_in_auditor++;
     fa_resolve_all();
@@ -66,11 +83,7 @@ void fa_init(void)
 
 __attribute__((constructor)) static void forkaudit_constructor(void) { fa_init(); }
 
-/* At exit: which suppressions matched, and the exit status option exitcode. */
-__attribute__((destructor)) static void forkaudit_destructor(void)
-{
-    fa_findings_suppressions_used(&fa_opts);
-    if (fa_opts.exitcode && __atomic_load_n(&fa_proc.errors, __ATOMIC_RELAXED)) _exit(fa_opts.exitcode);
-}
+/* At exit: which suppressions matched (the exit status option: exit_with_exitcode). */
+__attribute__((destructor)) static void forkaudit_destructor(void) { fa_findings_suppressions_used(&fa_opts); }
 
 FA_EXPORT const char *forkaudit_version(void) { return FORKAUDIT_VERSION; }

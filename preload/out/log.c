@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -55,20 +56,72 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-/* A write to a pipe or socket whose reader is gone raises SIGPIPE, which would kill the
- * program: block it for the write, and swallow the one our write caused. */
-static void write_without_sigpipe(int fd, const char *p, size_t n)
+/* A write to a pipe or socket whose reader is gone raises SIGPIPE, and one past
+ * RLIMIT_FSIZE raises SIGXFSZ: either would kill the program. Block both for the write,
+ * and swallow the one our write caused (not one that was pending before). Returns the
+ * write's errno (0 when all was written). */
+static unsigned long block_write_signals(unsigned long *old)
 {
-    unsigned long pipe_set = 1UL << (SIGPIPE - 1), old, pending = 0;
-    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &pipe_set, &old, sizeof pipe_set);
+    unsigned long set = 1UL << (SIGPIPE - 1) | 1UL << (SIGXFSZ - 1), pending = 0;
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, old, sizeof set);
     syscall(SYS_rt_sigpending, &pending, sizeof pending);
-    errno = 0;
-    write_all(fd, p, n);
-    if (errno == EPIPE && !(pending & pipe_set)) {
+    return pending;
+}
+
+static void unblock_write_signals(unsigned long old, unsigned long pending, int e)
+{
+    unsigned long ours = e == EPIPE ? 1UL << (SIGPIPE - 1) : e == EFBIG ? 1UL << (SIGXFSZ - 1) : 0;
+    if (ours && !(pending & ours)) {
         struct timespec zero = {0, 0};
-        syscall(SYS_rt_sigtimedwait, &pipe_set, NULL, &zero, sizeof pipe_set);
+        syscall(SYS_rt_sigtimedwait, &ours, NULL, &zero, sizeof ours);
     }
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
+}
+
+static int write_guarded(int fd, const char *p, size_t n)
+{
+    unsigned long old, pending = block_write_signals(&old);
+    errno = 0;
+    write_all(fd, p, n);
+    int e = errno;
+    unblock_write_signals(old, pending, e);
+    return e;
+}
+
+static void write_without_sigpipe(int fd, const char *p, size_t n) { (void)write_guarded(fd, p, n); }
+
+/* The process whose log reached the file-size limit: it writes no more records (a child
+ * opens a file of its own, or finds the shared one full again). */
+static pid_t log_full_pid;
+
+/* 1 when n more bytes at fd's write position would pass RLIMIT_FSIZE: such a record is
+ * not begun (every line of the log stays whole). */
+static int past_fsize_limit(int fd, const struct stat *st, size_t n, unsigned long long *limit)
+{
+    unsigned long long rl[2]; /* the kernel's struct rlimit64: current, maximum */
+    if (!S_ISREG(st->st_mode) || syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, rl) != 0) return 0;
+    *limit = rl[0];
+    if (rl[0] == ~0ULL) return 0;
+    long flags = syscall(SYS_fcntl, fd, F_GETFL);
+    long long pos = flags >= 0 && (flags & O_APPEND) ? (long long)st->st_size : (long long)syscall(SYS_lseek, fd, 0, SEEK_CUR);
+    return pos >= 0 && (unsigned long long)pos + n > rl[0];
+}
+
+/* The log is full: stop writing it in this process, and say so once on stderr when
+ * stderr is not the log itself. */
+static void log_is_full(int fd, const struct stat *st, unsigned long long limit)
+{
+    struct stat err;
+    log_full_pid = fa_getpid();
+    if (fd == 2 || (syscall(SYS_fstat, 2, &err) == 0 && err.st_dev == st->st_dev && err.st_ino == st->st_ino)) return;
+    char line[200];
+    struct fa_buf b;
+    fa_buf_fixed(&b, line, sizeof line);
+    fa_puts(&b, "forkaudit: the log reached the file-size limit (RLIMIT_FSIZE ");
+    fa_put_dec(&b, (long)limit);
+    fa_puts(&b, " bytes): no more records from this process");
+    fa_buf_terminate(&b);
+    fa_diag_stderr(line, NULL);
 }
 
 /* Expands %p to the pid; appends .<pid> when the template has no %p. */
@@ -113,7 +166,9 @@ static void refuse_log_file(pid_t pid, const char *path, const char *why, long n
     fa_puts(&b, "; writing to stderr instead\n");
     /* One writev, the path not copied: this may run on a small signal stack. */
     struct iovec iov[3] = {{(void *)head, sizeof head - 1}, {(void *)path, strlen(path)}, {b.p, b.len}};
-    syscall(SYS_writev, 2, iov, 3);
+    unsigned long old, pending = block_write_signals(&old);
+    long r = syscall(SYS_writev, 2, iov, 3);
+    unblock_write_signals(old, pending, r < 0 ? errno : 0);
 }
 
 static int open_log(pid_t pid)
@@ -189,8 +244,13 @@ void fa_log_write(const char *p, size_t n)
     int fd = path_template ? log_fd_for(fa_getpid()) : -1;
     struct stat st;
     if (fd < 0) fd = stdio_fd;
-    if (syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode)) write_all(fd, p, n);
-    else write_without_sigpipe(fd, p, n);
+    unsigned long long limit = ~0ULL;
+    if (log_full_pid == fa_getpid()) {
+        errno = saved;
+        return;
+    }
+    if (syscall(SYS_fstat, fd, &st) != 0) memset(&st, 0, sizeof st);
+    if (past_fsize_limit(fd, &st, n, &limit) || write_guarded(fd, p, n) == EFBIG) log_is_full(fd, &st, limit);
     errno = saved;
 }
 

@@ -74,6 +74,7 @@ struct int_option {
     int is_int; /* the other types are checked one by one below */
 };
 #define IS_INT_INT 1
+#define IS_INT_SIGNAL 1
 #define IS_INT_ARG 0 /* changed through its choice, not by its own key */
 #define IS_INT_OUTPUT 0
 #define IS_INT_PATH 0

@@ -23,6 +23,7 @@ struct reg_option {
 };
 
 #define REG_TYPE_INT T_INT
+#define REG_TYPE_SIGNAL T_INT
 #define REG_TYPE_ARG T_ARG
 #define REG_TYPE_OUTPUT T_OTHER
 #define REG_TYPE_PATH T_OTHER

@@ -1,0 +1,61 @@
+/* Programs that meet the auditor's own limits (issue 14, items 1, 4, 8 and 9):
+ *   fsize     sets RLIMIT_FSIZE to 16 KiB and forks 40 times with a descriptor open (a
+ *             finding each): the log reaches the limit, the program must not die of SIGXFSZ
+ *   exitcode  forks while a worker holds a lock (an error finding), then prints to a
+ *             buffered stdout and from an atexit handler: the output must arrive
+ *   raise N   sends itself signal N with its default disposition: the program must end
+ *             as without the auditor (dump_signal=N must not take the signal over)
+ *   echo      prints "ok" (start-up with a hostile suppressions file) */
+#include "progs.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static void fsize(void)
+{
+    struct rlimit rl = {16384, 16384};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) exit(3);
+    int fd = open("/dev/null", O_RDONLY); /* inherited by every child: fds-at-fork */
+    int forks = 0;
+    for (int i = 0; i < 40; i++)
+        if (fork_and_reap() > 0) forks++;
+    close(fd);
+    print_value("forks", forks);
+}
+
+static void at_exit_print(void) { printf("atexit handler ran\n"); }
+
+static void exitcode(void)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    struct holder h;
+    start_holder(&h, &lock);
+    fork_and_reap();
+    holder_release(&h);
+    atexit(at_exit_print);
+    printf("buffered line from main\n"); /* a pipe: fully buffered, written at exit */
+}
+
+/* Sends itself `sig` with its default disposition (SIGTERM, SIGUSR1 end the program),
+ * after a fork audited under the options given. */
+static void raise_default(int sig)
+{
+    fork_and_reap();
+    printf("sending %d\n", sig);
+    fflush(stdout);
+    kill(getpid(), sig);
+    printf("still running after signal %d\n", sig);
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "fsize") == 0) fsize();
+    else if (strcmp(mode, "exitcode") == 0) exitcode();
+    else if (strcmp(mode, "raise") == 0 && argc > 2) raise_default(atoi(argv[2]));
+    else if (strcmp(mode, "echo") == 0) printf("ok\n");
+    else return 2;
+    return 0;
+}
