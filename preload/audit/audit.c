@@ -190,6 +190,10 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
     if (syscall(SYS_fstat, fd, &st) != 0) return 0; /* closed meanwhile */
     const struct fa_fd_origin *o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     if (o && o->opened_by == fa_fd_auditor) return 0;
+    if (o && o->opened_by == fa_fd_inherited && fa_opts.fds == FA_FDS_OWN) {
+        s->fds_inherited++; /* the shell's or CI runner's leak, not the program's */
+        return 0;
+    }
     struct fa_snap_fd *f = &s->fds[s->nfds];
     f->py_site = 0;
     if (o && o->py_site) {

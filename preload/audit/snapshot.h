@@ -217,6 +217,7 @@ struct fa_snapshot {
     char *py_text;
     int npy_fd_sites;               /* Python opening sites of listed descriptors */
     unsigned long fds_py_runtime;   /* left out: opened by multiprocessing's own machinery */
+    unsigned long fds_inherited;    /* left out: the process had them from its exec (fds=own) */
     struct fa_pysite *py_fd_sites;  /* FA_SNAP_PY_FD_SITES (FA_SNAP_FIXED_TABLES) */
     int npy_taken;                  /* Python acquisition sites of held locks */
     struct fa_snap_py_taken *py_taken; /* FA_SNAP_PY_LOCK_SITES (FA_SNAP_FIXED_TABLES) */

@@ -9,6 +9,8 @@
 enum fa_format { FA_FORMAT_TEXT, FA_FORMAT_JSON };
 /* on_child_deadlock, on_child_stuck: what a forked child does about a finding. */
 enum fa_action { FA_ACTION_REPORT = 0, FA_ACTION_ABORT = 1, FA_ACTION_EXIT = 2 };
+/* fds: which descriptors fds-at-fork and fds-leaked-at-exec list. */
+enum fa_fds { FA_FDS_OWN = 0, FA_FDS_ALL = 1 };
 
 #define FA_OPTION_PATH_MAX 1024
 
@@ -21,6 +23,7 @@ enum fa_action { FA_ACTION_REPORT = 0, FA_ACTION_ABORT = 1, FA_ACTION_EXIT = 2 }
 #define FA_OPTION_FIELD_PATH(name) char name[FA_OPTION_PATH_MAX]
 #define FA_OPTION_FIELD_FORMAT(name) enum fa_format name
 #define FA_OPTION_FIELD_ACTION(name) enum fa_action name
+#define FA_OPTION_FIELD_FDS(name) enum fa_fds name
 #define FA_OPTION_FIELD_ARG(name) int name
 
 struct fa_options {

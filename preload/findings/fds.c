@@ -96,7 +96,9 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
         fa_puts(b, fa_fd_access(f->flags));
         fa_puts(b, f->cloexec ? "\",\"cloexec\":true" : "\",\"cloexec\":false");
         if (f->offset >= 0) fa_record_json_int(b, "offset", f->offset);
-        if (f->opened_by) {
+        if (f->opened_by == fa_fd_inherited) {
+            fa_puts(b, ",\"inherited\":true");
+        } else if (f->opened_by) {
             fa_puts(b, ",\"opened_by\":\"");
             fa_puts(b, f->opened_by);
             fa_puts(b, "\",\"opened_at\":");
@@ -117,6 +119,7 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     if (s->fds_dropped) fa_record_json_int(b, "fds_dropped", (long long)s->fds_dropped);
     if (s->fds_untracked) fa_record_json_int(b, "fds_untracked", (long long)s->fds_untracked);
     if (s->fds_unchecked) fa_record_json_int(b, "fds_unchecked", (long long)s->fds_unchecked);
+    if (s->fds_inherited) fa_record_json_int(b, "fds_inherited", (long long)s->fds_inherited);
 }
 
 static int same_frames(const uintptr_t *a, int na, const uintptr_t *b, int nb)
@@ -161,12 +164,14 @@ static void text_fd_list(struct fa_buf *b, const struct fa_finding_in *in, int a
         }
         struct fa_py_frame py[FA_PYSITE_FRAMES];
         int npy = python_site(s, f, py, FA_PYSITE_FRAMES);
-        if (f->opened_by) {
+        if (f->opened_by == fa_fd_inherited) {
+            fa_record_text_line(b, pid, "    inherited at exec: open when the process started, not opened by this program\n");
+        } else if (f->opened_by) {
             fa_record_prefix(b, pid);
             fa_puts(b, "    opened by ");
             fa_puts(b, f->opened_by);
             const struct fa_snap_fd *prev = i > 0 ? &s->fds[i - 1] : NULL;
-            if (prev && prev->opened_by && same_frames(prev->frames, prev->nframes, f->frames, f->nframes) &&
+            if (prev && prev->opened_by && prev->opened_by != fa_fd_inherited && same_frames(prev->frames, prev->nframes, f->frames, f->nframes) &&
                 same_python_site(s, prev, f)) {
                 /* pipe and socketpair ends: say it once */
                 fa_puts(b, " at the same place as fd ");
@@ -193,6 +198,13 @@ static void text_fd_list(struct fa_buf *b, const struct fa_finding_in *in, int a
         fa_puts(b, "  ... and up to ");
         fa_put_udec(b, s->fds_unchecked);
         fa_puts(b, " more: past max_fds, their close-on-exec flags were not read\n");
+    }
+    if (s->fds_inherited) {
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  (");
+        fa_put_udec(b, s->fds_inherited);
+        fa_puts(b, s->fds_inherited == 1 ? " more descriptor, inherited at exec, is" : " more descriptors, inherited at exec, are");
+        fa_puts(b, " left out: not this program's doing; fds=all lists them)\n");
     }
     if (s->fds_untracked) {
         fa_record_prefix(b, pid);
@@ -257,18 +269,27 @@ static void exec_text(struct fa_buf *b, const struct fa_finding_in *in)
     fa_record_frames_text(b, s->pid, s->stack.pc, s->stack.n, "    ");
 }
 
-/* The fork note's part: descriptors of multiprocessing's own, left out. */
+/* The fork note's part: descriptors left out, multiprocessing's own and those inherited
+ * at exec. */
 static void note_json(struct fa_buf *b, const struct fa_snapshot *s)
 {
     if (s->fds_py_runtime) fa_record_json_int(b, "fds_python_runtime", (long long)s->fds_py_runtime);
+    if (s->fds_inherited) fa_record_json_int(b, "fds_inherited", (long long)s->fds_inherited);
 }
 
 static void note_text(struct fa_buf *b, const struct fa_snapshot *s)
 {
-    if (!s->fds_py_runtime) return;
-    fa_puts(b, " (");
-    fa_put_udec(b, s->fds_py_runtime);
-    fa_puts(b, " descriptors of multiprocessing's own machinery, shared with its workers by design)");
+    if (s->fds_py_runtime) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->fds_py_runtime);
+        fa_puts(b, " descriptors of multiprocessing's own machinery, shared with its workers by design)");
+    }
+    if (s->fds_inherited) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->fds_inherited);
+        fa_puts(b, s->fds_inherited == 1 ? " descriptor" : " descriptors");
+        fa_puts(b, " inherited at exec, not opened by this program: fds=all lists them)");
+    }
 }
 
 const struct fa_finding fa_finding_FDS = {

@@ -20,6 +20,7 @@
 #include "intercept/real.h"
 #include "audit/statedump.h"
 #include "base/python.h"
+#include "track/fdtrack.h"
 #include "track/threads.h"
 #include "audit/threadstacks.h"
 
@@ -64,6 +65,7 @@ void fa_init(void)
         fa_options_help(&fa_opts, text, sizeof text);
         fa_diag_stderr(text, NULL);
     }
+    fa_fdtrack_scan_inherited(); /* before the log: what the process came with */
     fa_log_init(&fa_opts);
     if (fa_opts.exitcode) __cxa_atexit(exit_with_exitcode, NULL, NULL);
     if (fa_opts.suppressions[0]) fa_suppress_load(fa_opts.suppressions);

@@ -11,6 +11,7 @@
 
 #include "base/backtrace.h"
 #include "base/options.h"
+#include "base/procfs.h"
 #include "track/pysites.h"
 #include "track/threads.h"
 
@@ -18,6 +19,7 @@
 /* In .bss rather than a mapping of its own: one mapping fewer for every fork to copy,
  * and only the entries of descriptors actually used are ever touched. */
 const char fa_fd_auditor[] = "forkaudit";
+const char fa_fd_inherited[] = "exec";
 static struct fa_fd_origin table[FA_FD_TRACKED];
 
 /* The auditor's own descriptors (its log, libunwind's pipe), whatever their numbers, for
@@ -116,6 +118,26 @@ int fa_fdtrack_is_auditor(int fd)
     if (fd < 0 || fd >= FA_FD_TRACKED || table[fd].opened_by != fa_fd_auditor || !table[fd].known) return 0;
     struct stat st; /* the number may have been reused behind our back (close_range) */
     return syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == table[fd].dev && st.st_ino == table[fd].ino;
+}
+
+static void mark_inherited(const char *name, int dirfd, void *ctx)
+{
+    (void)ctx;
+    long fd = fa_proc_number(name);
+    struct stat st;
+    if (fd < 3 || fd >= FA_FD_TRACKED || fd == dirfd || syscall(SYS_fstat, fd, &st) != 0) return;
+    struct fa_fd_origin *o = &table[fd];
+    if (o->known && o->dev == st.st_dev && o->ino == st.st_ino) return; /* opened through us before */
+    reset(o, st.st_dev, st.st_ino);
+    o->opened_by = fa_fd_inherited;
+}
+
+void fa_fdtrack_scan_inherited(void)
+{
+    static char entries[4096]; /* start-up only: no stack for a large buffer */
+    int saved = errno;
+    fa_proc_each_entry("/proc/self/fd", entries, sizeof entries, mark_inherited, NULL);
+    errno = saved;
 }
 
 void fa_fdtrack_closed(int fd)

@@ -35,6 +35,13 @@ struct fa_fd_origin {
 
 /* `opened_by` of descriptors the auditor's own code (libunwind) opened: not reported. */
 extern const char fa_fd_auditor[];
+/* `opened_by` of descriptors the process already had when the library started: inherited
+ * from whatever exec'd it (a shell's or CI runner's leak), not the program's doing. */
+extern const char fa_fd_inherited[];
+
+/* At start-up: every open descriptor from 3 up that no interposed call has recorded
+ * becomes fa_fd_inherited. System calls only. */
+void fa_fdtrack_scan_inherited(void);
 
 /* Called after a call created `fd` (fd < 0 is ignored); `call_site` is the return address
  * into the program. Keeps errno. */

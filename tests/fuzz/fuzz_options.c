@@ -80,6 +80,7 @@ struct int_option {
 #define IS_INT_PATH 0
 #define IS_INT_FORMAT 0
 #define IS_INT_ACTION 0
+#define IS_INT_FDS 0
 #define INT_OPTION(type, name, dflt, lo, hi, values, help) {#name, offsetof(struct fa_options, name), lo, hi, IS_INT_##type},
 static const struct int_option int_options[] = {FA_OPTIONS(INT_OPTION)};
 

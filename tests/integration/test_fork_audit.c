@@ -282,6 +282,56 @@ static void inherited_fds_are_listed_with_origin(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The fds-at-fork record of the exec'd image of tests/progs/inherited_fds (the first
+ * image forks nothing). */
+static json_t *inherited_fds_record(struct fa_run *r, const char *options, char *dir)
+{
+    const char *argv[] = {fa_build_path("tests/progs/inherited_fds"), dir, NULL};
+    assert_int_equal(fa_run_audited(r, argv, options, DEADLINE), 0);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(fa_count_kind(r->records, "fds-at-fork"), 1);
+    return fa_find_kind(r->records, "fds-at-fork", 0);
+}
+
+static void fds_inherited_at_exec_are_left_out(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/forkaudit-inh.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct fa_run r;
+    json_t *rec = inherited_fds_record(&r, NULL, dir);
+    json_t *fds = json_object_get(rec, "fds");
+    /* the program's own: its pipe and its dup of the inherited file; the exec'd-in three
+     * are counted, not listed */
+    assert_int_equal(json_array_size(fds), 3);
+    assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "own_r")), "opened_by"), "pipe");
+    assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "own_w")), "opened_by"), "pipe");
+    json_t *copy = fd_entry(fds, fa_out_value(&r, "dup_fd"));
+    assert_string_equal(fa_str(copy, "opened_by"), "dup");
+    assert_non_null(strstr(fa_str(copy, "target"), "/inherited.txt"));
+    assert_int_equal(fa_int(rec, "fds_inherited"), 3);
+    for (long fd = 3; fd <= 5; fd++) assert_null(fd_entry(fds, fd));
+    /* the first image's exec is the leak, and said there */
+    json_t *leak = fa_find_kind(r.records, "fds-leaked-at-exec", 0);
+    assert_non_null(leak);
+    assert_int_equal(json_array_size(json_object_get(leak, "fds")), 3);
+    fa_run_free(&r);
+
+    rec = inherited_fds_record(&r, "fds=all", dir);
+    fds = json_object_get(rec, "fds");
+    assert_int_equal(json_array_size(fds), 6);
+    for (long fd = 3; fd <= 5; fd++) {
+        json_t *f = fd_entry(fds, fd);
+        assert_true(json_is_true(json_object_get(f, "inherited")));
+        assert_null(json_object_get(f, "opened_by"));
+    }
+    assert_int_equal(fa_int(rec, "fds_inherited"), -1);
+    fa_run_free(&r);
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static json_t *rng_record(json_t *records, long long seq, const char *family)
 {
     for (int i = 0; fa_find_kind(records, "rng-at-fork", i); i++) {
@@ -738,6 +788,7 @@ int main(void)
         cmocka_unit_test(unseeded_lrand48_is_replayed_from_zero),
         cmocka_unit_test(thread_stacks_are_opt_in),
         cmocka_unit_test(inherited_fds_are_listed_with_origin),
+        cmocka_unit_test(fds_inherited_at_exec_are_left_out),
         cmocka_unit_test(renamed_and_unlinked_files_are_named_as_they_are),
         cmocka_unit_test(seeded_generators_are_reported),
         cmocka_unit_test(wrappers_keep_errno_and_results),

@@ -212,7 +212,7 @@ static void registry_rows_follow_the_rules(void **state)
     fa_options_help(&d, help, sizeof help);
     for (size_t i = 0; i < n; i++) {
         const struct row *r = &rows[i];
-        int choice = strcmp(r->type, "FORMAT") == 0 || strcmp(r->type, "ACTION") == 0;
+        int choice = strcmp(r->type, "FORMAT") == 0 || strcmp(r->type, "ACTION") == 0 || strcmp(r->type, "FDS") == 0;
         int takes_arg = choice && r->values && strstr(r->values, ":N") != NULL;
         int is_arg = strcmp(r->type, "ARG") == 0;
         assert_true(!choice || (r->values && r->values[0]));

@@ -29,6 +29,7 @@ struct reg_option {
 #define REG_TYPE_PATH T_OTHER
 #define REG_TYPE_FORMAT T_OTHER
 #define REG_TYPE_ACTION T_OTHER
+#define REG_TYPE_FDS T_OTHER
 #define REG_ROW(type, name, dflt, lo, hi, words, help) {#name, REG_TYPE_##type, lo, hi, words, ""},
 static struct reg_option reg[] = {FA_OPTIONS(REG_ROW)};
 #define NREG (sizeof reg / sizeof reg[0])
