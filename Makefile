@@ -61,7 +61,8 @@ deps-test:
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/test_*.c))
 TEST_PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.c)) \
-    $(patsubst tests/progs/%.cc,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.cc))
+    $(patsubst tests/progs/%.cc,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.cc)) \
+    $(BUILD)/tests/progs/cxx_lock_wrappers_O0
 TEST_LIBS_SO := $(patsubst tests/progs/lib/%.c,$(BUILD)/tests/progs/%.so,$(wildcard tests/progs/lib/*.c))
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) | deps-test
@@ -108,6 +109,12 @@ CXX ?= g++
 $(BUILD)/tests/progs/%: tests/progs/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -O2 -g -Wall -Wextra -Werror -std=c++17 -pthread -fno-omit-frame-pointer $< -o $@
+
+# The same at -O0 (std::mutex::lock, lock_guard's constructor and __gthread_mutex_lock are
+# then functions of their own: lock wrappers between the program's call and the lock).
+$(BUILD)/tests/progs/%_O0: tests/progs/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O0 -g -Wall -Wextra -Werror -std=c++17 -pthread $< -o $@
 
 # Test programs of third-party libraries, built only when the library is installed (the
 # tests that run them skip with a message otherwise).

@@ -225,3 +225,30 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     errno = saved;
     return out ? out : call_site_only(pc, max, call_site);
 }
+
+int fa_backtrace_with_sp(uintptr_t *pc, uintptr_t *sp, int max)
+{
+    int saved = errno, n = 0;
+    if (fa_proc.no_unwind || max < 1) return 0;
+    if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
+    if (__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) return 0;
+    fa_in_auditor++;
+    learn_own_code();
+    __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    if (setup_unwind() && unw_getcontext(&ctx) == 0 && unw_init_local(&cur, &ctx) == 0) {
+        do {
+            unw_word_t ip = 0, rsp = 0;
+            if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cur, UNW_REG_SP, &rsp) != 0 ||
+                !plausible_pc((uintptr_t)ip))
+                break;
+            pc[n] = (uintptr_t)ip;
+            sp[n++] = (uintptr_t)rsp;
+        } while (n < max && unw_step(&cur) > 0);
+    }
+    __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
+    fa_in_auditor--;
+    errno = saved;
+    return n;
+}

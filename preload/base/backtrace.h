@@ -27,6 +27,10 @@ int fa_backtrace(uintptr_t *pc, int max, const void *call_site);
 /* fa_backtrace even in a child where unwinding is forbidden: for a caller that knows
  * libunwind's state is whole (no thread was unwinding at the fork, see fa_unwinders). */
 int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site);
+/* The calling thread's frames from the caller's own, the auditor's included: each
+ * frame's pc and its stack pointer (the callee's canonical frame address), for learning
+ * frame sizes. Returns the count, 0 where fa_backtrace gives the call site only. */
+int fa_backtrace_with_sp(uintptr_t *pc, uintptr_t *sp, int max);
 /* For a stack unwound in a signal handler: drops the frames up to and including the
  * signal-return trampoline `restorer` (the handler's sa_restorer), so the stack starts at
  * the interrupted code. Returns the new count; unchanged when the trampoline is absent. */

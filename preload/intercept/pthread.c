@@ -12,6 +12,7 @@
 #include "audit/childdeadlock.h"
 #include "base/options.h"
 #include "base/process.h"
+#include "out/lockwrapper_names.h"
 #include "track/threads.h"
 #include "audit/threadstacks.h"
 
@@ -189,8 +190,23 @@ static void *thread_trampoline(void *p)
     return start(arg);
 }
 
+/* Before the program's second thread: its lock wrappers are looked up once (a
+ * single-threaded program never pays for it), and when it has some, every thread's
+ * acquisitions take the slow path, which places them past the wrappers. */
+static void find_lock_wrappers(void)
+{
+    static int looked;
+    if (__atomic_exchange_n(&looked, 1, __ATOMIC_ACQ_REL)) return;
+    struct fa_thread *self = fa_thread_current();
+    fa_in_auditor++;
+    int found = fa_lockwrappers_find();
+    fa_in_auditor--;
+    if (found > 0 && self) self->held.slow++;
+}
+
 FA_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)
 {
+    find_lock_wrappers();
     struct fa_thread *t = fa_thread_claim();
     if (!t) return FA_REAL(pthread_create)(thread, attr, start, arg);
     t->start_routine = (void *)start;

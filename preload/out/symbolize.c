@@ -549,6 +549,32 @@ void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out
     errno = saved;
 }
 
+void fa_symbolize_each_function(int (*skip_module)(const char *path), fa_function_fn *fn, void *ctx)
+{
+    int saved = errno;
+    if (!acquire()) {
+        errno = saved;
+        return;
+    }
+    rebuild_modules();
+    for (int i = 0; i < st->nmodules; i++) {
+        struct module *m = &st->modules[i];
+        if (skip_module(m->path)) continue;
+        if (m->elf_state == 0) load_elf(m);
+        const struct symtab *t = m->full.syms ? &m->full : &m->dyn;
+        for (size_t k = 0; t->syms && k < t->n; k++) {
+            const ElfW(Sym) *sym = &t->syms[k];
+            const char *name = name_of(t, sym);
+            if (ELF64_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_shndx == SHN_UNDEF || !sym->st_value ||
+                !sym->st_size || !name)
+                continue;
+            fn(name, sym->st_size, m->bias + sym->st_value, ctx);
+        }
+    }
+    release();
+    errno = saved;
+}
+
 const char *fa_function_name(const void *fn, char *out, size_t cap)
 {
     struct fa_frame_info fi;

@@ -29,6 +29,11 @@ void fa_symbolize(uintptr_t pc, int is_return_address, struct fa_frame_info *out
 /* The name of the function that starts exactly at `fn` (a start routine, a handler) into
  * `out` (NUL-terminated); "" and NULL returned when none does or it does not fit. */
 const char *fa_function_name(const void *fn, char *out, size_t cap);
+/* Calls fn(name, size, address) for every defined function of the loaded modules but
+ * those skip_module(path) refuses (.symtab where there is one, else .dynsym; names as the
+ * tables spell them, mangled). System calls and mmap only. */
+typedef void fa_function_fn(const char *name, size_t size, uintptr_t addr, void *ctx);
+void fa_symbolize_each_function(int (*skip_module)(const char *path), fa_function_fn *fn, void *ctx);
 /* 1: this thread may demangle C++ names (it may call malloc) until called with 0. */
 void fa_symbolize_demangle_here(int on);
 /* In a forked child: the parent's state is not there (MADV_DONTFORK); start afresh. */

@@ -3,6 +3,7 @@
 #include "track/threads.h"
 
 #include "base/options.h"
+#include "track/lockwrappers.h"
 #include "base/process.h"
 
 #include <errno.h>
@@ -59,7 +60,7 @@ static struct fa_thread *claim_slot(int state_from)
         t->held.overflow = 0;
         t->held.prepare_skipped = 0;
         t->stack_low = 0;
-        t->held.slow = fa_opts.lock_stack_depth > 1;
+        t->held.slow = fa_opts.lock_stack_depth > 1 || fa_lockwrap_any(); /* the slow path unwinds past wrappers */
         __atomic_store_n(&t->held.word, 0, __ATOMIC_RELEASE);
         while (i >= used && !__atomic_compare_exchange_n(&fa_threads_used, &used, i + 1, 0,
                                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

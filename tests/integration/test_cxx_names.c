@@ -110,12 +110,65 @@ static void a_rule_matches_the_demangled_name_or_the_symbol(void **state)
     assert_false(silences("lock-held-at-fork:cache::Other::refresh_table(int)"));
 }
 
+/* tests/progs/cxx_lock_wrappers (-O2) and _O0: three locks taken through wrappers (an
+ * in-house Mutex::lock(), std::lock_guard<std::mutex>, std::shared_lock<std::shared_mutex>)
+ * are each placed in the user's function that took them, and suggested by it. */
+static void wrapped_locks_are_placed_in_the_users_function(const char *prog)
+{
+    struct fa_run r;
+    const char *argv[] = {fa_build_path(prog), NULL};
+    assert_int_equal(fa_run_audited(&r, argv, "lock_stack_depth=1", 20), 0);
+    assert_false(r.timed_out);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "child_status=0"));
+    struct {
+        const char *function, *severity;
+        long tid;
+    } want[] = {
+        {"reload_config()", "warning", -1},
+        {"update_stats()", "error", fa_out_value(&r, "stats_tid")},
+        {"lookup_index()", "error", fa_out_value(&r, "index_tid")},
+    };
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 3);
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        int found = 0;
+        for (int i = 0; i < 3; i++) {
+            json_t *rec = fa_find_kind(r.records, "lock-held-at-fork", i);
+            json_t *lock = json_object_get(rec, "lock");
+            json_t *site = json_array_get(json_object_get(lock, "acquired_at"), 0);
+            if (!fa_str(site, "function") || strcmp(fa_str(site, "function"), want[w].function) != 0) continue;
+            found++;
+            assert_string_equal(fa_str(rec, "severity"), want[w].severity);
+            if (want[w].tid > 0) assert_int_equal(fa_int(lock, "holder_tid"), want[w].tid);
+            char rule[100];
+            snprintf(rule, sizeof rule, "lock-held-at-fork:%s", want[w].function);
+            assert_string_equal(fa_str(rec, "suppression"), rule);
+        }
+        if (found != 1) fail_msg("%s: %d records place a lock in %s", prog, found, want[w].function);
+    }
+    fa_run_free(&r);
+}
+
+static void wrapped_locks_at_o2(void **state)
+{
+    (void)state;
+    wrapped_locks_are_placed_in_the_users_function("tests/progs/cxx_lock_wrappers");
+}
+
+static void wrapped_locks_at_o0(void **state)
+{
+    (void)state;
+    wrapped_locks_are_placed_in_the_users_function("tests/progs/cxx_lock_wrappers_O0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_frames_carry_the_demangled_name_and_the_symbol),
         cmocka_unit_test(text_frames_and_the_suggestion_use_the_demangled_name),
         cmocka_unit_test(a_rule_matches_the_demangled_name_or_the_symbol),
+        cmocka_unit_test(wrapped_locks_at_o2),
+        cmocka_unit_test(wrapped_locks_at_o0),
     };
     return cmocka_run_group_tests_name("C++ names", tests, NULL, NULL);
 }
