@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "out/suppress.h"
 #include "track/fdtrack.h"
 
 /* The descriptor's Python opening site, innermost first; 0 frames when none was kept. */
@@ -108,7 +109,7 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
         fa_pystack_json(b, "python_opened_at", py, python_site(s, f, py, FA_PYSITE_FRAMES));
         char rule[96];
         python_rule(s, f, rule, sizeof rule);
-        int by_text = f->target[0] == '/' || rule[0];
+        int by_text = (f->target[0] == '/' && !fa_temporary_path(f->target)) || rule[0];
         fa_record_suggestion_json(b, fa_kind_name(in->kind), by_text ? NULL : f->frames, by_text ? 0 : f->nframes,
                                   rule[0] ? rule : fd_pattern(f));
         fa_putc(b, '}');
@@ -187,7 +188,7 @@ static void text_fd_list(struct fa_buf *b, const struct fa_finding_in *in, int a
         }
         char rule[96];
         python_rule(s, f, rule, sizeof rule);
-        int by_text = f->target[0] == '/' || rule[0];
+        int by_text = (f->target[0] == '/' && !fa_temporary_path(f->target)) || rule[0];
         fa_record_suggestion_text(b, pid, "    ", fa_kind_name(in->kind), by_text ? NULL : f->frames,
                                   by_text ? 0 : f->nframes, rule[0] ? rule : fd_pattern(f));
         if (fa_record_list_entry_overflows(b, mark)) break;

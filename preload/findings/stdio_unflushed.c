@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "findings/finding.h"
+
+#include "out/suppress.h"
 #include "out/symbolize.h"
 
 static const char *buffering_name(int buffering)
@@ -54,10 +56,12 @@ static const char *stream_pattern(const struct fa_snap_stream *st)
     return st->target;
 }
 
-/* The rule's stack: the opening site, for a stream its text does not name. */
+/* The rule's stack: the opening site, for a stream its text does not name (a temporary
+ * file's path is another one every run). */
 static const uintptr_t *rule_frames(const struct fa_snap_stream *st, int *n)
 {
-    *n = stream_text(st) || !st->opened_by ? 0 : st->nframes;
+    int named = stream_text(st) && (stream_name(st) || !fa_temporary_path(st->target));
+    *n = named || !st->opened_by ? 0 : st->nframes;
     return *n ? st->frames : NULL;
 }
 

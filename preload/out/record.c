@@ -482,8 +482,9 @@ void fa_record_suggestion_json(struct fa_buf *b, const char *kind, const uintptr
     char rule[300];
     struct fa_buf rb;
     fa_buf_fixed(&rb, rule, sizeof rule);
-    fa_suppress_suggest(&rb, kind, pc, n, text);
+    int specific = fa_suppress_suggest(&rb, kind, pc, n, text);
     fa_buf_terminate(&rb);
+    if (!specific) return; /* no rule names this finding alone */
     fa_puts(b, ",\"suppression\":");
     fa_put_json_str(b, rule);
 }
@@ -491,9 +492,15 @@ void fa_record_suggestion_json(struct fa_buf *b, const char *kind, const uintptr
 void fa_record_suggestion_text(struct fa_buf *b, pid_t pid, const char *indent, const char *kind, const uintptr_t *pc,
                                int n, const char *text)
 {
+    char rule[300];
+    struct fa_buf rb;
+    fa_buf_fixed(&rb, rule, sizeof rule);
+    int specific = fa_suppress_suggest(&rb, kind, pc, n, text);
+    fa_buf_terminate(&rb);
+    if (!specific) return;
     fa_record_prefix(b, pid);
     fa_puts(b, indent);
     fa_puts(b, "suppress with: ");
-    fa_suppress_suggest(b, kind, pc, n, text);
+    fa_puts(b, rule);
     fa_putc(b, '\n');
 }

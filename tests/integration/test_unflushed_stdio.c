@@ -93,9 +93,8 @@ static void pending_output_on_a_pipe_and_a_file_is_reported_per_stream(void **st
     assert_string_equal(fa_str(st, "buffering"), "full");
     assert_string_equal(fa_str(st, "opened_by"), "fopen");
     assert_true(fa_frames_have(json_object_get(st, "opened_at"), "open_log"));
-    char rule[200];
-    snprintf(rule, sizeof rule, KIND ":%s", log);
-    assert_string_equal(fa_str(file, "suppression"), rule);
+    /* a temporary file's path is another one every run: its rule names where it was opened */
+    assert_string_equal(fa_str(file, "suppression"), KIND ":open_log");
 
     /* What the records warn of happened: the child's exit wrote the bytes as well. */
     assert_string_equal(r.out, "to stdoutto stdout\npipe_bytes=26\n");

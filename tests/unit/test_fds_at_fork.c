@@ -15,7 +15,8 @@ static void json_lists_each_descriptor(void **state)
     assert_string_equal(str_of(f, "access"), "w");
     assert_int_equal(int_of(f, "offset"), 42);
     assert_true(json_is_false(json_object_get(f, "cloexec")));
-    assert_string_equal(str_of(f, "suppression"), "fds-at-fork:/tmp/we\"ird\npath");
+    /* a temporary path without an opening site: no rule would name it alone */
+    assert_null(json_object_get(f, "suppression"));
     json_decref(v);
 }
 

@@ -74,9 +74,9 @@ static void a_pipe_is_named_by_where_it_was_opened_and_wide_streams_by_character
     assert_string_equal(str_of(v, "suppression"), "stdio-unflushed-at-fork:other_static_function");
     json_decref(v);
 
-    st->opened_by = NULL; /* nothing better than the kind of its target */
+    st->opened_by = NULL; /* no opening site: "pipe:*" would silence every pipe, so no rule */
     v = render_json(FA_KIND_STDIO, 1);
-    assert_string_equal(str_of(v, "suppression"), "stdio-unflushed-at-fork:pipe:*");
+    assert_null(json_object_get(v, "suppression"));
     json_decref(v);
 }
 

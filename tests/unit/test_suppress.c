@@ -59,10 +59,69 @@ static void rule_files_parse_line_by_line(void **state)
     assert_false(fa_suppress_any());
 }
 
+static void anchored_globs_match_whole(void **state)
+{
+    (void)state;
+    assert_true(fa_glob_whole("main", "main"));
+    assert_false(fa_glob_whole("main", "domain"));
+    assert_false(fa_glob_whole("main", "main2"));
+    assert_true(fa_glob_whole("lib*.so+0x*", "libfoo.so+0x1a2b"));
+    assert_true(fa_glob_whole("*", ""));
+    assert_true(fa_glob_whole("a*b*c", "aXbYc"));
+    assert_false(fa_glob_whole("a*b*c", "aXbYcd"));
+}
+
+__attribute__((noinline)) void opener_for_the_test(void) { __asm__ volatile(""); }
+int main(void);
+
+/* A rule the library suggests silences its own finding only: "^main" is the stack whose
+ * innermost named frame is main, not every stack main is part of. */
+static void suggested_rules_name_one_site(void **state)
+{
+    (void)state;
+    uintptr_t in_main[] = {(uintptr_t)&main + 1};
+    uintptr_t in_opener[] = {(uintptr_t)&opener_for_the_test + 1, (uintptr_t)&main + 1};
+    char out[300];
+    struct fa_buf b;
+    fa_buf_fixed(&b, out, sizeof out);
+    assert_int_equal(fa_suppress_suggest(&b, "fds-at-fork", in_main, 1, NULL), 1);
+    fa_buf_terminate(&b);
+    assert_string_equal(out, "fds-at-fork:^main");
+    fa_buf_fixed(&b, out, sizeof out);
+    assert_int_equal(fa_suppress_suggest(&b, "fds-at-fork", in_opener, 2, NULL), 1);
+    fa_buf_terminate(&b);
+    assert_string_equal(out, "fds-at-fork:opener_for_the_test");
+    /* no stack and a text that names nothing alone: no rule */
+    static const char *const vague[] = {"*", "pipe:*", "socket:*", "/tmp/forkaudit-x.1234/shared.log", "/dev/shm/q", NULL};
+    for (int i = 0; vague[i]; i++) {
+        fa_buf_fixed(&b, out, sizeof out);
+        assert_int_equal(fa_suppress_suggest(&b, "fds-at-fork", NULL, 0, vague[i]), 0);
+        fa_buf_terminate(&b);
+        assert_string_equal(out, "");
+    }
+    fa_buf_fixed(&b, out, sizeof out);
+    assert_int_equal(fa_suppress_suggest(&b, "fds-at-fork", NULL, 0, "/var/log/app.log"), 1);
+    fa_buf_terminate(&b);
+    assert_string_equal(out, "fds-at-fork:/var/log/app.log");
+
+    char rules[] = "fds-at-fork:^main\n";
+    fa_suppress_clear();
+    assert_int_equal(fa_suppress_parse(rules, "test", NULL, NULL), 0);
+    assert_true(fa_suppress_frames("fds-at-fork", in_main, 1));
+    assert_false(fa_suppress_frames("fds-at-fork", in_opener, 2));
+    char loose[] = "fds-at-fork:main\n"; /* a plain rule still matches any frame */
+    fa_suppress_clear();
+    assert_int_equal(fa_suppress_parse(loose, "test", NULL, NULL), 0);
+    assert_true(fa_suppress_frames("fds-at-fork", in_opener, 2));
+    fa_suppress_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(globs_match_anywhere),
                                        cmocka_unit_test(many_wildcards_stay_cheap),
-                                       cmocka_unit_test(rule_files_parse_line_by_line)};
+                                       cmocka_unit_test(rule_files_parse_line_by_line),
+                                       cmocka_unit_test(anchored_globs_match_whole),
+                                       cmocka_unit_test(suggested_rules_name_one_site)};
     return cmocka_run_group_tests_name("suppression patterns", tests, NULL, NULL);
 }
