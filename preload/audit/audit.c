@@ -173,7 +173,20 @@ static void add_thread(const char *name, int dirfd, void *ctx)
         t->ncreated = r->ncreated;
         memcpy(t->created_at, r->created_at, sizeof t->created_at);
         s->registry_cursor = i + 1;
-        break;
+        return;
+    }
+    /* Made by pthread_create just now, not running yet (it binds its slot to its tid when
+     * it starts): a claimed slot without a tid, taken in creation order, like /proc's. */
+    for (int i = s->pending_cursor; i < used; i++) {
+        struct fa_thread *r = &fa_threads[i];
+        if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FA_SLOT_LIVE || __atomic_load_n(&r->tid, __ATOMIC_ACQUIRE) ||
+            !r->start_routine)
+            continue;
+        t->start_routine = r->start_routine;
+        t->ncreated = r->ncreated;
+        memcpy(t->created_at, r->created_at, sizeof t->created_at);
+        s->pending_cursor = i + 1;
+        return;
     }
 }
 

@@ -183,6 +183,7 @@ struct fa_snapshot {
 
     int nthreads, max_threads;
     int registry_cursor;   /* where the next thread is looked for in the registry */
+    int pending_cursor;    /* where the next thread not started yet is looked for */
     unsigned long threads_dropped, threads_untracked;
     unsigned long threads_py_runtime; /* left out: multiprocessing's own threads (Python stacks) */
     unsigned long threads_py_idle;    /* left out: threads CPython started, ending (no thread state) */
