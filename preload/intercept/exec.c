@@ -60,6 +60,22 @@ FA_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
     return FA_REAL(posix_spawn)(pid, path, actions, attr, argv, envp);
 }
 
+/* glibc runs popen() and system() through its internal posix_spawn, which no
+ * interposer sees: audited here, at the program's call, as the /bin/sh they start. */
+FA_EXPORT FILE *popen(const char *command, const char *type)
+{
+    char *const argv[] = {"sh", "-c", (char *)command, NULL};
+    if (command) AUDIT(.via = "popen", .dirfd = AT_FDCWD, .path = "/bin/sh", .argv = argv);
+    return FA_REAL(popen)(command, type);
+}
+
+FA_EXPORT int system(const char *command)
+{
+    char *const argv[] = {"sh", "-c", (char *)command, NULL};
+    if (command) AUDIT(.via = "system", .dirfd = AT_FDCWD, .path = "/bin/sh", .argv = argv);
+    return FA_REAL(system)(command);
+}
+
 FA_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {

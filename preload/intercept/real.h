@@ -75,7 +75,9 @@ int __openat64_2(int dirfd, const char *path, int flags);
     X(fexecve, NULL)                        \
     X(execveat, NULL)                       \
     X(posix_spawn, NULL)                    \
-    X(posix_spawnp, NULL)
+    X(posix_spawnp, NULL)                   \
+    X(popen, NULL)                          \
+    X(system, NULL)
 
 enum fa_real_id {
 #define FA_LOCK_FN(ID, role, mode, fn, ver) FA_ID_##fn,

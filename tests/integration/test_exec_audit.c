@@ -219,6 +219,44 @@ static void text_record_names_program_and_stack(void **state)
     free_scenario(&s);
 }
 
+/* popen() and system() start /bin/sh through glibc's internal posix_spawn: audited at
+ * the program's call (nothing was reported before), and the shells, which inherited the
+ * descriptor at exec, report nothing of theirs. */
+static void popen_and_system_are_audited_at_the_programs_call(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/forkaudit-popen.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct fa_run r;
+    const char *argv[] = {fa_build_path("tests/progs/popen_system"), dir, NULL};
+    assert_int_equal(fa_run_audited(&r, argv, NULL, DEADLINE), 0);
+    assert_false(r.timed_out);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fa_out_value(&r, "popen_status"), 0);
+    assert_int_equal(fa_out_value(&r, "system_status"), 0);
+    assert_int_equal(fa_count_kind(r.records, KIND), 2);
+    static const char *const via[] = {"popen", "system"}, *const caller[] = {"run_popen", "run_system"};
+    char path[128];
+    snprintf(path, sizeof path, "%s/config.txt", dir);
+    for (int i = 0; i < 2; i++) {
+        json_t *rec = fa_find_kind(r.records, KIND, i);
+        json_t *exec = json_object_get(rec, "exec");
+        assert_string_equal(fa_str(exec, "via"), via[i]);
+        assert_string_equal(fa_str(exec, "path"), "/bin/sh");
+        assert_true(fa_frames_have(json_object_get(rec, "stack"), caller[i]));
+        json_t *fds = json_object_get(rec, "fds");
+        assert_int_equal(json_array_size(fds), 1); /* the close-on-exec pipe is not listed */
+        json_t *f = json_array_get(fds, 0);
+        assert_int_equal(fa_int(f, "fd"), fa_out_value(&r, "config_fd"));
+        assert_string_equal(fa_str(f, "target"), path);
+        assert_true(fa_frames_have(json_object_get(f, "opened_at"), "open_config"));
+    }
+    fa_run_free(&r);
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +266,7 @@ int main(void)
         cmocka_unit_test(failing_exec_returns_as_without_the_auditor),
         cmocka_unit_test(exec_in_a_vfork_child_leaves_the_parent_alone),
         cmocka_unit_test(text_record_names_program_and_stack),
+        cmocka_unit_test(popen_and_system_are_audited_at_the_programs_call),
     };
     return cmocka_run_group_tests_name("exec audit (integration)", tests, NULL, NULL);
 }

@@ -140,7 +140,7 @@ def build_tree(records, root_pid, root_label=None):
         if exe and (not p.exes or p.exes[-1] != exe):
             p.exes.append(exe)
         exe_call = rec.get("exec") or {}  # exec-time records (fds-leaked-at-exec) name the program
-        if kinds.get(rec.get("kind")).phase == "EXEC" and not str(exe_call.get("via")).startswith("posix_spawn"):
+        if kinds.get(rec.get("kind")).phase == "EXEC" and not str(exe_call.get("via")).startswith(("posix_spawn", "popen", "system")):
             path = exe_call.get("path")  # (a posix_spawn record is the caller's: another pid runs it)
             if path and path not in p.execs:
                 p.execs.append(path)
