@@ -155,6 +155,7 @@ static void add_thread(const char *name, int dirfd, void *ctx)
     struct fa_snap_thread *t = &s->threads[s->nthreads++];
     t->tid = (pid_t)tid;
     t->start_routine = NULL;
+    t->start_arg = NULL;
     t->self = 0;
     t->ncreated = 0;
     t->stack_state = FA_STACK_NONE;
@@ -169,6 +170,7 @@ static void add_thread(const char *name, int dirfd, void *ctx)
         struct fa_thread *r = &fa_threads[i];
         if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FA_SLOT_LIVE || r->tid != (pid_t)tid) continue;
         t->start_routine = r->start_routine;
+        t->start_arg = r->start_arg;
         t->self = r->self;
         t->ncreated = r->ncreated;
         memcpy(t->created_at, r->created_at, sizeof t->created_at);
@@ -183,6 +185,7 @@ static void add_thread(const char *name, int dirfd, void *ctx)
             !r->start_routine)
             continue;
         t->start_routine = r->start_routine;
+        t->start_arg = r->start_arg;
         t->ncreated = r->ncreated;
         memcpy(t->created_at, r->created_at, sizeof t->created_at);
         s->pending_cursor = i + 1;

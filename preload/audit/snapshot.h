@@ -18,6 +18,7 @@ struct fa_snap_thread {
     unsigned long self;   /* its pthread_t, 0 when unknown (Python names threads by it) */
     char name[16];
     void *start_routine;  /* NULL: not made through pthread_create (or before we loaded) */
+    void *start_arg;      /* its argument (a std::thread's names the callable) */
     int ncreated;
     uintptr_t created_at[FA_MAX_FRAMES];
     int stack_state;      /* enum fa_stack_state: what the thread's stack at fork is */

@@ -2,6 +2,9 @@
  * process.h). */
 #include "base/process.h"
 
+#include <sys/uio.h>
+#include <errno.h>
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,4 +26,13 @@ int fa_pid_refresh(void)
     if (was == now) return 0; /* no store: the page may be shared copy-on-write with a child */
     __atomic_store_n(&fa_proc.pid, now, __ATOMIC_RELAXED);
     return was != 0;
+}
+
+int fa_read_memory(void *out, uintptr_t addr, size_t n)
+{
+    struct iovec local = {out, n}, remote = {(void *)addr, n};
+    int saved = errno;
+    long r = syscall(SYS_process_vm_readv, (long)syscall(SYS_getpid), &local, 1L, &remote, 1L, 0L);
+    errno = saved;
+    return r == (long)n ? 0 : -1;
 }

@@ -39,6 +39,9 @@ pid_t fa_getpid(void);
  * or a raw clone, which run no atfork handlers, or one the fork handlers are resetting),
  * 0 when unchanged or not yet known. Async-signal-safe. */
 int fa_pid_refresh(void);
+/* Copies n bytes at `addr` of this process into `out` with process_vm_readv: a bad or
+ * unmapped address fails (-1) instead of faulting. Async-signal-safe. */
+int fa_read_memory(void *out, uintptr_t addr, size_t n);
 
 struct fa_thread; /* track/threads.h */
 

@@ -2,6 +2,8 @@
  * running at the fork (the child has none of them). */
 #include "findings/finding.h"
 
+#include "out/thread_names.h"
+
 #include <string.h>
 
 #include "out/symbolize.h"
@@ -17,7 +19,7 @@ static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
     if (pyname) { /* a Python thread: its threading name (its start routine is the interpreter's) */
         fa_finding_key_text(k, pyname);
     } else {
-        fa_function_name(t->start_routine, k->text_buf, sizeof k->text_buf);
+        fa_start_routine_name(t->start_routine, t->start_arg, k->text_buf, sizeof k->text_buf);
         k->text = k->text_buf[0] ? k->text_buf : NULL;
     }
     k->pc[0] = t->created_at;
@@ -41,7 +43,7 @@ static void suggestion_of(const struct fa_snapshot *s, const struct fa_snap_thre
         memcpy(name, pyname, len);
         name[len] = 0;
     } else {
-        fa_function_name(t->start_routine, name, cap);
+        fa_start_routine_name(t->start_routine, t->start_arg, name, cap);
     }
     *pc = name[0] ? NULL : t->created_at;
     *n = name[0] ? 0 : t->ncreated;

@@ -13,6 +13,7 @@
 #include "out/log.h"
 #include "out/suppress.h"
 #include "out/symbolize.h"
+#include "out/thread_names.h"
 #include "track/threads.h"
 
 /* ---------------------------------------------------------------- writing */
@@ -418,10 +419,9 @@ const char *fa_record_stack_missing(int stack_state)
 void fa_record_thread_origin_json(struct fa_buf *b, const struct fa_snap_thread *t)
 {
     if (!t->start_routine) return;
-    struct fa_frame_info fi;
-    fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+    char name[256];
     fa_puts(b, ",\"start_routine\":");
-    if (fi.function && fi.function_offset == 0) fa_put_json_strn(b, fi.function, fi.function_len);
+    if (fa_start_routine_name(t->start_routine, t->start_arg, name, sizeof name)) fa_put_json_str(b, name);
     else {
         fa_putc(b, '"');
         fa_put_hex(b, (uintptr_t)t->start_routine);
@@ -451,10 +451,9 @@ void fa_record_thread_stack_json(struct fa_buf *b, const struct fa_snap_thread *
 int fa_record_thread_origin_text(struct fa_buf *b, pid_t pid, const struct fa_snap_thread *t, const char *indent)
 {
     if (!t->start_routine) return 0;
-    struct fa_frame_info fi;
-    fa_symbolize((uintptr_t)t->start_routine, 0, &fi);
+    char name[256];
     fa_puts(b, ", start routine ");
-    if (fi.function && fi.function_offset == 0) fa_putsn(b, fi.function, fi.function_len);
+    if (fa_start_routine_name(t->start_routine, t->start_arg, name, sizeof name)) fa_puts(b, name);
     else fa_put_hex(b, (uintptr_t)t->start_routine);
     fa_puts(b, ", created at:\n");
     fa_record_frames_text(b, pid, t->created_at, t->ncreated, indent);

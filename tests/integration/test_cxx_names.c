@@ -146,6 +146,17 @@ static void wrapped_locks_are_placed_in_the_users_function(const char *prog)
         }
         if (found != 1) fail_msg("%s: %d records place a lock in %s", prog, found, want[w].function);
     }
+    /* a std::thread is named by the callable it runs, not libstdc++'s routine's address */
+    json_t *threads = json_object_get(fa_find_kind(r.records, "threads-at-fork", 0), "threads");
+    assert_int_equal(json_array_size(threads), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *t = json_array_get(threads, i);
+        const char *want_routine = fa_int(t, "tid") == want[1].tid ? "update_stats()" : "lookup_index()";
+        assert_string_equal(fa_str(t, "start_routine"), want_routine);
+        char rule[100];
+        snprintf(rule, sizeof rule, "threads-at-fork:%s", want_routine);
+        assert_string_equal(fa_str(t, "suppression"), rule);
+    }
     fa_run_free(&r);
 }
 
