@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/single_threaded.h>
@@ -143,11 +144,24 @@ static long unlisted(int dirfd, const struct walk *w, int task)
     return total >= w->seen ? total - w->seen : -1;
 }
 
+/* 1 when a live slot has `tid` (a thread exited lately can have lent its tid on). */
+static int registered(pid_t tid)
+{
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < used; i++)
+        if (__atomic_load_n(&fa_threads[i].state, __ATOMIC_ACQUIRE) == FA_SLOT_LIVE && fa_threads[i].tid == tid) return 1;
+    return 0;
+}
+
 static void add_thread(const char *name, int dirfd, void *ctx)
 {
     struct fa_snapshot *s = ctx;
     long tid = fa_proc_number(name);
     if (tid <= 0 || tid == s->tid) return;
+    if (fa_thread_exited_recently((pid_t)tid) && !registered((pid_t)tid)) {
+        s->threads_exiting++; /* past its TLS destructors: nothing of it is the child's loss */
+        return;
+    }
     if (s->nthreads >= s->max_threads) {
         s->threads_dropped++;
         return;
@@ -191,6 +205,22 @@ static void add_thread(const char *name, int dirfd, void *ctx)
         s->pending_cursor = i + 1;
         return;
     }
+}
+
+/* Listening, a connected stream, or another socket: two getsockopt and a getpeername. */
+static int socket_state(int fd)
+{
+    int v = 0;
+    socklen_t len = sizeof v;
+    if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v) return FA_SOCK_LISTENING;
+    len = sizeof v;
+    if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &v, &len) != 0 || (v != SOCK_STREAM && v != SOCK_SEQPACKET))
+        return FA_SOCK_OTHER;
+    struct sockaddr_storage peer;
+    len = sizeof peer;
+    if (syscall(SYS_getpeername, fd, &peer, &len) != 0) return FA_SOCK_OTHER;
+    /* a socketpair's peer has no name: the parent-child channel, shared on purpose */
+    return peer.ss_family == AF_UNIX && len <= sizeof(sa_family_t) ? FA_SOCK_PAIR : FA_SOCK_CONNECTED;
 }
 
 int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd, long fdflags)
@@ -238,15 +268,18 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
         if (r < 0) return 0;
         f->target[r] = 0;
         long flflags = syscall(SYS_fcntl, fd, F_GETFL);
-        f->flags = flflags < 0 ? 0 : (int)flflags & O_ACCMODE;
+        f->flags = flflags < 0 ? 0 : (int)flflags & (O_ACCMODE | O_APPEND);
         fa_fdtrack_remember((int)fd, &st, f->flags, f->target);
         o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     }
+    f->append = (f->flags & O_APPEND) != 0;
+    f->flags &= O_ACCMODE;
     f->fd = (int)fd;
     if (fdflags < 0) fdflags = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
     f->cloexec = fdflags >= 0 && (fdflags & FD_CLOEXEC);
     f->mode = st.st_mode;
     f->type = fa_fd_type(f->target, f->mode);
+    f->sock = S_ISSOCK(st.st_mode) ? socket_state((int)fd) : FA_SOCK_NONE;
     f->offset = S_ISREG(st.st_mode) ? syscall(SYS_lseek, fd, 0, SEEK_CUR) : -1;
     f->opened_by = o ? o->opened_by : NULL;
     f->nframes = o && o->opened_by ? o->nframes : 0;

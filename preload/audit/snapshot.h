@@ -55,6 +55,8 @@ struct fa_snap_fd {
     int fd;
     int cloexec;
     int flags;            /* O_ACCMODE bits of F_GETFL */
+    int append;           /* O_APPEND: every write goes to the end, whoever shares it */
+    int sock;             /* enum fa_sock_state for sockets, 0 otherwise */
     unsigned mode;        /* st_mode, 0 when fstat failed */
     long long offset;     /* file offset, -1 when it has none */
     const char *type;
@@ -63,6 +65,15 @@ struct fa_snap_fd {
     char target[256];
     int nframes;
     uintptr_t frames[FA_MAX_FRAMES];
+};
+
+/* What a socket is, for telling sharing by design from a hazard. */
+enum fa_sock_state {
+    FA_SOCK_NONE = 0,
+    FA_SOCK_LISTENING = 1, /* a listening socket: prefork servers share it on purpose */
+    FA_SOCK_CONNECTED = 2, /* a connected stream: one conversation, two processes */
+    FA_SOCK_OTHER = 3,     /* datagram, unconnected, or not readable */
+    FA_SOCK_PAIR = 4,      /* an end of a socketpair (its peer has no name) */
 };
 
 struct fa_snap_rng {
@@ -188,6 +199,7 @@ struct fa_snapshot {
     unsigned long threads_dropped, threads_untracked;
     unsigned long threads_py_runtime; /* left out: multiprocessing's own threads (Python stacks) */
     unsigned long threads_py_idle;    /* left out: threads CPython started, ending (no thread state) */
+    unsigned long threads_exiting;    /* left out: past their TLS destructors, still in /proc */
     struct fa_snap_thread *threads;
 
     int nlocks, max_locks;
@@ -220,6 +232,8 @@ struct fa_snapshot {
     int npy_fd_sites;               /* Python opening sites of listed descriptors */
     unsigned long fds_py_runtime;   /* left out: opened by multiprocessing's own machinery */
     unsigned long fds_inherited;    /* left out: the process had them from its exec (fds=own) */
+    unsigned long fds_by_design;    /* left out (verbosity 0): pipes, listening sockets, files
+                                     * read-only or append-only, devices... shared on purpose */
     struct fa_pysite *py_fd_sites;  /* FA_SNAP_PY_FD_SITES (FA_SNAP_FIXED_TABLES) */
     int npy_taken;                  /* Python acquisition sites of held locks */
     struct fa_snap_py_taken *py_taken; /* FA_SNAP_PY_LOCK_SITES (FA_SNAP_FIXED_TABLES) */

@@ -3,7 +3,9 @@
  * each, listing the descriptors. */
 #include "findings/finding.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "out/suppress.h"
 #include "track/fdtrack.h"
@@ -61,6 +63,34 @@ static void keys(const struct fa_snapshot *s, int i, struct fa_finding_keys *k)
 }
 
 static void keep(struct fa_snapshot *s, int to, int from) { s->fds[to] = s->fds[from]; }
+
+/* Why a descriptor a forked child shares is no hazard, or NULL when it is one: a regular
+ * file open for writing without O_APPEND (parent and child move one offset: their
+ * writes overwrite each other) and a connected stream socket (one conversation, two
+ * processes) are; what prefork servers, pools and pipelines share on purpose is not. */
+static const char *by_design(const struct fa_snap_fd *f)
+{
+    if (f->sock == FA_SOCK_CONNECTED) return NULL;
+    if (f->sock == FA_SOCK_LISTENING) return "a listening socket";
+    if (f->sock == FA_SOCK_PAIR) return "a socketpair end";
+    if (f->sock) return "a socket";
+    if (!S_ISREG(f->mode)) return f->type; /* pipes, devices, directories, event and epoll fds */
+    if ((f->flags & O_ACCMODE) == O_RDONLY) return "a file open read-only";
+    if (f->append) return "a file open for appending";
+    return NULL;
+}
+
+/* verbosity=1 (or fds=all) lists every descriptor; else those shared by design are counted. */
+static void judge(struct fa_snapshot *s, const struct fa_options *o)
+{
+    if (o->verbosity >= 1 || o->fds == FA_FDS_ALL) return;
+    int kept = 0;
+    for (int i = 0; i < s->nfds; i++) {
+        if (by_design(&s->fds[i])) s->fds_by_design++;
+        else if (kept++ != i) s->fds[kept - 1] = s->fds[i];
+    }
+    s->nfds = kept;
+}
 static void set_entries(struct fa_snapshot *s, int n) { s->nfds = n; }
 static int fork_records(const struct fa_snapshot *s) { return s->nfds > 0; }
 static int exec_records(const struct fa_snapshot *s)
@@ -97,6 +127,11 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
         fa_puts(b, fa_fd_access(f->flags));
         fa_puts(b, f->cloexec ? "\",\"cloexec\":true" : "\",\"cloexec\":false");
         if (f->offset >= 0) fa_record_json_int(b, "offset", f->offset);
+        if (f->append) fa_puts(b, ",\"append\":true");
+        if (in->kind == FA_KIND_FDS && by_design(f)) {
+            fa_puts(b, ",\"shared_by_design\":");
+            fa_put_json_str(b, by_design(f));
+        }
         if (f->opened_by == fa_fd_inherited) {
             fa_puts(b, ",\"inherited\":true");
         } else if (f->opened_by) {
@@ -121,6 +156,7 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     if (s->fds_untracked) fa_record_json_int(b, "fds_untracked", (long long)s->fds_untracked);
     if (s->fds_unchecked) fa_record_json_int(b, "fds_unchecked", (long long)s->fds_unchecked);
     if (s->fds_inherited) fa_record_json_int(b, "fds_inherited", (long long)s->fds_inherited);
+    if (s->fds_by_design) fa_record_json_int(b, "fds_shared_by_design", (long long)s->fds_by_design);
 }
 
 static int same_frames(const uintptr_t *a, int na, const uintptr_t *b, int nb)
@@ -200,6 +236,13 @@ static void text_fd_list(struct fa_buf *b, const struct fa_finding_in *in, int a
         fa_put_udec(b, s->fds_unchecked);
         fa_puts(b, " more: past max_fds, their close-on-exec flags were not read\n");
     }
+    if (s->fds_by_design) {
+        fa_record_prefix(b, pid);
+        fa_puts(b, "  (");
+        fa_put_udec(b, s->fds_by_design);
+        fa_puts(b, s->fds_by_design == 1 ? " more descriptor is" : " more descriptors are");
+        fa_puts(b, " shared by design (pipes, listening sockets, read-only or append-only files, devices): verbosity=1 lists them)\n");
+    }
     if (s->fds_inherited) {
         fa_record_prefix(b, pid);
         fa_puts(b, "  (");
@@ -276,6 +319,7 @@ static void note_json(struct fa_buf *b, const struct fa_snapshot *s)
 {
     if (s->fds_py_runtime) fa_record_json_int(b, "fds_python_runtime", (long long)s->fds_py_runtime);
     if (s->fds_inherited) fa_record_json_int(b, "fds_inherited", (long long)s->fds_inherited);
+    if (s->fds_by_design) fa_record_json_int(b, "fds_shared_by_design", (long long)s->fds_by_design);
 }
 
 static void note_text(struct fa_buf *b, const struct fa_snapshot *s)
@@ -291,6 +335,12 @@ static void note_text(struct fa_buf *b, const struct fa_snapshot *s)
         fa_puts(b, s->fds_inherited == 1 ? " descriptor" : " descriptors");
         fa_puts(b, " inherited at exec, not opened by this program: fds=all lists them)");
     }
+    if (s->fds_by_design) {
+        fa_puts(b, " (");
+        fa_put_udec(b, s->fds_by_design);
+        fa_puts(b, s->fds_by_design == 1 ? " descriptor" : " descriptors");
+        fa_puts(b, " shared by design: verbosity=1 lists them)");
+    }
 }
 
 const struct fa_finding fa_finding_FDS = {
@@ -298,6 +348,7 @@ const struct fa_finding fa_finding_FDS = {
     .keys = keys,
     .keep = keep,
     .set_entries = set_entries,
+    .judge = judge,
     .records = fork_records,
     .emit_json = emit_json,
     .emit_text = fork_text,

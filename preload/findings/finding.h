@@ -50,6 +50,9 @@ struct fa_finding {
     void (*keys)(const struct fa_snapshot *s, int i, struct fa_finding_keys *k);
     void (*keep)(struct fa_snapshot *s, int to, int from);
     void (*set_entries)(struct fa_snapshot *s, int n);
+    /* After suppressions, before counting: leaves out what is no hazard for the reader
+     * (shared by design), counting it for the note; NULL: everything stays. */
+    void (*judge)(struct fa_snapshot *s, const struct fa_options *o);
     /* How many records the kind writes for the snapshot: one per entry, or one for all. */
     int (*records)(const struct fa_snapshot *s);
     /* The severity of record `index`; NULL: the kind's default from kinds.def. */

@@ -277,6 +277,10 @@ int fa_findings_fork_may_write(const struct fa_snapshot *s, const struct fa_opti
 void fa_findings_fork(struct fa_snapshot *s, const struct fa_options *o)
 {
     apply_suppressions(s, FA_PHASE_FORK);
+    for (int kind = 0; kind < FA_KIND_COUNT; kind++) {
+        const struct fa_finding *f = fork_finding(kind);
+        if (f && f->judge) f->judge(s, o);
+    }
     int errors, warnings, findings;
     count_findings(s, &errors, &warnings, &findings);
     for (int kind = 0; kind < FA_KIND_COUNT; kind++) {

@@ -120,11 +120,12 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     fa_finding_list_end(b, s, "  ", s->nthreads - shown, s->threads_dropped, "max_threads");
 }
 
-/* The fork note's part: multiprocessing's own threads and Python's idle ones, left out. */
+/* The fork note's part: multiprocessing's own threads, Python's idle ones and exiting ones, left out. */
 static void note_json(struct fa_buf *b, const struct fa_snapshot *s)
 {
     if (s->threads_py_runtime) fa_record_json_int(b, "threads_python_runtime", (long long)s->threads_py_runtime);
     if (s->threads_py_idle) fa_record_json_int(b, "threads_python_idle", (long long)s->threads_py_idle);
+    if (s->threads_exiting) fa_record_json_int(b, "threads_exiting", (long long)s->threads_exiting);
 }
 
 static void note_count(struct fa_buf *b, unsigned long n, const char *what)
@@ -139,6 +140,7 @@ static void note_text(struct fa_buf *b, const struct fa_snapshot *s)
 {
     if (s->threads_py_runtime) note_count(b, s->threads_py_runtime, " of multiprocessing's own machinery, not needed by its workers)");
     if (s->threads_py_idle) note_count(b, s->threads_py_idle, " started by Python, ending: past their last Python frame)");
+    if (s->threads_exiting) note_count(b, s->threads_exiting, " exiting: past their thread-local destructors)");
 }
 
 const struct fa_finding fa_finding_THREADS = {

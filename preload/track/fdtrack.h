@@ -28,7 +28,7 @@ struct fa_fd_origin {
      * time and link count are those seen then (a rename or unlink changes them) */
     struct timespec target_ctime;
     nlink_t target_nlink;
-    int accmode;           /* O_ACCMODE bits seen at a fork, -1 when not yet */
+    int accmode;           /* O_ACCMODE and O_APPEND bits seen at a fork, -1 when not yet */
     int py_site;           /* its Python opening site (track/pysites.h), 0 when none */
     char target[256];
 };

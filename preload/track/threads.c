@@ -108,8 +108,25 @@ struct fa_thread *fa_thread_current(void)
     return t;
 }
 
+/* The tids of the threads that released their slots last: such a thread is past its
+ * TLS destructors, exiting, and may still be listed in /proc/self/task for a moment. */
+#define EXITED_RECENTLY 64
+static pid_t exited[EXITED_RECENTLY];
+static unsigned exited_next;
+
+int fa_thread_exited_recently(pid_t tid)
+{
+    for (int i = 0; i < EXITED_RECENTLY; i++)
+        if (__atomic_load_n(&exited[i], __ATOMIC_ACQUIRE) == tid) return 1;
+    return 0;
+}
+
 void fa_thread_release(struct fa_thread *t)
 {
+    pid_t tid = __atomic_load_n(&t->tid, __ATOMIC_RELAXED);
+    if (tid > 0)
+        __atomic_store_n(&exited[__atomic_fetch_add(&exited_next, 1, __ATOMIC_RELAXED) % EXITED_RECENTLY], tid,
+                         __ATOMIC_RELEASE);
     __atomic_store_n(&t->tid, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&t->state, FA_SLOT_FREE, __ATOMIC_RELEASE);
 }

@@ -56,6 +56,8 @@ struct fa_thread *fa_thread_claim(void);
 /* Makes `t` the calling thread's slot (first thing a new thread does). */
 void fa_thread_bind(struct fa_thread *t);
 void fa_thread_release(struct fa_thread *t);
+/* 1 when thread `tid` released its slot lately (it is exiting: its TLS destructors ran). */
+int fa_thread_exited_recently(pid_t tid);
 /* In a forked child: every other slot becomes GONE, the caller's tid is refreshed. */
 void fa_threads_after_fork_child(void);
 

@@ -103,7 +103,9 @@ pid_t fa_spawn_audited(struct fa_run *r, const char *const argv[], const char *e
     snprintf(r->dir, sizeof r->dir, "/tmp/forkaudit-test.XXXXXX");
     if (!mkdtemp(r->dir)) fail_msg("mkdtemp: %s", strerror(errno));
     char opts[1024], out_path[300], err_path[300];
-    snprintf(opts, sizeof opts, "format=json:log_path=%s/log.%%p%s%s", r->dir, extra ? ":" : "", extra ? extra : "");
+    /* fds=all: these tests read the descriptor listing's mechanics (every descriptor, as
+     * a record's payload); a test of the default judgement asks for fds=own. */
+    snprintf(opts, sizeof opts, "format=json:fds=all:log_path=%s/log.%%p%s%s", r->dir, extra ? ":" : "", extra ? extra : "");
     snprintf(out_path, sizeof out_path, "%s/stdout", r->dir);
     snprintf(err_path, sizeof err_path, "%s/stderr", r->dir);
     int pfd[2] = {-1, -1};

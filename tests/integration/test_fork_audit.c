@@ -299,13 +299,13 @@ static void fds_inherited_at_exec_are_left_out(void **state)
     char dir[] = "/tmp/forkaudit-inh.XXXXXX";
     assert_non_null(mkdtemp(dir));
     struct fa_run r;
-    json_t *rec = inherited_fds_record(&r, NULL, dir);
+    json_t *rec = inherited_fds_record(&r, "fds=own:verbosity=0", dir);
     json_t *fds = json_object_get(rec, "fds");
-    /* the program's own: its pipe and its dup of the inherited file; the exec'd-in three
-     * are counted, not listed */
-    assert_int_equal(json_array_size(fds), 3);
-    assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "own_r")), "opened_by"), "pipe");
-    assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "own_w")), "opened_by"), "pipe");
+    /* the program's own hazard: its dup of the inherited file (open for writing, one offset
+     * for parent and child); its pipe is shared by design, and the exec'd-in three are not
+     * its doing: counted, not listed */
+    assert_int_equal(json_array_size(fds), 1);
+    assert_int_equal(fa_int(rec, "fds_shared_by_design"), 2);
     json_t *copy = fd_entry(fds, fa_out_value(&r, "dup_fd"));
     assert_string_equal(fa_str(copy, "opened_by"), "dup");
     assert_non_null(strstr(fa_str(copy, "target"), "/inherited.txt"));
@@ -320,6 +320,8 @@ static void fds_inherited_at_exec_are_left_out(void **state)
     rec = inherited_fds_record(&r, "fds=all", dir);
     fds = json_object_get(rec, "fds");
     assert_int_equal(json_array_size(fds), 6);
+    assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "own_r")), "shared_by_design"), "pipe");
+    assert_null(json_object_get(fd_entry(fds, fa_out_value(&r, "dup_fd")), "shared_by_design"));
     for (long fd = 3; fd <= 5; fd++) {
         json_t *f = fd_entry(fds, fd);
         assert_true(json_is_true(json_object_get(f, "inherited")));
@@ -354,6 +356,53 @@ static void a_thread_not_started_yet_is_known(void **state)
     }
     assert_int_equal(entries, 40);
     fa_run_free(&r);
+}
+
+/* By default a fork lists the descriptors a child suffers from sharing (a file open for
+ * writing, one offset; a connected TCP stream) and counts those shared on purpose. */
+static void descriptors_shared_by_design_are_counted_not_listed(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/forkaudit-design.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct fa_run r;
+    run_prog(&r, "tests/progs/fds_by_design", dir, "fds=own");
+    assert_int_equal(r.status, 0);
+    json_t *rec = fa_find_kind(r.records, "fds-at-fork", 0);
+    assert_non_null(rec);
+    json_t *fds = json_object_get(rec, "fds");
+    assert_int_equal(json_array_size(fds), 3);
+    assert_true(fa_frames_have(json_object_get(fd_entry(fds, fa_out_value(&r, "state_fd")), "opened_at"), "open_state"));
+    assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "client_fd")), "type"), "socket");
+    assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "server_fd")), "type"), "socket");
+    assert_int_equal(fa_int(rec, "fds_shared_by_design"), 8);
+    fa_run_free(&r);
+
+    /* fds=all: every one, each shared by design says why */
+    run_prog(&r, "tests/progs/fds_by_design", dir, "fds=all");
+    fds = json_object_get(fa_find_kind(r.records, "fds-at-fork", 0), "fds");
+    assert_int_equal(json_array_size(fds), 11);
+    int listening = 0, pair = 0, pipes = 0, ro = 0, append = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(fds, i, f) {
+        const char *why = fa_str(f, "shared_by_design");
+        if (!why) continue;
+        listening += !strcmp(why, "a listening socket");
+        pair += !strcmp(why, "a socketpair end");
+        pipes += !strcmp(why, "pipe");
+        ro += !strcmp(why, "a file open read-only");
+        append += !strcmp(why, "a file open for appending");
+    }
+    assert_int_equal(listening, 1);
+    assert_int_equal(pair, 2);
+    assert_int_equal(pipes, 2);
+    assert_int_equal(ro, 1);
+    assert_int_equal(append, 1);
+    fa_run_free(&r);
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static json_t *rng_record(json_t *records, long long seq, const char *family)
@@ -814,6 +863,7 @@ int main(void)
         cmocka_unit_test(inherited_fds_are_listed_with_origin),
         cmocka_unit_test(fds_inherited_at_exec_are_left_out),
         cmocka_unit_test(a_thread_not_started_yet_is_known),
+        cmocka_unit_test(descriptors_shared_by_design_are_counted_not_listed),
         cmocka_unit_test(renamed_and_unlinked_files_are_named_as_they_are),
         cmocka_unit_test(seeded_generators_are_reported),
         cmocka_unit_test(wrappers_keep_errno_and_results),

@@ -78,6 +78,7 @@ static __attribute__((unused)) int setup(void **state)
     fds[0].type = "file";
     fds[0].flags = 01; /* O_WRONLY */
     fds[0].offset = 42;
+    fds[0].mode = 0100600; /* S_IFREG: a file open for writing, shared offset: a hazard */
     snap.nrng = 1;
     snap.rng[0].family = FA_RNG_RANDOM;
     snap.rng[0].state.seeded = 1;
