@@ -103,11 +103,13 @@ $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/progs.h $(TEST_LIBS_SO)
 comma := ,
 
 # C++ test programs (mangled names, std::mutex): -O2 so the standard library's inline
-# wrappers fold into the program's own functions; frame pointers as above.
+# wrappers fold into the program's own functions (CXXOPT_<prog> overrides: -O0 keeps
+# them as frames); frame pointers as above.
 CXX ?= g++
+CXXOPT_cxx_two_locks := -O0
 $(BUILD)/tests/progs/%: tests/progs/%.cc
 	@mkdir -p $(dir $@)
-	$(CXX) -O2 -g -Wall -Wextra -Werror -std=c++17 -pthread -fno-omit-frame-pointer $< -o $@
+	$(CXX) $(or $(CXXOPT_$*),-O2) -g -Wall -Wextra -Werror -std=c++17 -pthread -fno-omit-frame-pointer $< -o $@
 
 # Test programs of third-party libraries, built only when the library is installed (the
 # tests that run them skip with a message otherwise).

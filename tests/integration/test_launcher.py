@@ -440,6 +440,110 @@ class PythonOwnDescriptors(unittest.TestCase):
         validate_sarif(self, self.py.sarif)
 
 
+class CxxTwoLocks(unittest.TestCase):
+    """tests/progs/cxx_two_locks.cc at -O0: main holds config_mutex (a warning) and a worker
+    holds stats_mutex (an error) at one fork, both taken through std::lock_guard, whose
+    call-site-only acquisition stacks are the same wrapper frame (__gthread_mutex_lock):
+    two findings, each with its own record's severity and text; SARIF located in the .cc
+    file (never gthr-default.h), fingerprints the same in two runs, no address in any
+    signature. With lock_stack_depth=8 the acquisition sites are past the wrappers."""
+
+    SOURCE = os.path.join("tests", "progs", "cxx_two_locks.cc")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="forkaudit-cxx-two-locks.", dir=RUNS_TMPDIR)
+        cls.runs = []
+        for name, extra in (("a", []), ("b", []), ("deep", ["-o", "lock_stack_depth=8"])):
+            paths = [os.path.join(cls.tmp, name + ext) for ext in (".json", ".sarif")]
+            r = launch(["--json", paths[0], "--sarif", paths[1]] + extra + [prog("cxx_two_locks")])
+            docs = []
+            for path in paths:
+                with open(path) as f:
+                    docs.append(json.load(f))
+            cls.runs.append((r, docs[0], docs[1]))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @staticmethod
+    def lock_results(sarif):
+        """{level: result} of the lock-held-at-fork results."""
+        results = [res for res in sarif["runs"][0]["results"] if res["ruleId"] == "lock-held-at-fork"]
+        return {res["level"]: res for res in results}, len(results)
+
+    def test_two_findings_one_per_lock(self):
+        for r, _, _ in self.runs:
+            self.assertEqual(r.rc, 66, r.err)
+            self.assertIn("child_status=0", r.out)
+            heads = [line for line in r.err.splitlines() if " lock-held-at-fork, " in line]
+            self.assertEqual(sorted(h.split()[1] for h in heads), ["ERROR", "WARNING"], r.err)
+            blocks = r.err.split("\n[")
+            error = next(b for b in blocks if b.split("\n")[0].split()[1:3] == ["ERROR", "lock-held-at-fork,"])
+            warning = next(b for b in blocks if b.split("\n")[0].split()[1:3] == ["WARNING", "lock-held-at-fork,"])
+            self.assertIn("held by another thread", error)
+            self.assertIn("held by the forking thread", warning)
+
+    def test_json_severity_is_its_example_records(self):
+        for _, doc, _ in self.runs:
+            locks = [f for f in doc["findings"] if f["kind"] == "lock-held-at-fork"]
+            self.assertEqual(sorted(f["severity"] for f in locks), ["error", "warning"])
+            for f in doc["findings"]:
+                self.assertEqual(f["severity"], f["example"]["severity"], f["signature"])
+            by_sev = {f["severity"]: f for f in locks}
+            self.assertFalse(by_sev["error"]["example"]["lock"]["holder_is_forking_thread"])
+            self.assertTrue(by_sev["warning"]["example"]["lock"]["holder_is_forking_thread"])
+
+    def test_sarif_located_in_the_programs_source(self):
+        for _, _, sarif in self.runs:
+            validate_sarif(self, sarif)
+            for res in sarif["runs"][0]["results"]:
+                phys = res["locations"][0]["physicalLocation"]
+                self.assertEqual(phys["artifactLocation"], {"uri": self.SOURCE, "uriBaseId": "SRCROOT"}, res["ruleId"])
+        # Call-site-only stacks are all wrapper: the fork's line; with lock_stack_depth=8,
+        # each lock's own lock_guard line.
+        results, n = self.lock_results(self.runs[0][2])
+        self.assertEqual(n, 2)
+        self.assertEqual({lvl: r["locations"][0]["physicalLocation"]["region"]["startLine"] for lvl, r in results.items()},
+                         {"error": cxx_line(self.SOURCE, "FORK"), "warning": cxx_line(self.SOURCE, "FORK")})
+        results, n = self.lock_results(self.runs[2][2])
+        self.assertEqual(n, 2)
+        self.assertEqual({lvl: r["locations"][0]["physicalLocation"]["region"]["startLine"] for lvl, r in results.items()},
+                         {"error": cxx_line(self.SOURCE, "LOCK stats_mutex"),
+                          "warning": cxx_line(self.SOURCE, "LOCK config_mutex")})
+
+    def test_deep_stacks_name_the_programs_functions(self):
+        r, doc, _ = self.runs[2]
+        rules = sorted(f["suppression"] for f in doc["findings"] if f["kind"] == "lock-held-at-fork")
+        self.assertEqual(rules, ["lock-held-at-fork:app::Stats::update(int, int)",
+                                 "lock-held-at-fork:app::fork_under_config(app::Config&)"])
+        self.assertNotIn("__gthread", r.err)
+
+    def test_fingerprints_are_the_same_in_two_runs_and_hold_no_address(self):
+        prints = []
+        for _, doc, sarif in self.runs[:2]:
+            results = sarif["runs"][0]["results"]
+            prints.append(sorted((res["ruleId"], res["partialFingerprints"]["forkauditSignature/v1"]) for res in results))
+            for res in results:
+                self.assertNotRegex(res["properties"]["signature"], r"0x[0-9a-f]{6,}")
+            for f in doc["findings"]:
+                self.assertNotRegex(f["description"], r"0x[0-9a-f]{6,}")
+        self.assertEqual(prints[0], prints[1])
+        self.assertEqual(len(prints[0]), len(set(prints[0])))
+        threads = [f for f in self.runs[0][1]["findings"] if f["kind"] == "threads-at-fork"]
+        self.assertEqual(len(threads), 1)
+        self.assertIn("main::{lambda()#1}", threads[0]["description"])
+
+
+def cxx_line(path, marker):
+    """Number of the only line of PATH (relative to the repository) holding '// MARKER'."""
+    with open(os.path.join(ROOT, path)) as f:
+        lines = [n for n, text in enumerate(f, 1) if "// " + marker in text]
+    assert len(lines) == 1, "%s: %d lines marked %s" % (path, len(lines), marker)
+    return lines[0]
+
+
 class Outcomes(unittest.TestCase):
     """Exit statuses and options on single programs."""
 
