@@ -125,6 +125,7 @@ tests: $(LIB) $(UNIT_TESTS) $(INTEGRATION_TESTS) $(TEST_PROGS) $(GLIB_PROGS)
 check: tests
 	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS) "python3 tests/unit/test_kinds.py" \
 	    "python3 tests/integration/test_launcher.py $(BUILD)" \
+	    "python3 tests/integration/test_launcher_signals.py $(BUILD)" \
 	    "python3 tests/integration/test_python_reports.py $(BUILD)" \
 	    "python3 tests/integration/test_python_stdio.py $(BUILD)" \
 	    "python3 tests/integration/test_python_rng.py $(BUILD)"

@@ -485,6 +485,14 @@ class CxxTwoLocks(unittest.TestCase):
             self.assertIn("held by another thread", error)
             self.assertIn("held by the forking thread", warning)
 
+    def test_suppress_with_lines_are_never_wrapped(self):
+        for r, doc, _ in self.runs:
+            lines = r.err.splitlines()
+            rules = [f["suppression"] for f in doc["findings"] if f["suppression"]]
+            self.assertTrue(any(len(rule) > 100 for rule in rules), rules)  # the std::thread one
+            for rule in rules:
+                self.assertIn("    suppress with: " + rule, lines)
+
     def test_json_severity_is_its_example_records(self):
         for _, doc, _ in self.runs:
             locks = [f for f in doc["findings"] if f["kind"] == "lock-held-at-fork"]
@@ -668,6 +676,18 @@ class Refusals(unittest.TestCase):
                 self.skipTest("not root and no set-user-ID program found: setuid refusal not tested")
             exe = system[0]
         self.refused([exe, "--version"], "is set-user-ID")
+
+    def test_suppressions_file_that_is_no_file(self):
+        with tempfile.TemporaryDirectory(prefix="forkaudit-supp-dir.", dir=RUNS_TMPDIR) as tmp:
+            r = launch(["--suppressions", tmp, "true"])
+            self.assertEqual(r.rc, 2)
+            self.assertIn("forkaudit: nothing was run: the suppressions file %s is a directory" % tmp, r.err)
+            r = launch(["--suppressions", os.path.join(tmp, "none.supp"), "true"])
+            self.assertEqual(r.rc, 2)
+            self.assertIn("none.supp cannot be opened: No such file or directory", r.err)
+            r = launch(["--suppressions", "/dev/zero", "true"])
+            self.assertEqual(r.rc, 2)
+            self.assertIn("/dev/zero is not a regular file", r.err)
 
     def test_missing_command(self):
         self.refused(["--", "no-such-command-forkaudit-test"], "command not found in PATH: no-such-command")
