@@ -631,6 +631,45 @@ class Outcomes(unittest.TestCase):
         self.assertIn("--format is gone", r.err)
 
 
+class MachineOutput(unittest.TestCase):
+    """--sarif - / --json -: stdout is that one document (the command's own stdout goes to
+    stderr); both '-' refused; a failing command never becomes a success."""
+
+    def test_sarif_on_stdout_is_one_document(self):
+        r = launch(["--sarif", "-", prog("lock_held_by_worker")])
+        sarif = json.loads(r.out)  # the whole stream: nothing of the command's in it
+        self.assertEqual(sarif["version"], "2.1.0")
+        self.assertIn("lock-held-at-fork", [res["ruleId"] for res in sarif["runs"][0]["results"]])
+        self.assertRegex(r.err, r"(?m)^worker_tid=\d+$")  # the command's stdout, moved to stderr
+        self.assertEqual(r.rc, 66, r.err)
+        validate_sarif(self, sarif)
+
+    def test_json_on_stdout_is_one_document(self):
+        r = launch(["--json", "-", "/bin/sh", "-c", "echo from-the-$0; %s" % prog("clean_single"), "command"])
+        doc = json.loads(r.out)
+        self.assertEqual(doc["exit_status"], 0)
+        self.assertIn("from-the-command\n", r.err)
+        self.assertNotIn("from-the-command", r.out)
+
+    def test_both_on_stdout_are_refused(self):
+        r = launch(["--json", "-", "--sarif", "-", "true"])
+        self.assertEqual(r.rc, 2)
+        self.assertIn("--json - and --sarif - both write to stdout", r.err)
+        self.assertEqual(r.out, "")
+
+    def test_exit_code_0_never_turns_a_failure_into_success(self):
+        script = "%s; exit 3" % prog("lock_held_by_worker")
+        r = launch(["--exit-code", "0", "--fail-on", "warning", "/bin/sh", "-c", script])
+        self.assertEqual(r.rc, 3, r.err)
+        self.assertIn("exit status 3: the command's own: it failed", r.err)
+        # a command that succeeded: --exit-code 0 is what was asked
+        r = launch(["--exit-code", "0", "--fail-on", "warning", prog("lock_held_by_worker")])
+        self.assertEqual(r.rc, 0, r.err)
+        # a failing command with findings and the default --exit-code: 66
+        r = launch(["--fail-on", "warning", "/bin/sh", "-c", script])
+        self.assertEqual(r.rc, 66, r.err)
+
+
 class Refusals(unittest.TestCase):
     """Commands the library would not be loaded into are refused with status 2, and
     nothing runs (no run directory is made)."""
