@@ -239,30 +239,42 @@ bench: $(LIB) $(BENCH_BINS)
 	python3 bench/workloads.py $(BUILD)
 
 # --- install ----------------------------------------------------------------------------
-# The library and the launcher's Python modules live in $(PREFIX)/lib/forkaudit; the
-# launcher in $(PREFIX)/bin finds both there (../lib/forkaudit from its own directory).
-LIBDIR  = $(PREFIX)/lib/forkaudit
-MANDIR  = $(PREFIX)/share/man
+# The library goes to $(libdir) (default $(PREFIX)/lib = /usr/local/lib), a directory of
+# the dynamic linker's: after ldconfig, LD_PRELOAD=libforkaudit.so finds it by name (a
+# name without '/' in LD_PRELOAD is looked up as a DT_NEEDED one: ld.so.cache, then /lib
+# and /usr/lib). `make install` runs ldconfig when it installs into the live system as
+# root (no DESTDIR), and says so otherwise. The launcher's Python modules live in
+# $(PREFIX)/lib/forkaudit; the launcher in $(PREFIX)/bin finds them and the library from
+# its own directory (../lib/forkaudit, ../lib). `make uninstall` removes every file
+# `make install` put there.
+libdir  ?= $(PREFIX)/lib
+LIBDIR   = $(libdir)
+PYDIR    = $(PREFIX)/lib/forkaudit
+MANDIR   = $(PREFIX)/share/man
+LDCONFIG ?= ldconfig
 
 install: $(LIB)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PYDIR)/forkaudit_lib
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libforkaudit.so
 	install -m 0755 tools/forkaudit $(DESTDIR)$(PREFIX)/bin/forkaudit
-	if [ -d tools/forkaudit_lib ]; then \
-	    install -d $(DESTDIR)$(LIBDIR)/forkaudit_lib && \
-	    install -m 0644 tools/forkaudit_lib/*.py $(DESTDIR)$(LIBDIR)/forkaudit_lib/; fi
+	install -m 0644 tools/forkaudit_lib/*.py $(DESTDIR)$(PYDIR)/forkaudit_lib/
 	install -m 0644 include/forkaudit.h $(DESTDIR)$(PREFIX)/include/forkaudit.h
 	for page in docs/*.[1-9]; do [ -f "$$page" ] || continue; \
 	    section=$${page##*.}; install -d $(DESTDIR)$(MANDIR)/man$$section && \
 	    install -m 0644 $$page $(DESTDIR)$(MANDIR)/man$$section/; done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then $(LDCONFIG) && \
+	    echo "install: $(LIBDIR)/libforkaudit.so (ldconfig run: LD_PRELOAD=libforkaudit.so finds it)"; \
+	else echo "install: $(DESTDIR)$(LIBDIR)/libforkaudit.so; run ldconfig (as root) on the target system" \
+	    "so that LD_PRELOAD=libforkaudit.so finds it, or give LD_PRELOAD=$(LIBDIR)/libforkaudit.so"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libforkaudit.so $(DESTDIR)$(PREFIX)/bin/forkaudit
-	rm -rf $(DESTDIR)$(LIBDIR)/forkaudit_lib
+	rm -rf $(DESTDIR)$(PYDIR)/forkaudit_lib
 	rm -f $(DESTDIR)$(PREFIX)/include/forkaudit.h
 	for page in docs/*.[1-9]; do [ -f "$$page" ] || continue; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$${page##*.}/$${page##*/}; done
-	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(PYDIR) 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then $(LDCONFIG); fi
 
 clean:
 	rm -rf $(BUILD)

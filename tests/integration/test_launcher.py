@@ -14,10 +14,11 @@ line (lines read from the programs' "# MARKER" comments), names the Python lock 
 thread, and that findings at different Python sites stay apart.
 
 The SARIF file is validated with python3-jsonschema against
-tests/integration/sarif-2.1.0-subset.schema.json: a reduced schema written for these tests
-(the official OASIS schema could not be obtained from the Debian packages this project
-uses), covering the objects the launcher emits; without jsonschema that test is skipped
-with a message.
+tests/integration/sarif-2.1.0-subset.schema.json (a reduced schema written for these
+tests, with tighter rules for what the launcher emits) and against the official SARIF
+2.1.0 schema (sarif-2.1.0-rtm.5.json of the npm package @microsoft/jest-sarif, which
+.ci/run installs into .ci/node); without jsonschema, or the official schema, those tests
+are skipped with a message.
 """
 
 import json
@@ -65,18 +66,46 @@ def marked_line(path, marker):
     return lines[0]
 
 
+# The official SARIF 2.1.0 schema (rtm.5), as the npm package @microsoft/jest-sarif ships it:
+# .ci/run installs the package into .ci/node (FORKAUDIT_SARIF_SCHEMA names another copy).
+OFFICIAL_SCHEMA = os.environ.get("FORKAUDIT_SARIF_SCHEMA") or os.path.join(
+    ROOT, ".ci", "node", "node_modules", "@microsoft", "jest-sarif", "lib", "schemas", "sarif-2.1.0-rtm.5.json")
+
+
+def schema_errors(schema_path, sarif, draft=None):
+    """The validation errors of `sarif` against the JSON schema at `schema_path` (the
+    validator of the schema's own $schema draft unless `draft` is given)."""
+    import jsonschema
+    with open(schema_path) as f:
+        schema = json.load(f)
+    cls = draft or jsonschema.validators.validator_for(schema)
+    validator = cls(schema, format_checker=jsonschema.FormatChecker())
+    return ["%s at %s" % (e.message, "/".join(map(str, e.path))) for e in validator.iter_errors(sarif)]
+
+
 def validate_sarif(test, sarif):
-    """Fails `test` when the SARIF document does not validate against the subset schema;
-    skips it without python3-jsonschema."""
+    """Fails `test` when the SARIF document does not validate against the subset schema
+    (and the official one, when installed); skips it without python3-jsonschema."""
     try:
         import jsonschema
     except ImportError:
         test.skipTest("python3-jsonschema is not installed: SARIF schema validation skipped")
-    with open(SUBSET_SCHEMA) as f:
-        schema = json.load(f)
-    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = ["%s at %s" % (e.message, "/".join(map(str, e.path))) for e in validator.iter_errors(sarif)]
-    test.assertEqual(errors, [])
+    test.assertEqual(schema_errors(SUBSET_SCHEMA, sarif, jsonschema.Draft7Validator), [])
+    if os.path.isfile(OFFICIAL_SCHEMA):
+        test.assertEqual(schema_errors(OFFICIAL_SCHEMA, sarif), [])
+
+
+def validate_sarif_officially(test, sarif):
+    """Fails `test` when the SARIF document does not validate against the official SARIF
+    2.1.0 schema; skips it, saying why, when the schema or python3-jsonschema is absent."""
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        test.skipTest("python3-jsonschema is not installed: SARIF schema validation skipped")
+    if not os.path.isfile(OFFICIAL_SCHEMA):
+        test.skipTest("the official SARIF schema %s is not installed (.ci/run installs the npm package "
+                      "@microsoft/jest-sarif into .ci/node): skipped" % OFFICIAL_SCHEMA)
+    test.assertEqual(schema_errors(OFFICIAL_SCHEMA, sarif), [])
 
 
 class Run:
@@ -233,6 +262,10 @@ class ScriptRun(unittest.TestCase):
         with open(self.sarif_path) as f:
             validate_sarif(self, json.load(f))
 
+    def test_sarif_validates_against_the_official_schema(self):
+        with open(self.sarif_path) as f:
+            validate_sarif_officially(self, json.load(f))
+
 
 class PythonRun:
     """One launcher run of /usr/bin/python3 on a program of tests/progs/python/ from the
@@ -337,6 +370,9 @@ class PythonLockHeldByWorker(unittest.TestCase):
 
     def test_sarif_validates_against_the_schema(self):
         validate_sarif(self, self.py.sarif)
+
+    def test_sarif_validates_against_the_official_schema(self):
+        validate_sarif_officially(self, self.py.sarif)
 
     def test_json_findings_carry_the_python_site(self):
         lock = self.py.findings("lock-held-at-fork")[0]
@@ -528,6 +564,10 @@ class CxxTwoLocks(unittest.TestCase):
                                  "lock-held-at-fork:app::fork_under_config(app::Config&)"])
         self.assertNotIn("__gthread", r.err)
 
+    def test_sarif_validates_against_the_official_schema(self):
+        for _, _, sarif in self.runs:
+            validate_sarif_officially(self, sarif)
+
     def test_fingerprints_are_the_same_in_two_runs_and_hold_no_address(self):
         prints = []
         for _, doc, sarif in self.runs[:2]:
@@ -612,7 +652,8 @@ class Outcomes(unittest.TestCase):
     def test_help_documents_options_and_exit_statuses(self):
         r = launch(["--help"])
         self.assertEqual(r.rc, 0)
-        for text in ("--run-dir", "--json", "--sarif", "--exit-code", "--fail-on", "--suppressions", "--child-watchdog", "-o KEY=VALUE",
+        for text in ("--version", "--source-root", "signals:",
+                     "--run-dir", "--json", "--sarif", "--exit-code", "--fail-on", "--suppressions", "--child-watchdog", "-o KEY=VALUE",
                      "--no-lines", "exit status:", "FORKAUDIT_LIB"):
             self.assertIn(text, r.out)
 
@@ -668,6 +709,38 @@ class MachineOutput(unittest.TestCase):
         # a failing command with findings and the default --exit-code: 66
         r = launch(["--fail-on", "warning", "/bin/sh", "-c", script])
         self.assertEqual(r.rc, 66, r.err)
+
+
+class Version(unittest.TestCase):
+    """One version number: the launcher's --version, the library's forkaudit_version(),
+    the header, the man pages' .TH lines and the README changelog's top entry."""
+
+    def test_one_version_everywhere(self):
+        import re
+        with open(os.path.join(ROOT, "include", "forkaudit.h")) as f:
+            header = f.read()
+        version = re.search(r'#define FORKAUDIT_VERSION "([0-9.]+)"', header).group(1)
+        parts = [re.search(r"#define FORKAUDIT_VERSION_%s (\d+)" % k, header).group(1) for k in ("MAJOR", "MINOR", "PATCH")]
+        self.assertEqual(".".join(parts), version)
+        r = launch(["--version"])
+        self.assertEqual(r.rc, 0, r.out + r.err)
+        self.assertEqual(r.out.splitlines()[0], "forkaudit %s" % version)
+        self.assertEqual(r.out.splitlines()[1], "library: %s (version %s)" % (LIBRARY, version))
+        for page in ("forkaudit.1", "forkaudit-options.7"):
+            with open(os.path.join(ROOT, "docs", page)) as f:
+                th = next(line for line in f if line.startswith(".TH "))
+            self.assertIn('"forkaudit %s"' % version, th, page)
+        with open(os.path.join(ROOT, "README.md")) as f:
+            changelog = f.read().split("\n## Changelog\n", 1)[1]
+        top = re.search(r"^- (?:Unreleased \()?([0-9]+\.[0-9]+\.[0-9]+)", changelog, re.M).group(1)
+        self.assertEqual(top, version)
+
+    def test_man_pages_hold_no_control_characters(self):
+        import re
+        for page in ("forkaudit.1", "forkaudit-options.7"):
+            with open(os.path.join(ROOT, "docs", page)) as f:
+                for n, line in enumerate(f, 1):
+                    self.assertIsNone(re.search(r"[\x00-\x08\x0b-\x1f\x7f]", line), "%s:%d: %r" % (page, n, line))
 
 
 class Refusals(unittest.TestCase):
