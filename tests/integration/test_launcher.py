@@ -563,6 +563,14 @@ class CxxTwoLocks(unittest.TestCase):
         self.assertEqual(rules, ["lock-held-at-fork:app::Stats::update(int, int)",
                                  "lock-held-at-fork:app::fork_under_config(app::Config&)"])
         self.assertNotIn("__gthread", r.err)
+        # the suggested rule round-trips: it silences that lock, and only it
+        rules_path = os.path.join(self.tmp, "stats.supp")
+        with open(rules_path, "w") as f:
+            f.write(rules[0] + "\n")
+        r = launch(["--suppressions", rules_path, "-o", "lock_stack_depth=8", prog("cxx_two_locks")])
+        heads = [line.split()[1] for line in r.err.splitlines() if " lock-held-at-fork, " in line]
+        self.assertEqual(heads, ["WARNING"], r.err)
+        self.assertIn("suppressions used: %s (1)" % rules[0], r.err)
 
     def test_sarif_validates_against_the_official_schema(self):
         for _, _, sarif in self.runs:
