@@ -176,12 +176,13 @@ static void unknown_kinds_and_bad_lines_name_file_and_line(void **state)
     run_with_rules(&r, bad, "' line 3: 'lock-held' is not a kind (the kinds: lock-held-at-fork, threads-at-fork, ");
     assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
     fa_run_free(&r);
-    text = "threads-at-fork:worker_main\n\nfork:anything\n";
+    /* (a lock rule: under check-asan every thread's start routine is the sanitizer's) */
+    text = "lock-held-at-fork:hold_in_*\n\nfork:anything\n";
     write_file(bad, text, strlen(text));
     run_with_rules(&r, bad, "' line 3: 'fork' is a note, never reported: nothing to suppress; line ignored\n");
-    assert_int_equal(fa_count_kind(r.records, "threads-at-fork"), 0);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 0);
     fa_run_free(&r);
-    text = "threads-at-fork:worker_main\nlock-held-at-fork\n";
+    text = "lock-held-at-fork:hold_in_*\nlock-held-at-fork\n";
     write_file(bad, text, strlen(text));
     run_with_rules(&r, bad, "' line 2: expected kind:pattern (no ':'); line ignored\n");
     fa_run_free(&r);
