@@ -104,11 +104,13 @@ $(BUILD)/tests/progs/%: tests/progs/%.c tests/progs/progs.h $(TEST_LIBS_SO)
 comma := ,
 
 # C++ test programs (mangled names, std::mutex): -O2 so the standard library's inline
-# wrappers fold into the program's own functions; frame pointers as above.
+# wrappers fold into the program's own functions (CXXOPT_<prog> overrides: -O0 keeps
+# them as frames); frame pointers as above.
 CXX ?= g++
+CXXOPT_cxx_two_locks := -O0
 $(BUILD)/tests/progs/%: tests/progs/%.cc
 	@mkdir -p $(dir $@)
-	$(CXX) -O2 -g -Wall -Wextra -Werror -std=c++17 -pthread -fno-omit-frame-pointer $< -o $@
+	$(CXX) $(or $(CXXOPT_$*),-O2) -g -Wall -Wextra -Werror -std=c++17 -pthread -fno-omit-frame-pointer $< -o $@
 
 # The same at -O0 (std::mutex::lock, lock_guard's constructor and __gthread_mutex_lock are
 # then functions of their own: lock wrappers between the program's call and the lock).
@@ -130,6 +132,7 @@ tests: $(LIB) $(UNIT_TESTS) $(INTEGRATION_TESTS) $(TEST_PROGS) $(GLIB_PROGS)
 check: tests
 	@tests/run-tests.sh $(UNIT_TESTS) $(INTEGRATION_TESTS) "python3 tests/unit/test_kinds.py" \
 	    "python3 tests/integration/test_launcher.py $(BUILD)" \
+	    "python3 tests/integration/test_launcher_signals.py $(BUILD)" \
 	    "python3 tests/integration/test_python_reports.py $(BUILD)" \
 	    "python3 tests/integration/test_python_stdio.py $(BUILD)" \
 	    "python3 tests/integration/test_python_rng.py $(BUILD)"
@@ -243,30 +246,42 @@ bench: $(LIB) $(BENCH_BINS)
 	python3 bench/workloads.py $(BUILD)
 
 # --- install ----------------------------------------------------------------------------
-# The library and the launcher's Python modules live in $(PREFIX)/lib/forkaudit; the
-# launcher in $(PREFIX)/bin finds both there (../lib/forkaudit from its own directory).
-LIBDIR  = $(PREFIX)/lib/forkaudit
-MANDIR  = $(PREFIX)/share/man
+# The library goes to $(libdir) (default $(PREFIX)/lib = /usr/local/lib), a directory of
+# the dynamic linker's: after ldconfig, LD_PRELOAD=libforkaudit.so finds it by name (a
+# name without '/' in LD_PRELOAD is looked up as a DT_NEEDED one: ld.so.cache, then /lib
+# and /usr/lib). `make install` runs ldconfig when it installs into the live system as
+# root (no DESTDIR), and says so otherwise. The launcher's Python modules live in
+# $(PREFIX)/lib/forkaudit; the launcher in $(PREFIX)/bin finds them and the library from
+# its own directory (../lib/forkaudit, ../lib). `make uninstall` removes every file
+# `make install` put there.
+libdir  ?= $(PREFIX)/lib
+LIBDIR   = $(libdir)
+PYDIR    = $(PREFIX)/lib/forkaudit
+MANDIR   = $(PREFIX)/share/man
+LDCONFIG ?= ldconfig
 
 install: $(LIB)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PYDIR)/forkaudit_lib
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libforkaudit.so
 	install -m 0755 tools/forkaudit $(DESTDIR)$(PREFIX)/bin/forkaudit
-	if [ -d tools/forkaudit_lib ]; then \
-	    install -d $(DESTDIR)$(LIBDIR)/forkaudit_lib && \
-	    install -m 0644 tools/forkaudit_lib/*.py $(DESTDIR)$(LIBDIR)/forkaudit_lib/; fi
+	install -m 0644 tools/forkaudit_lib/*.py $(DESTDIR)$(PYDIR)/forkaudit_lib/
 	install -m 0644 include/forkaudit.h $(DESTDIR)$(PREFIX)/include/forkaudit.h
 	for page in docs/*.[1-9]; do [ -f "$$page" ] || continue; \
 	    section=$${page##*.}; install -d $(DESTDIR)$(MANDIR)/man$$section && \
 	    install -m 0644 $$page $(DESTDIR)$(MANDIR)/man$$section/; done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then $(LDCONFIG) && \
+	    echo "install: $(LIBDIR)/libforkaudit.so (ldconfig run: LD_PRELOAD=libforkaudit.so finds it)"; \
+	else echo "install: $(DESTDIR)$(LIBDIR)/libforkaudit.so; run ldconfig (as root) on the target system" \
+	    "so that LD_PRELOAD=libforkaudit.so finds it, or give LD_PRELOAD=$(LIBDIR)/libforkaudit.so"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libforkaudit.so $(DESTDIR)$(PREFIX)/bin/forkaudit
-	rm -rf $(DESTDIR)$(LIBDIR)/forkaudit_lib
+	rm -rf $(DESTDIR)$(PYDIR)/forkaudit_lib
 	rm -f $(DESTDIR)$(PREFIX)/include/forkaudit.h
 	for page in docs/*.[1-9]; do [ -f "$$page" ] || continue; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$${page##*.}/$${page##*/}; done
-	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(PYDIR) 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then $(LDCONFIG); fi
 
 clean:
 	rm -rf $(BUILD)

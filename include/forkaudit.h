@@ -12,10 +12,10 @@
 #define FORKAUDIT_H
 
 #define FORKAUDIT_VERSION_MAJOR 0
-#define FORKAUDIT_VERSION_MINOR 2
+#define FORKAUDIT_VERSION_MINOR 3
 #define FORKAUDIT_VERSION_PATCH 0
 /* "MAJOR.MINOR.PATCH" of this header. */
-#define FORKAUDIT_VERSION "0.2.0"
+#define FORKAUDIT_VERSION "0.3.0"
 
 #ifdef __cplusplus
 extern "C" {

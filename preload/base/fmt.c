@@ -1,6 +1,7 @@
 /* fmt.c: async-signal-safe string building for records and diagnostics. */
 #include "base/fmt.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -167,4 +168,71 @@ void fa_pad_to(struct fa_buf *b, size_t line_start, size_t col)
 {
     /* A full fixed buffer takes no more spaces: stop, or this never ends. */
     while (b->len - line_start < col && !b->truncated) fa_putc(b, ' ');
+}
+
+/* The errnos a file, descriptor or process call of the library's can meet; the text is
+ * glibc's strerror's, with the symbolic name. */
+static const struct {
+    int e;
+    const char *text;
+} errno_texts[] = {
+    {EPERM, "Operation not permitted (EPERM)"},
+    {ENOENT, "No such file or directory (ENOENT)"},
+    {ESRCH, "No such process (ESRCH)"},
+    {EINTR, "Interrupted system call (EINTR)"},
+    {EIO, "Input/output error (EIO)"},
+    {ENXIO, "No such device or address (ENXIO)"},
+    {E2BIG, "Argument list too long (E2BIG)"},
+    {ENOEXEC, "Exec format error (ENOEXEC)"},
+    {EBADF, "Bad file descriptor (EBADF)"},
+    {ECHILD, "No child processes (ECHILD)"},
+    {EAGAIN, "Resource temporarily unavailable (EAGAIN)"},
+    {ENOMEM, "Cannot allocate memory (ENOMEM)"},
+    {EACCES, "Permission denied (EACCES)"},
+    {EFAULT, "Bad address (EFAULT)"},
+    {EBUSY, "Device or resource busy (EBUSY)"},
+    {EEXIST, "File exists (EEXIST)"},
+    {EXDEV, "Invalid cross-device link (EXDEV)"},
+    {ENODEV, "No such device (ENODEV)"},
+    {ENOTDIR, "Not a directory (ENOTDIR)"},
+    {EISDIR, "Is a directory (EISDIR)"},
+    {EINVAL, "Invalid argument (EINVAL)"},
+    {ENFILE, "Too many open files in system (ENFILE)"},
+    {EMFILE, "Too many open files (EMFILE)"},
+    {ENOTTY, "Inappropriate ioctl for device (ENOTTY)"},
+    {ETXTBSY, "Text file busy (ETXTBSY)"},
+    {EFBIG, "File too large (EFBIG)"},
+    {ENOSPC, "No space left on device (ENOSPC)"},
+    {ESPIPE, "Illegal seek (ESPIPE)"},
+    {EROFS, "Read-only file system (EROFS)"},
+    {EMLINK, "Too many links (EMLINK)"},
+    {EPIPE, "Broken pipe (EPIPE)"},
+    {ERANGE, "Numerical result out of range (ERANGE)"},
+    {EDEADLK, "Resource deadlock avoided (EDEADLK)"},
+    {ENAMETOOLONG, "File name too long (ENAMETOOLONG)"},
+    {ENOSYS, "Function not implemented (ENOSYS)"},
+    {ELOOP, "Too many levels of symbolic links (ELOOP)"},
+    {EOVERFLOW, "Value too large for defined data type (EOVERFLOW)"},
+    {EDQUOT, "Disk quota exceeded (EDQUOT)"},
+    {ETIMEDOUT, "Connection timed out (ETIMEDOUT)"},
+    {EOPNOTSUPP, "Operation not supported (EOPNOTSUPP)"},
+    {ESTALE, "Stale file handle (ESTALE)"},
+};
+
+const char *fa_errno_text(int e)
+{
+    for (size_t i = 0; i < sizeof errno_texts / sizeof errno_texts[0]; i++)
+        if (errno_texts[i].e == e) return errno_texts[i].text;
+    return NULL;
+}
+
+void fa_put_errno(struct fa_buf *b, int e)
+{
+    const char *text = fa_errno_text(e);
+    if (text) {
+        fa_puts(b, text);
+    } else {
+        fa_puts(b, "error ");
+        fa_put_dec(b, e);
+    }
 }

@@ -35,6 +35,11 @@ void fa_put_hex(struct fa_buf *b, uintptr_t v);
  * bytes that are not valid UTF-8 written as \u00XX so the output is always valid JSON. */
 void fa_put_json_str(struct fa_buf *b, const char *s);
 void fa_put_json_strn(struct fa_buf *b, const char *s, size_t n);
+/* An errno value as text, as strerror says it ("No such file or directory (ENOENT)"), from
+ * a constant table: async-signal-safe, no locale. NULL for a value it does not know. */
+const char *fa_errno_text(int e);
+/* fa_errno_text(e), or "error N" for a value the table does not know. */
+void fa_put_errno(struct fa_buf *b, int e);
 /* Pads with spaces until the current line is `col` characters long. */
 void fa_pad_to(struct fa_buf *b, size_t line_start, size_t col);
 

@@ -126,8 +126,8 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     kinds_note_text(b, s);
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
     if (s->fds_listing_errno) {
-        fa_puts(b, " (/proc/self/fd could not be opened, errno ");
-        fa_put_dec(b, s->fds_listing_errno);
+        fa_puts(b, " (/proc/self/fd could not be opened: ");
+        fa_put_errno(b, s->fds_listing_errno);
         fa_puts(b, s->fds_listing_errno == EMFILE ? ": every descriptor in use" : "");
         fa_puts(b, "; descriptors were found by probing each number)");
     }

@@ -151,7 +151,8 @@ static int is_log_file(int fd, struct stat *st)
     return fd >= 0 && syscall(SYS_fstat, fd, st) == 0 && st->st_dev == fa_proc.log_dev && st->st_ino == fa_proc.log_ino;
 }
 
-/* Says once per process why the log file is not used; the records go to stderr. */
+/* Says once per process why the log file is not used; the records go to stderr. `number`
+ * is printed after `why` when >= 0; -1 - errno names that error (fa_put_errno). */
 static void refuse_log_file(pid_t pid, const char *path, const char *why, long number)
 {
     if (log_failed_pid == pid) return;
@@ -163,6 +164,7 @@ static void refuse_log_file(pid_t pid, const char *path, const char *why, long n
     fa_puts(&b, "': ");
     fa_puts(&b, why);
     if (number >= 0) fa_put_dec(&b, number);
+    if (number < -1) fa_put_errno(&b, (int)(-1 - number)); /* -1 - errno: the error named */
     fa_puts(&b, "; writing to stderr instead\n");
     /* One writev, the path not copied: this may run on a small signal stack. */
     struct iovec iov[3] = {{(void *)head, sizeof head - 1}, {(void *)path, strlen(path)}, {b.p, b.len}};
@@ -183,12 +185,12 @@ static int open_log(pid_t pid)
     struct stat st;
     if (fd < 0) {
         if (e == ELOOP) refuse_log_file(pid, path, "it is a symbolic link (not followed)", -1);
-        else refuse_log_file(pid, path, "open failed with errno ", e);
+        else refuse_log_file(pid, path, "open failed: ", -1 - e);
         return -1;
     }
     if (syscall(SYS_fstat, fd, &st) != 0) {
         syscall(SYS_close, fd);
-        refuse_log_file(pid, path, "fstat failed with errno ", errno);
+        refuse_log_file(pid, path, "fstat failed: ", -1 - errno);
         return -1;
     }
     /* Another user's file (planted in a shared directory to collect our records, or to

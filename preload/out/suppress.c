@@ -2,8 +2,10 @@
  * read once, with raw system calls. */
 #include "out/suppress.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -74,7 +76,7 @@ int fa_glob_whole(const char *pattern, const char *text)
 
 static void say(const char *what, int line, const char *path, fa_diag_fn diag, void *ctx)
 {
-    char msg[700];
+    char msg[1800];
     struct fa_buf b;
     fa_buf_fixed(&b, msg, sizeof msg);
     fa_puts(&b, "forkaudit: suppressions file '");
@@ -91,20 +93,149 @@ static void say(const char *what, int line, const char *path, fa_diag_fn diag, v
     if (diag) diag(msg, ctx);
 }
 
+/* The file is read whole up to this size; past it, the rest is ignored (said once). */
+#define SUPPRESS_FILE_MAX (1 << 20)
+
+static void say_errno(const char *what, int e, const char *path)
+{
+    char text[200];
+    struct fa_buf b;
+    fa_buf_fixed(&b, text, sizeof text);
+    fa_puts(&b, what);
+    fa_put_errno(&b, e);
+    fa_puts(&b, "; no suppressions");
+    fa_buf_terminate(&b);
+    say(text, 0, path, fa_diag_stderr, NULL);
+}
+
+/* What a file that is not a regular one is, for the refusal. */
+static const char *file_type_text(mode_t mode)
+{
+    if (S_ISDIR(mode)) return "is a directory";
+    if (S_ISFIFO(mode)) return "is a FIFO (a pipe), not a regular file";
+    if (S_ISCHR(mode)) return "is a character device, not a regular file";
+    if (S_ISBLK(mode)) return "is a block device, not a regular file";
+    if (S_ISSOCK(mode)) return "is a socket, not a regular file";
+    return "is not a regular file";
+}
+
+/* Reads the rules file: opened without blocking (O_NONBLOCK: a FIFO with no writer, a
+ * device, must not hold the program up at start-up) and without becoming a controlling
+ * terminal; only a regular file is read, at most SUPPRESS_FILE_MAX bytes (the last line
+ * cut there is dropped). Each refusal is one line on stderr. */
 void fa_suppress_load(const char *path)
 {
-    struct fa_buf b;
-    if (fa_proc_read(path, &b) != 0) {
-        say("cannot be read; no suppressions", 0, path, fa_diag_stderr, NULL);
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
+    if (fd < 0) {
+        say_errno("cannot be opened: ", errno, path);
         return;
+    }
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0) {
+        say_errno("cannot be examined (fstat): ", errno, path);
+        syscall(SYS_close, fd);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        char text[120];
+        struct fa_buf t;
+        fa_buf_fixed(&t, text, sizeof text);
+        fa_puts(&t, file_type_text(st.st_mode));
+        fa_puts(&t, "; no suppressions");
+        fa_buf_terminate(&t);
+        say(text, 0, path, fa_diag_stderr, NULL);
+        syscall(SYS_close, fd);
+        return;
+    }
+    struct fa_buf b;
+    if (fa_buf_mapped(&b, 1 << 16) != 0) {
+        say("cannot be read: no memory for it; no suppressions", 0, path, fa_diag_stderr, NULL);
+        syscall(SYS_close, fd);
+        return;
+    }
+    int err = 0, cut = 0;
+    for (;;) {
+        size_t room = SUPPRESS_FILE_MAX - b.len;
+        if (room == 0) {
+            char probe;
+            cut = syscall(SYS_read, fd, &probe, 1) > 0;
+            break;
+        }
+        if (!fa_buf_reserve(&b, room < 65536 ? room : 65536)) {
+            err = ENOMEM;
+            break;
+        }
+        size_t want = b.cap - b.len - 1;
+        long r = syscall(SYS_read, fd, b.p + b.len, want < room ? want : room);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) err = errno;
+        if (r <= 0) break;
+        b.len += (size_t)r;
+    }
+    syscall(SYS_close, fd);
+    if (err) {
+        say_errno("cannot be read: ", err, path);
+        fa_buf_release(&b);
+        return;
+    }
+    b.p[b.len] = 0;
+    if (cut) {
+        char *last = strrchr(b.p, '\n'); /* the line cut at the limit is not a rule */
+        if (last) last[1] = 0;
+        else b.p[0] = 0;
+        say("longer than 1 MiB: only the lines in its first 1 MiB are read", 0, path, fa_diag_stderr, NULL);
     }
     fa_suppress_parse(b.p, path, fa_diag_stderr, NULL);
     fa_buf_release(&b);
 }
 
+/* The kinds a rule may name: the finding kinds of findings/kinds.def (pure data, read
+ * at every stage); a note kind is never reported, so a rule for it is a mistake too. */
+#define FA_KIND(id, name, phase, level, title, help) {name, level},
+static const struct {
+    const char *name, *level;
+} rule_kinds[] = {
+#include "findings/kinds.def"
+};
+#undef FA_KIND
+
+/* 1 for a finding kind, 0 for a note kind, -1 for a name no kind has. */
+static int kind_status(const char *kind, size_t len)
+{
+    for (size_t i = 0; i < sizeof rule_kinds / sizeof rule_kinds[0]; i++)
+        if (strlen(rule_kinds[i].name) == len && memcmp(rule_kinds[i].name, kind, len) == 0)
+            return strcmp(rule_kinds[i].level, "note") != 0;
+    return -1;
+}
+
+static void say_kind(const char *kind, size_t len, int status, int lineno, const char *path, fa_diag_fn diag,
+                     void *ctx)
+{
+    char text[1200];
+    struct fa_buf b;
+    fa_buf_fixed(&b, text, sizeof text);
+    fa_puts(&b, "'");
+    fa_putsn(&b, kind, len);
+    if (status == 0) {
+        fa_puts(&b, "' is a note, never reported: nothing to suppress; line ignored");
+    } else {
+        fa_puts(&b, "' is not a kind (the kinds:");
+        const char *sep = " ";
+        for (size_t i = 0; i < sizeof rule_kinds / sizeof rule_kinds[0]; i++)
+            if (strcmp(rule_kinds[i].level, "note") != 0) {
+                fa_puts(&b, sep);
+                fa_puts(&b, rule_kinds[i].name);
+                sep = ", ";
+            }
+        fa_puts(&b, "); line ignored");
+    }
+    fa_buf_terminate(&b);
+    say(text, lineno, path, diag, ctx);
+}
+
 int fa_suppress_parse(char *text, const char *path, fa_diag_fn diag, void *ctx)
 {
-    int lineno = 0, problems = 0;
+    int lineno = 0, problems = 0, first_extra = 0, extra = 0;
     for (char *line = text; *line;) {
         char *eol = strchr(line, '\n');
         if (eol) *eol = 0;
@@ -115,12 +246,21 @@ int fa_suppress_parse(char *text, const char *path, fa_diag_fn diag, void *ctx)
         char *colon = strchr(line, ':');
         if (n && line[0] != '#') {
             size_t kindlen = colon ? (size_t)(colon - line) : 0, patlen = colon ? strlen(colon + 1) : 0;
-            if (!kindlen || !patlen || kindlen >= sizeof rules[0].kind || patlen >= sizeof rules[0].pattern) {
-                say("expected kind:pattern; line ignored", lineno, path, diag, ctx);
+            int status = kindlen ? kind_status(line, kindlen) : -1;
+            if (!kindlen || !patlen) {
+                say(colon ? (kindlen ? "no pattern after the kind (expected kind:pattern); line ignored"
+                                     : "no kind before the ':' (expected kind:pattern); line ignored")
+                          : "expected kind:pattern (no ':'); line ignored",
+                    lineno, path, diag, ctx);
+                problems++;
+            } else if (status != 1) {
+                say_kind(line, kindlen < 64 ? kindlen : 64, status, lineno, path, diag, ctx);
+                problems++;
+            } else if (patlen >= sizeof rules[0].pattern) {
+                say("pattern longer than 223 bytes; line ignored", lineno, path, diag, ctx);
                 problems++;
             } else if (nrules == RULES_MAX) {
-                say("more than 256 rules; the rest are ignored", lineno, path, diag, ctx);
-                problems++;
+                if (!extra++) first_extra = lineno;
             } else {
                 memcpy(rules[nrules].kind, line, kindlen);
                 memcpy(rules[nrules].pattern, colon + 1, patlen + 1);
@@ -128,6 +268,17 @@ int fa_suppress_parse(char *text, const char *path, fa_diag_fn diag, void *ctx)
             }
         }
         line = eol ? eol + 1 : line + n;
+    }
+    if (extra) { /* one note for every rule past the table, not one line each */
+        char text_[160];
+        struct fa_buf b;
+        fa_buf_fixed(&b, text_, sizeof text_);
+        fa_puts(&b, "more than 256 rules: this rule and ");
+        fa_put_dec(&b, extra - 1);
+        fa_puts(&b, " more after it are ignored");
+        fa_buf_terminate(&b);
+        say(text_, first_extra, path, diag, ctx);
+        problems++;
     }
     return problems;
 }

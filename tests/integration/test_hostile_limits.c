@@ -130,7 +130,8 @@ static void signal_options_refuse_the_programs_signals(void **state)
     static const struct {
         const char *option;
         int sig;
-    } cases[] = {{"dump_signal=15", 15}, {"dump_signal=10", 10}, {"stack_signal=2", 2}, {"dump_signal=11", 15}};
+    } cases[] = {{"dump_signal=15", 15}, {"dump_signal=10", 10}, {"stack_signal=2", 2}, {"dump_signal=11", 15},
+                   {"stack_signal=9", 9}}; /* SIGKILL: cannot be caught at all */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char sig[8];
         snprintf(sig, sizeof sig, "%d", cases[i].sig);

@@ -518,7 +518,7 @@ static void planted_fifo_does_not_block(void **state)
 {
     (void)state;
     const char *logs = new_dir();
-    run_with_planted_log("fifo", "': open failed with errno 6", logs); /* ENXIO: no reader */
+    run_with_planted_log("fifo", "': open failed: No such device or address (ENXIO)", logs); /* ENXIO: no reader */
     remove_dir(logs);
 }
 

@@ -14,10 +14,11 @@ line (lines read from the programs' "# MARKER" comments), names the Python lock 
 thread, and that findings at different Python sites stay apart.
 
 The SARIF file is validated with python3-jsonschema against
-tests/integration/sarif-2.1.0-subset.schema.json: a reduced schema written for these tests
-(the official OASIS schema could not be obtained from the Debian packages this project
-uses), covering the objects the launcher emits; without jsonschema that test is skipped
-with a message.
+tests/integration/sarif-2.1.0-subset.schema.json (a reduced schema written for these
+tests, with tighter rules for what the launcher emits) and against the official SARIF
+2.1.0 schema (sarif-2.1.0-rtm.5.json of the npm package @microsoft/jest-sarif, which
+.ci/run installs into .ci/node); without jsonschema, or the official schema, those tests
+are skipped with a message.
 """
 
 import json
@@ -65,18 +66,46 @@ def marked_line(path, marker):
     return lines[0]
 
 
+# The official SARIF 2.1.0 schema (rtm.5), as the npm package @microsoft/jest-sarif ships it:
+# .ci/run installs the package into .ci/node (FORKAUDIT_SARIF_SCHEMA names another copy).
+OFFICIAL_SCHEMA = os.environ.get("FORKAUDIT_SARIF_SCHEMA") or os.path.join(
+    ROOT, ".ci", "node", "node_modules", "@microsoft", "jest-sarif", "lib", "schemas", "sarif-2.1.0-rtm.5.json")
+
+
+def schema_errors(schema_path, sarif, draft=None):
+    """The validation errors of `sarif` against the JSON schema at `schema_path` (the
+    validator of the schema's own $schema draft unless `draft` is given)."""
+    import jsonschema
+    with open(schema_path) as f:
+        schema = json.load(f)
+    cls = draft or jsonschema.validators.validator_for(schema)
+    validator = cls(schema, format_checker=jsonschema.FormatChecker())
+    return ["%s at %s" % (e.message, "/".join(map(str, e.path))) for e in validator.iter_errors(sarif)]
+
+
 def validate_sarif(test, sarif):
-    """Fails `test` when the SARIF document does not validate against the subset schema;
-    skips it without python3-jsonschema."""
+    """Fails `test` when the SARIF document does not validate against the subset schema
+    (and the official one, when installed); skips it without python3-jsonschema."""
     try:
         import jsonschema
     except ImportError:
         test.skipTest("python3-jsonschema is not installed: SARIF schema validation skipped")
-    with open(SUBSET_SCHEMA) as f:
-        schema = json.load(f)
-    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = ["%s at %s" % (e.message, "/".join(map(str, e.path))) for e in validator.iter_errors(sarif)]
-    test.assertEqual(errors, [])
+    test.assertEqual(schema_errors(SUBSET_SCHEMA, sarif, jsonschema.Draft7Validator), [])
+    if os.path.isfile(OFFICIAL_SCHEMA):
+        test.assertEqual(schema_errors(OFFICIAL_SCHEMA, sarif), [])
+
+
+def validate_sarif_officially(test, sarif):
+    """Fails `test` when the SARIF document does not validate against the official SARIF
+    2.1.0 schema; skips it, saying why, when the schema or python3-jsonschema is absent."""
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        test.skipTest("python3-jsonschema is not installed: SARIF schema validation skipped")
+    if not os.path.isfile(OFFICIAL_SCHEMA):
+        test.skipTest("the official SARIF schema %s is not installed (.ci/run installs the npm package "
+                      "@microsoft/jest-sarif into .ci/node): skipped" % OFFICIAL_SCHEMA)
+    test.assertEqual(schema_errors(OFFICIAL_SCHEMA, sarif), [])
 
 
 class Run:
@@ -233,6 +262,10 @@ class ScriptRun(unittest.TestCase):
         with open(self.sarif_path) as f:
             validate_sarif(self, json.load(f))
 
+    def test_sarif_validates_against_the_official_schema(self):
+        with open(self.sarif_path) as f:
+            validate_sarif_officially(self, json.load(f))
+
 
 class PythonRun:
     """One launcher run of /usr/bin/python3 on a program of tests/progs/python/ from the
@@ -338,6 +371,9 @@ class PythonLockHeldByWorker(unittest.TestCase):
     def test_sarif_validates_against_the_schema(self):
         validate_sarif(self, self.py.sarif)
 
+    def test_sarif_validates_against_the_official_schema(self):
+        validate_sarif_officially(self, self.py.sarif)
+
     def test_json_findings_carry_the_python_site(self):
         lock = self.py.findings("lock-held-at-fork")[0]
         self.assertEqual({k: lock["python_site"][k] for k in ("file", "line", "function")},
@@ -440,6 +476,130 @@ class PythonOwnDescriptors(unittest.TestCase):
         validate_sarif(self, self.py.sarif)
 
 
+class CxxTwoLocks(unittest.TestCase):
+    """tests/progs/cxx_two_locks.cc at -O0: main holds config_mutex (a warning) and a worker
+    holds stats_mutex (an error) at one fork, both taken through std::lock_guard, whose
+    call-site-only acquisition stacks are the same wrapper frame (__gthread_mutex_lock):
+    two findings, each with its own record's severity and text; SARIF located in the .cc
+    file (never gthr-default.h), fingerprints the same in two runs, no address in any
+    signature. With lock_stack_depth=8 the acquisition sites are past the wrappers."""
+
+    SOURCE = os.path.join("tests", "progs", "cxx_two_locks.cc")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="forkaudit-cxx-two-locks.", dir=RUNS_TMPDIR)
+        cls.runs = []
+        for name, extra in (("a", []), ("b", []), ("deep", ["-o", "lock_stack_depth=8"])):
+            paths = [os.path.join(cls.tmp, name + ext) for ext in (".json", ".sarif")]
+            r = launch(["--json", paths[0], "--sarif", paths[1]] + extra + [prog("cxx_two_locks")])
+            docs = []
+            for path in paths:
+                with open(path) as f:
+                    docs.append(json.load(f))
+            cls.runs.append((r, docs[0], docs[1]))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @staticmethod
+    def lock_results(sarif):
+        """{level: result} of the lock-held-at-fork results."""
+        results = [res for res in sarif["runs"][0]["results"] if res["ruleId"] == "lock-held-at-fork"]
+        return {res["level"]: res for res in results}, len(results)
+
+    def test_two_findings_one_per_lock(self):
+        for r, _, _ in self.runs:
+            self.assertEqual(r.rc, 66, r.err)
+            self.assertIn("child_status=0", r.out)
+            heads = [line for line in r.err.splitlines() if " lock-held-at-fork, " in line]
+            self.assertEqual(sorted(h.split()[1] for h in heads), ["ERROR", "WARNING"], r.err)
+            blocks = r.err.split("\n[")
+            error = next(b for b in blocks if b.split("\n")[0].split()[1:3] == ["ERROR", "lock-held-at-fork,"])
+            warning = next(b for b in blocks if b.split("\n")[0].split()[1:3] == ["WARNING", "lock-held-at-fork,"])
+            self.assertIn("held by another thread", error)
+            self.assertIn("held by the forking thread", warning)
+
+    def test_suppress_with_lines_are_never_wrapped(self):
+        for r, doc, _ in self.runs:
+            lines = r.err.splitlines()
+            rules = [f["suppression"] for f in doc["findings"] if f["suppression"]]
+            self.assertTrue(any(len(rule) > 100 for rule in rules), rules)  # the std::thread one
+            for rule in rules:
+                self.assertIn("    suppress with: " + rule, lines)
+
+    def test_json_severity_is_its_example_records(self):
+        for _, doc, _ in self.runs:
+            locks = [f for f in doc["findings"] if f["kind"] == "lock-held-at-fork"]
+            self.assertEqual(sorted(f["severity"] for f in locks), ["error", "warning"])
+            for f in doc["findings"]:
+                self.assertEqual(f["severity"], f["example"]["severity"], f["signature"])
+            by_sev = {f["severity"]: f for f in locks}
+            self.assertFalse(by_sev["error"]["example"]["lock"]["holder_is_forking_thread"])
+            self.assertTrue(by_sev["warning"]["example"]["lock"]["holder_is_forking_thread"])
+
+    def test_sarif_located_in_the_programs_source(self):
+        for _, _, sarif in self.runs:
+            validate_sarif(self, sarif)
+            for res in sarif["runs"][0]["results"]:
+                phys = res["locations"][0]["physicalLocation"]
+                self.assertEqual(phys["artifactLocation"], {"uri": self.SOURCE, "uriBaseId": "SRCROOT"}, res["ruleId"])
+        # Call-site-only stacks are all wrapper: the fork's line; with lock_stack_depth=8,
+        # each lock's own lock_guard line.
+        results, n = self.lock_results(self.runs[0][2])
+        self.assertEqual(n, 2)
+        self.assertEqual({lvl: r["locations"][0]["physicalLocation"]["region"]["startLine"] for lvl, r in results.items()},
+                         {"error": cxx_line(self.SOURCE, "FORK"), "warning": cxx_line(self.SOURCE, "FORK")})
+        results, n = self.lock_results(self.runs[2][2])
+        self.assertEqual(n, 2)
+        self.assertEqual({lvl: r["locations"][0]["physicalLocation"]["region"]["startLine"] for lvl, r in results.items()},
+                         {"error": cxx_line(self.SOURCE, "LOCK stats_mutex"),
+                          "warning": cxx_line(self.SOURCE, "LOCK config_mutex")})
+
+    def test_deep_stacks_name_the_programs_functions(self):
+        r, doc, _ = self.runs[2]
+        rules = sorted(f["suppression"] for f in doc["findings"] if f["kind"] == "lock-held-at-fork")
+        self.assertEqual(rules, ["lock-held-at-fork:app::Stats::update(int, int)",
+                                 "lock-held-at-fork:app::fork_under_config(app::Config&)"])
+        self.assertNotIn("__gthread", r.err)
+        # the suggested rule round-trips: it silences that lock, and only it
+        rules_path = os.path.join(self.tmp, "stats.supp")
+        with open(rules_path, "w") as f:
+            f.write(rules[0] + "\n")
+        r = launch(["--suppressions", rules_path, "-o", "lock_stack_depth=8", prog("cxx_two_locks")])
+        heads = [line.split()[1] for line in r.err.splitlines() if " lock-held-at-fork, " in line]
+        self.assertEqual(heads, ["WARNING"], r.err)
+        self.assertIn("suppressions used: %s (1)" % rules[0], r.err)
+
+    def test_sarif_validates_against_the_official_schema(self):
+        for _, _, sarif in self.runs:
+            validate_sarif_officially(self, sarif)
+
+    def test_fingerprints_are_the_same_in_two_runs_and_hold_no_address(self):
+        prints = []
+        for _, doc, sarif in self.runs[:2]:
+            results = sarif["runs"][0]["results"]
+            prints.append(sorted((res["ruleId"], res["partialFingerprints"]["forkauditSignature/v1"]) for res in results))
+            for res in results:
+                self.assertNotRegex(res["properties"]["signature"], r"0x[0-9a-f]{6,}")
+            for f in doc["findings"]:
+                self.assertNotRegex(f["description"], r"0x[0-9a-f]{6,}")
+        self.assertEqual(prints[0], prints[1])
+        self.assertEqual(len(prints[0]), len(set(prints[0])))
+        threads = [f for f in self.runs[0][1]["findings"] if f["kind"] == "threads-at-fork"]
+        self.assertEqual(len(threads), 1)
+        self.assertIn("main::{lambda()#1}", threads[0]["description"])
+
+
+def cxx_line(path, marker):
+    """Number of the only line of PATH (relative to the repository) holding '// MARKER'."""
+    with open(os.path.join(ROOT, path)) as f:
+        lines = [n for n, text in enumerate(f, 1) if "// " + marker in text]
+    assert len(lines) == 1, "%s: %d lines marked %s" % (path, len(lines), marker)
+    return lines[0]
+
+
 class Outcomes(unittest.TestCase):
     """Exit statuses and options on single programs."""
 
@@ -500,7 +660,8 @@ class Outcomes(unittest.TestCase):
     def test_help_documents_options_and_exit_statuses(self):
         r = launch(["--help"])
         self.assertEqual(r.rc, 0)
-        for text in ("--run-dir", "--json", "--sarif", "--exit-code", "--fail-on", "--suppressions", "--child-watchdog", "-o KEY=VALUE",
+        for text in ("--version", "--source-root", "signals:",
+                     "--run-dir", "--json", "--sarif", "--exit-code", "--fail-on", "--suppressions", "--child-watchdog", "-o KEY=VALUE",
                      "--no-lines", "exit status:", "FORKAUDIT_LIB"):
             self.assertIn(text, r.out)
 
@@ -517,6 +678,77 @@ class Outcomes(unittest.TestCase):
         r = launch(["--format", "text", "true"])
         self.assertEqual(r.rc, 2)
         self.assertIn("--format is gone", r.err)
+
+
+class MachineOutput(unittest.TestCase):
+    """--sarif - / --json -: stdout is that one document (the command's own stdout goes to
+    stderr); both '-' refused; a failing command never becomes a success."""
+
+    def test_sarif_on_stdout_is_one_document(self):
+        r = launch(["--sarif", "-", prog("lock_held_by_worker")])
+        sarif = json.loads(r.out)  # the whole stream: nothing of the command's in it
+        self.assertEqual(sarif["version"], "2.1.0")
+        self.assertIn("lock-held-at-fork", [res["ruleId"] for res in sarif["runs"][0]["results"]])
+        self.assertRegex(r.err, r"(?m)^worker_tid=\d+$")  # the command's stdout, moved to stderr
+        self.assertEqual(r.rc, 66, r.err)
+        validate_sarif(self, sarif)
+
+    def test_json_on_stdout_is_one_document(self):
+        r = launch(["--json", "-", "/bin/sh", "-c", "echo from-the-$0; %s" % prog("clean_single"), "command"])
+        doc = json.loads(r.out)
+        self.assertEqual(doc["exit_status"], 0)
+        self.assertIn("from-the-command\n", r.err)
+        self.assertNotIn("from-the-command", r.out)
+
+    def test_both_on_stdout_are_refused(self):
+        r = launch(["--json", "-", "--sarif", "-", "true"])
+        self.assertEqual(r.rc, 2)
+        self.assertIn("--json - and --sarif - both write to stdout", r.err)
+        self.assertEqual(r.out, "")
+
+    def test_exit_code_0_never_turns_a_failure_into_success(self):
+        script = "%s; exit 3" % prog("lock_held_by_worker")
+        r = launch(["--exit-code", "0", "--fail-on", "warning", "/bin/sh", "-c", script])
+        self.assertEqual(r.rc, 3, r.err)
+        self.assertIn("exit status 3: the command's own: it failed", r.err)
+        # a command that succeeded: --exit-code 0 is what was asked
+        r = launch(["--exit-code", "0", "--fail-on", "warning", prog("lock_held_by_worker")])
+        self.assertEqual(r.rc, 0, r.err)
+        # a failing command with findings and the default --exit-code: 66
+        r = launch(["--fail-on", "warning", "/bin/sh", "-c", script])
+        self.assertEqual(r.rc, 66, r.err)
+
+
+class Version(unittest.TestCase):
+    """One version number: the launcher's --version, the library's forkaudit_version(),
+    the header, the man pages' .TH lines and the README changelog's top entry."""
+
+    def test_one_version_everywhere(self):
+        import re
+        with open(os.path.join(ROOT, "include", "forkaudit.h")) as f:
+            header = f.read()
+        version = re.search(r'#define FORKAUDIT_VERSION "([0-9.]+)"', header).group(1)
+        parts = [re.search(r"#define FORKAUDIT_VERSION_%s (\d+)" % k, header).group(1) for k in ("MAJOR", "MINOR", "PATCH")]
+        self.assertEqual(".".join(parts), version)
+        r = launch(["--version"])
+        self.assertEqual(r.rc, 0, r.out + r.err)
+        self.assertEqual(r.out.splitlines()[0], "forkaudit %s" % version)
+        self.assertEqual(r.out.splitlines()[1], "library: %s (version %s)" % (LIBRARY, version))
+        for page in ("forkaudit.1", "forkaudit-options.7"):
+            with open(os.path.join(ROOT, "docs", page)) as f:
+                th = next(line for line in f if line.startswith(".TH "))
+            self.assertIn('"forkaudit %s"' % version, th, page)
+        with open(os.path.join(ROOT, "README.md")) as f:
+            changelog = f.read().split("\n## Changelog\n", 1)[1]
+        top = re.search(r"^- (?:Unreleased \()?([0-9]+\.[0-9]+\.[0-9]+)", changelog, re.M).group(1)
+        self.assertEqual(top, version)
+
+    def test_man_pages_hold_no_control_characters(self):
+        import re
+        for page in ("forkaudit.1", "forkaudit-options.7"):
+            with open(os.path.join(ROOT, "docs", page)) as f:
+                for n, line in enumerate(f, 1):
+                    self.assertIsNone(re.search(r"[\x00-\x08\x0b-\x1f\x7f]", line), "%s:%d: %r" % (page, n, line))
 
 
 class Refusals(unittest.TestCase):
@@ -564,6 +796,18 @@ class Refusals(unittest.TestCase):
                 self.skipTest("not root and no set-user-ID program found: setuid refusal not tested")
             exe = system[0]
         self.refused([exe, "--version"], "is set-user-ID")
+
+    def test_suppressions_file_that_is_no_file(self):
+        with tempfile.TemporaryDirectory(prefix="forkaudit-supp-dir.", dir=RUNS_TMPDIR) as tmp:
+            r = launch(["--suppressions", tmp, "true"])
+            self.assertEqual(r.rc, 2)
+            self.assertIn("forkaudit: nothing was run: the suppressions file %s is a directory" % tmp, r.err)
+            r = launch(["--suppressions", os.path.join(tmp, "none.supp"), "true"])
+            self.assertEqual(r.rc, 2)
+            self.assertIn("none.supp cannot be opened: No such file or directory", r.err)
+            r = launch(["--suppressions", "/dev/zero", "true"])
+            self.assertEqual(r.rc, 2)
+            self.assertIn("/dev/zero is not a regular file", r.err)
 
     def test_missing_command(self):
         self.refused(["--", "no-such-command-forkaudit-test"], "command not found in PATH: no-such-command")

@@ -48,7 +48,8 @@ static void text_summary_line(void **state)
     render_text(&b, FA_KIND_FORK, 0);
     assert_string_equal(b.p, "==100== SUMMARY: forkaudit: fork #3 (child 101, via fork) by thread 100: 0 errors, 3 warnings"
                              " (2 held locks protected by atfork handlers) (1 threads not tracked: thread table full)"
-                             " (/proc/self/fd could not be opened, errno 24: every descriptor in use; descriptors were"
+                             " (/proc/self/fd could not be opened: Too many open files (EMFILE): every descriptor in use;"
+                             " descriptors were"
                              " found by probing each number); threads 1, locks held 0, fds 1\n");
     fa_buf_release(&b);
 }

@@ -38,21 +38,49 @@ static void count_line(const char *line, void *ctx)
     ++*(int *)ctx;
 }
 
+static void keep_line(const char *line, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 4096 - n, "%s\n", line);
+}
+
+/* Each problem names its line and says what is wrong: an unknown kind lists the kinds, a
+ * note kind says it is never reported; rules past 256 are one note, not one a line. */
+static void problems_are_named(void **state)
+{
+    (void)state;
+    static char text[300 * 24 + 64];
+    char said[4096] = "";
+    size_t n = 0;
+    n += (size_t)snprintf(text + n, sizeof text - n, "lock-held:x\nstate:y\n");
+    for (int i = 0; i < 300; i++) n += (size_t)snprintf(text + n, sizeof text - n, "rng-at-fork:f%d\n", i);
+    fa_suppress_clear();
+    assert_int_equal(fa_suppress_parse(text, "f", keep_line, said), 3);
+    assert_non_null(strstr(said, "forkaudit: suppressions file 'f' line 1: 'lock-held' is not a kind (the kinds: "
+                                 "lock-held-at-fork, threads-at-fork, fds-at-fork"));
+    assert_non_null(strstr(said, "forkaudit: suppressions file 'f' line 2: 'state' is a note, never reported: "
+                                 "nothing to suppress; line ignored\n"));
+    assert_non_null(strstr(said, "forkaudit: suppressions file 'f' line 259: more than 256 rules: this rule and 43 "
+                                 "more after it are ignored\n"));
+    fa_suppress_clear();
+}
+
 static void rule_files_parse_line_by_line(void **state)
 {
     (void)state;
-    char text[] = "# comment\n  lock-held-at-fork:hold_*  \r\n\nno colon\n:no kind\nfd-inherited:\n"
-                  "fd-inherited:pipe:[*]";
+    char text[] = "# comment\n  lock-held-at-fork:hold_*  \r\n\nno colon\n:no kind\nfds-at-fork:\n"
+                  "fd-inherited:pipe:[*]\nfork:x\nfds-at-fork:pipe:[*]";
     const char *kind, *pattern;
     int said = 0;
     fa_suppress_clear();
-    assert_int_equal(fa_suppress_parse(text, "f", count_line, &said), 3);
-    assert_int_equal(said, 3);
+    assert_int_equal(fa_suppress_parse(text, "f", count_line, &said), 5);
+    assert_int_equal(said, 5);
     assert_true(fa_suppress_rule(0, &kind, &pattern));
     assert_string_equal(kind, "lock-held-at-fork");
     assert_string_equal(pattern, "hold_*");
     assert_true(fa_suppress_rule(1, &kind, &pattern));
-    assert_string_equal(kind, "fd-inherited");
+    assert_string_equal(kind, "fds-at-fork");
     assert_string_equal(pattern, "pipe:[*]");
     assert_false(fa_suppress_rule(2, &kind, &pattern));
     fa_suppress_clear();
@@ -122,6 +150,7 @@ int main(void)
                                        cmocka_unit_test(many_wildcards_stay_cheap),
                                        cmocka_unit_test(rule_files_parse_line_by_line),
                                        cmocka_unit_test(anchored_globs_match_whole),
-                                       cmocka_unit_test(suggested_rules_name_one_site)};
+                                       cmocka_unit_test(suggested_rules_name_one_site),
+                                       cmocka_unit_test(problems_are_named)};
     return cmocka_run_group_tests_name("suppression patterns", tests, NULL, NULL);
 }

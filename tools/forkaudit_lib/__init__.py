@@ -9,3 +9,8 @@ export     the --json and --sarif files
 
 Standard library only; nothing here touches the network.
 """
+
+# The one version of forkaudit: include/forkaudit.h's FORKAUDIT_VERSION (the library's
+# forkaudit_version()), the man pages' .TH lines and the README changelog's top entry say
+# the same (checked by tests/integration/test_launcher.py, Version).
+VERSION = "0.3.0"

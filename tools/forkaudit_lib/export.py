@@ -91,7 +91,7 @@ def json_document(run):
 # --- SARIF ----------------------------------------------------------------------------------
 
 def _artifact(path, cwd):
-    """artifactLocation for a file path: relative to SRCROOT (the current directory) when
+    """artifactLocation for a file path: relative to SRCROOT (the source root, `cwd`) when
     inside it, a file: URI when absolute elsewhere, the path as a relative URI otherwise."""
     if os.path.isabs(path):
         rel = os.path.relpath(path, cwd)
@@ -135,12 +135,44 @@ def _python_location(frame, cwd, message=None):
     return loc
 
 
-def primary_frame(finding, symbolizer):
-    """The frame a result points at: in the key stacks in order, the innermost frame of
-    the program's own code that has a source line; else the innermost own frame of the
-    first stack that has one; else the first frame at all (None without frames)."""
+def default_source_root(cwd=None):
+    """The git top level of the current directory (the nearest directory up holding
+    .git), else the current directory."""
+    cwd = os.path.abspath(cwd or os.getcwd())
+    d = cwd
+    while True:
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return cwd
+        d = parent
+
+
+def in_source_root(path, root):
+    """True when a source path addr2line gave is one of the program's own sources: an
+    absolute path inside `root`, or a relative one that exists under it (a system header
+    /usr/include/... or glibc's sysdeps/... is not)."""
+    if not path or not root:
+        return False
+    if os.path.isabs(path):
+        return os.path.normpath(path).startswith(root.rstrip("/") + "/")
+    return not os.path.normpath(path).startswith("..") and os.path.isfile(os.path.join(root, path))
+
+
+def primary_frame(finding, symbolizer, root=None):
+    """The frame a result points at: in the key stacks in order, the innermost frame whose
+    source line is in the program's own sources (in_source_root: not a system header such
+    as gthr-default.h); else the innermost frame of the program's own code that has a
+    source line; else the innermost own frame of the first stack that has one; else the
+    first frame at all (None without frames)."""
     stacks = [frames for _, frames in records.key_sites(finding) if frames]
     own = [[f for f in frames if not is_runtime(f)] for frames in stacks]
+    if symbolizer and root:
+        for frames in own:
+            for f in frames:
+                if any(in_source_root(path, root) for _, path, _ in symbolizer.lines(f)[:1]):
+                    return f
     for frames in own:
         for f in frames:
             if symbolizer and symbolizer.lines(f):
@@ -157,8 +189,10 @@ def _fingerprint(signature):
 
 
 def sarif_document(run, cwd=None):
-    """The SARIF 2.1.0 log (a dict) for `run`."""
-    cwd = cwd or os.getcwd()
+    """The SARIF 2.1.0 log (a dict) for `run`; paths are relative to SRCROOT, the source
+    root (run.source_root: --source-root, default_source_root() without it)."""
+    workdir = os.getcwd()
+    cwd = cwd or getattr(run, "source_root", None) or default_source_root()
     # One rule per kind that can be a finding (kinds.def's order), then any kind a newer
     # library wrote that the launcher does not know.
     known = [k.name for k in kinds.finding_kinds()]
@@ -172,7 +206,7 @@ def sarif_document(run, cwd=None):
     results = []
     for f in run.findings:
         py_site = records.python_site(f)
-        primary = py_site[1] if py_site else primary_frame(f, run.symbolizer)
+        primary = py_site[1] if py_site else primary_frame(f, run.symbolizer, cwd)
         related = []
         for label, frames in records.python_sites(f):  # the whole Python stacks: a few frames
             for i, frame in enumerate(frames):
@@ -210,7 +244,7 @@ def sarif_document(run, cwd=None):
     sarif_run = {
         "tool": {"driver": {"name": "forkaudit", "informationUri": INFORMATION_URI, "rules": rules}},
         "invocations": [{"executionSuccessful": True, "commandLine": " ".join(run.command),
-                         "workingDirectory": {"uri": "file://" + urllib.parse.quote(cwd.rstrip("/") + "/")}}],
+                         "workingDirectory": {"uri": "file://" + urllib.parse.quote(workdir.rstrip("/") + "/")}}],
         "originalUriBaseIds": {SRCROOT: {"uri": "file://" + urllib.parse.quote(cwd.rstrip("/") + "/")}},
         "results": results,
     }

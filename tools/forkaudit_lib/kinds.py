@@ -24,6 +24,7 @@ as signature and key site, and its name as description (`get`).
 """
 
 import os
+import re
 
 # Descriptor types whose target names the same thing in every run (pipes and sockets
 # carry inode numbers instead).
@@ -35,11 +36,47 @@ STABLE_FD_TYPES = ("file", "directory", "char-device", "block-device", "fifo")
 def frame_name(frame):
     """A frame as the signatures compare it: function@module (the module's file name, so
     that two programs' `main` stay apart), or module+offset when the frame has no name.
-    Addresses change from run to run; names and offsets do not."""
+    Addresses change from run to run; names and offsets do not (a frame with neither is
+    '?', never its pc)."""
     module = os.path.basename(frame.get("module") or "?")
     if frame.get("function"):
         return "%s@%s" % (frame["function"], module)
-    return "%s+%s" % (module, frame.get("offset") or frame.get("pc") or "?")
+    return "%s+%s" % (module, frame.get("offset") or "?")
+
+
+_ADDRESS = re.compile(r"^(0x)?[0-9a-fA-F]{6,}$")
+
+
+def is_address(text):
+    """True for text that is a bare address ('0x7f65d84d4490'): it changes from run to run
+    and names nothing, so it never enters a signature."""
+    return isinstance(text, str) and bool(_ADDRESS.match(text))
+
+
+# Lock wrappers: frames between the program's function and the lock call, which name no
+# lock of the program (std::lock_guard, std::unique_lock, std::mutex::lock, libstdc++'s
+# __gthread_mutex_lock at -O0; in-house Mutex::lock()/Lock()/acquire() methods).
+_WRAPPER_PREFIXES = ("std::", "__gthread", "__gthrw", "__gnu_cxx::", "absl::Mutex::", "boost::")
+_WRAPPER_METHODS = re.compile(r"(^|::)(lock|Lock|lock_shared|LockShared|acquire|Acquire|Enter|lock_guard|"
+                              r"unique_lock|scoped_lock|MutexLock|ScopedLock|LockGuard)(<.*>)?\(")
+
+
+def is_lock_wrapper(frame):
+    """True when a frame of an acquisition stack is lock-wrapper code, not the program's
+    function that takes the lock: the C++ standard library's (std::, __gthread_*), or a
+    method named lock/Lock/acquire (an in-house Mutex class's)."""
+    fn = frame.get("function") or ""
+    return fn.startswith(_WRAPPER_PREFIXES) or bool(_WRAPPER_METHODS.search(fn))
+
+
+def past_wrappers(frames):
+    """An acquisition stack without its leading lock-wrapper frames, when a frame of the
+    program's is left (a call-site-only stack that is all wrapper stays as it is)."""
+    frames = [f for f in frames or [] if isinstance(f, dict)]
+    for i, f in enumerate(frames):
+        if not is_lock_wrapper(f):
+            return frames[i:]
+    return frames
 
 
 def frames_sig(frames):
@@ -115,8 +152,10 @@ def record_suggestion(finding):
 # --- lock-held-at-fork, child-deadlock, child-stuck -----------------------------------------
 
 def _lock_held_signature(rec):
-    """Lock type (and Python name) + the frames where the lock was acquired."""
-    sig = "%s|%s" % (_lock(rec).get("type"), frames_sig(_lock(rec).get("acquired_at")))
+    """Lock type (and Python name) + the frames where the lock was acquired, past lock
+    wrappers (past_wrappers). Never the lock's address: records of one signature held at
+    one time in one process are told apart by the launcher (records.collect_findings)."""
+    sig = "%s|%s" % (_lock(rec).get("type"), frames_sig(past_wrappers(_lock(rec).get("acquired_at"))))
     return sig + ("|" + _python_lock(rec) if _python_lock(rec) else "")
 
 
@@ -141,7 +180,20 @@ def _lock_held_describe(finding):
 
 def _lock_held_sites(finding):
     rec = finding.example
-    return [("acquired at", _lock(rec).get("acquired_at") or []), ("fork at", _stack(rec))]
+    return [("acquired at", past_wrappers(_lock(rec).get("acquired_at"))), ("fork at", _stack(rec))]
+
+
+def _lock_suggestion(finding):
+    """The library's rule, unless it names a lock wrapper (lock-held-at-fork:__gthread_mutex_lock
+    would silence every std::mutex) and the acquisition stack reaches the program's
+    function past the wrappers: then a rule naming that function."""
+    rule = record_suggestion(finding)
+    frames = _lock(finding.example).get("acquired_at") or []
+    past = past_wrappers(frames)
+    named = rule and frames and is_lock_wrapper(frames[0]) and (frames[0].get("function") or "") in rule
+    if named and past and not is_lock_wrapper(past[0]) and past[0].get("function"):
+        return "%s:%s" % (finding.kind, past[0]["function"])
+    return rule
 
 
 def _lock_held_python_sites(rec):
@@ -166,7 +218,7 @@ def _child_deadlock_describe(finding):
 
 def _child_deadlock_sites(finding):
     rec = finding.example
-    return [("the child blocks at", _stack(rec)), ("acquired at", _lock(rec).get("acquired_at") or [])]
+    return [("the child blocks at", _stack(rec)), ("acquired at", past_wrappers(_lock(rec).get("acquired_at")))]
 
 
 def _child_deadlock_python_sites(rec):
@@ -195,28 +247,50 @@ def _child_stuck_sites(finding):
 
 # --- threads-at-fork ------------------------------------------------------------------------
 
+def _start_routine(t):
+    """A thread's start routine as a name, None when the record gives only an address
+    (a routine without a symbol: a std::thread's, libstdc++'s local execute_native_thread_routine)."""
+    routine = t.get("start_routine")
+    return None if not routine or is_address(routine) else routine
+
+
+_STD_THREAD_CTOR = re.compile(r"^std::(?:jthread|thread)::(?:jthread|thread)<(.+?), .*>\(")
+
+
+def _thread_callable(t):
+    """The callable a std::thread (std::jthread) was made with, from the constructor's
+    frame of its creation stack ('main::{lambda()#1}', 'Worker::run'), else None."""
+    for frame in t.get("created_at") or []:
+        m = _STD_THREAD_CTOR.match((frame or {}).get("function") or "") if isinstance(frame, dict) else None
+        if m:
+            return m.group(1)
+    return None
+
+
 def _thread_sig(t):
-    """A thread's part of a threads-at-fork signature: its start routine and where it was
-    created, else its name (threads not made through the interposed pthread_create). A
-    Python thread (all start in the interpreter's routine) adds the function it runs: the
-    outermost own frame of its Python stack, by file and function (not line: it may be
-    running), else its name."""
+    """A thread's part of a threads-at-fork signature: its start routine (by name: an
+    address is left out) and where it was created, else its name (threads not made
+    through the interposed pthread_create). A Python thread (all start in the
+    interpreter's routine) adds the function it runs: the outermost own frame of its
+    Python stack, by file and function (not line: it may be running), else its name."""
+    routine = _start_routine(t) or "?"
     py = t.get("python_stack_at_fork")
     if py:
         own = [f for f in py if isinstance(f, dict) and f.get("own")]
         runs = "%s@%s" % (own[-1].get("function"), own[-1].get("file")) if own else "name=%s" % t.get("name", "?")
-        return "%s<-%s|py=%s" % (t.get("start_routine") or "?", frames_sig(t.get("created_at")), runs)
-    if t.get("start_routine") or t.get("created_at"):
-        return "%s<-%s" % (t.get("start_routine") or "?", frames_sig(t.get("created_at")))
+        return "%s<-%s|py=%s" % (routine, frames_sig(t.get("created_at")), runs)
+    if _start_routine(t) or t.get("created_at"):
+        return "%s<-%s" % (routine, frames_sig(t.get("created_at")))
     return "name=%s" % t.get("name", "?")
 
 
 def _thread_label(t):
     """A Python thread's `threading` name (its start routine is the interpreter's), else
-    its start routine, else its name."""
+    its start routine by name, else a std::thread's callable, else its name (never an
+    address)."""
     if t.get("python_stack_at_fork") and t.get("name"):
         return t["name"]
-    return t.get("start_routine") or t.get("name") or "?"
+    return _start_routine(t) or _thread_callable(t) or t.get("name") or "?"
 
 
 def _threads_signature(rec):
@@ -445,7 +519,7 @@ KINDS = (
          "which hangs the first time it takes it; held by the forking thread, the child inherits the duty to unlock "
          "it (a warning).",
          signature=_lock_held_signature, describe=_lock_held_describe, key_sites=_lock_held_sites,
-         python_sites=_lock_held_python_sites),
+         suggestion=_lock_suggestion, python_sites=_lock_held_python_sites),
     Kind("threads-at-fork", "FORK", "warning", "Other threads were running at a fork",
          "The child of a multithreaded process has only the forking thread: the work the others were doing and the "
          "locks they held are gone.",

@@ -87,13 +87,15 @@ def read_elf(path):
 def find_library(script_dir, environ):
     """Absolute path of libforkaudit.so: $FORKAUDIT_LIB when set (no fallback then), else
     ../build/libforkaudit.so next to the script (source tree), else
-    ../lib/forkaudit/libforkaudit.so (installed layout). Raises Refusal when none is a
+    ../lib/libforkaudit.so (installed layout: where LD_PRELOAD=libforkaudit.so finds it),
+    else ../lib/forkaudit/libforkaudit.so (the 0.2 install layout). Raises Refusal when none is a
     readable ELF shared object, or when its path could not stand in LD_PRELOAD."""
     given = environ.get("FORKAUDIT_LIB")
     if given:
         candidates = [given]
     else:
         candidates = [os.path.join(script_dir, "..", "build", "libforkaudit.so"),
+                      os.path.join(script_dir, "..", "lib", "libforkaudit.so"),
                       os.path.join(script_dir, "..", "lib", "forkaudit", "libforkaudit.so")]
     found = next((c for c in candidates if os.path.isfile(c)), None)
     if found is None:

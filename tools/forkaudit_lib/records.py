@@ -193,8 +193,8 @@ def signature_parts(rec):
 class Finding:
     """One distinct finding: `kind`, `severity` (the highest seen), `signature`, `count`
     (the forks it occurred at; for fds-leaked-at-exec, the execs), the reporting `pids`,
-    and the first record as `example` (`fds`: for the fd kinds, the example's descriptors
-    that have this signature)."""
+    and as `example` the first record of that highest severity, whose text the finding
+    shows (`fds`: for the fd kinds, the example's descriptors that have this signature)."""
 
     def __init__(self, kind, signature, example, fds):
         self.kind = kind
@@ -215,25 +215,62 @@ class Finding:
         """What `count` counts: 'exec' or 'fork'."""
         return kinds.get(self.kind).unit
 
-    def add(self, rec, index):
-        """Counts record number `index` of the run (an exec is one occurrence per record)."""
+    def add(self, rec, index, fds=None):
+        """Counts record number `index` of the run (an exec is one occurrence per record);
+        a record more severe than those before becomes the example."""
         if SEVERITY_RANK.get(rec.get("severity"), 0) > SEVERITY_RANK[self.severity]:
             self.severity = rec["severity"]
+            self.example, self.fds = rec, fds
         self.occurrences.add(("exec", index) if self.unit == "exec" else fork_key(rec))
         self.pids.add(rec["pid"])
 
 
+def _lock_addr(rec):
+    """The address of a lock-held-at-fork record's lock as a number, else None."""
+    addr = (rec.get("lock") or {}).get("addr") if rec.get("kind") == "lock-held-at-fork" else None
+    try:
+        return int(addr, 16) if isinstance(addr, str) else None
+    except ValueError:
+        return None
+
+
+def lock_ordinals(records, sigs):
+    """{record index: n} for lock-held-at-fork records whose signature (sigs[index]) one
+    process held at more than one address: locks with the same acquisition site and type
+    (every std::mutex at -O0 with a call-site-only stack, every CPython lock without a
+    Python name) are different locks, numbered 2, 3, ... in the order of their addresses
+    among that process's locks of that signature (the lowest keeps the plain signature).
+    The address tells them apart; the signature, and the SARIF fingerprint, gets only the
+    number, which is the same in every run."""
+    addrs = {}
+    for index, sig in sigs.items():
+        addr = _lock_addr(records[index])
+        if addr is not None:
+            addrs.setdefault((records[index]["pid"], sig), set()).add(addr)
+    ordinals = {}
+    for index, sig in sigs.items():
+        addr = _lock_addr(records[index])
+        group = sorted(addrs.get((records[index]["pid"], sig), ()))
+        if addr is not None and len(group) > 1 and group.index(addr) > 0:
+            ordinals[index] = group.index(addr) + 1
+    return ordinals
+
+
 def collect_findings(records):
     """The distinct findings of `records`, errors first, then by count (highest first),
-    then by kind and signature (a stable order for tests and diffs)."""
+    then by kind and signature (a stable order for tests and diffs). Locks of one
+    signature held at different addresses in one process stay apart (lock_ordinals)."""
+    parts = {index: signature_parts(rec) for index, rec in enumerate(records) if is_finding(rec)}
+    ordinals = lock_ordinals(records, {i: p[0][0] for i, p in parts.items() if records[i]["kind"] == "lock-held-at-fork"})
     found = {}
-    for index, rec in enumerate(records):
-        if not is_finding(rec):
-            continue
-        for sig, fds in signature_parts(rec):
+    for index, rec_parts in parts.items():
+        rec = records[index]
+        for sig, fds in rec_parts:
+            if index in ordinals:
+                sig += "|lock#%d" % ordinals[index]
             if sig not in found:
                 found[sig] = Finding(rec["kind"], sig, rec, fds)
-            found[sig].add(rec, index)
+            found[sig].add(rec, index, fds)
     return sorted(found.values(),
                   key=lambda f: (-SEVERITY_RANK[f.severity], -f.count, f.kind, f.signature))
 

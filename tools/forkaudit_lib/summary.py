@@ -7,6 +7,7 @@ the launcher's exit status with the reason.
 
 import os
 import shlex
+import signal
 import textwrap
 
 from . import kinds, records
@@ -166,8 +167,8 @@ def _finding_lines(n, finding, symbolizer):
         for j, frame in enumerate(frames[:KEY_FRAMES if i == 0 else OTHER_FRAMES]):
             lines += wrap(format_frame(j, frame, symbolizer), 6, 3)
     rule = records.suggested_rule(finding)
-    if rule:
-        lines += wrap("suppress with: " + rule, 4)
+    if rule:  # never wrapped: the line is copied into a suppressions file as it is
+        lines.append("    suppress with: " + rule)
     return lines
 
 
@@ -190,6 +191,17 @@ def render(run):
                                         plural(len(run.findings), "distinct finding"),
                                         ": " + counts if counts else ""),
            "forkaudit: records in %s" % run.run_dir]
+    outcome = getattr(run, "outcome", None)
+    if outcome is not None and outcome.received:
+        name = signal.Signals(outcome.received).name if outcome.received in set(signal.Signals) else "?"
+        text = "forkaudit: the launcher received signal %d (%s): passed on to the %s of the command's tree" % (
+            outcome.received, name, plural(outcome.ended, "process"))
+        if outcome.killed:
+            text += "; %s still running %s later killed (SIGKILL)" % (plural(outcome.killed, "process"), "3 s")
+        out += wrap(text, 0, 4)
+    if outcome is not None and outcome.waited:
+        out += wrap("forkaudit: %s of the tree outlived the command; waited for" % plural(len(outcome.waited), "process"),
+                    0, 4)
     for p in run.problems[:5]:
         out.append(_clip("forkaudit: skipped %s" % p, WIDTH))
     if len(run.problems) > 5:
