@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "out/log.h"
 #include "base/options.h"
 #include "base/process.h"
+#include "base/procfs.h"
 #include "out/suppress.h"
 #include "findings/findings.h"
 #include "intercept/real.h"
@@ -42,6 +44,20 @@ static void exit_with_exitcode(void *arg)
     if (fa_opts.exitcode && __atomic_load_n(&fa_proc.errors, __ATOMIC_RELAXED)) exit(fa_opts.exitcode);
 }
 
+/* FORKAUDIT_OPTIONS, even before libc has set environ: a fork from the program's
+ * .preinit_array runs before libc's own initialiser, and initialises us then. The
+ * environment the kernel gave the process is in /proc/self/environ (read into `b`). */
+static const char *options_from_environment(struct fa_buf *b)
+{
+    const char *v = getenv("FORKAUDIT_OPTIONS");
+    if (v || environ) return v;
+    if (fa_proc_read("/proc/self/environ", b) != 0) return NULL;
+    static const char key[] = "FORKAUDIT_OPTIONS=";
+    for (const char *p = b->p; p < b->p + b->len; p += strlen(p) + 1)
+        if (!strncmp(p, key, sizeof key - 1)) return p + sizeof key - 1;
+    return NULL;
+}
+
 void fa_init(void)
 {
     /* A plain load first: even a failing compare-and-swap is a write, and every fork
@@ -57,7 +73,9 @@ void fa_init(void)
         __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
         return;
     }
-    fa_options_parse(&fa_opts, getenv("FORKAUDIT_OPTIONS"), fa_diag_stderr, NULL);
+    struct fa_buf env = {0};
+    fa_options_parse(&fa_opts, options_from_environment(&env), fa_diag_stderr, NULL);
+    if (env.mapped) fa_buf_release(&env);
     /* A set-user-ID program must not write or read files its caller names. */
     if (getauxval(AT_SECURE)) fa_options_drop_paths(&fa_opts, fa_diag_stderr, NULL);
     if (fa_opts.help) {

@@ -405,6 +405,21 @@ static void descriptors_shared_by_design_are_counted_not_listed(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A fork from .preinit_array initialises the library before libc sets environ: the
+ * options still apply (the records were text on stderr, not JSON in the log, before). */
+static void a_fork_before_environ_reads_the_options(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    run_prog(&r, "tests/progs/preinit_fork", NULL, "verbosity=1");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fa_out_value(&r, "main_ran"), 1);
+    assert_int_equal(fa_count_kind(r.records, "fork"), 1);
+    assert_true(fa_frames_have(json_object_get(fa_find_kind(r.records, "fork", 0), "stack"), "fork_early"));
+    assert_null(strstr(r.err, "forkaudit"));
+    fa_run_free(&r);
+}
+
 static json_t *rng_record(json_t *records, long long seq, const char *family)
 {
     for (int i = 0; fa_find_kind(records, "rng-at-fork", i); i++) {
@@ -863,6 +878,7 @@ int main(void)
         cmocka_unit_test(inherited_fds_are_listed_with_origin),
         cmocka_unit_test(fds_inherited_at_exec_are_left_out),
         cmocka_unit_test(a_thread_not_started_yet_is_known),
+        cmocka_unit_test(a_fork_before_environ_reads_the_options),
         cmocka_unit_test(descriptors_shared_by_design_are_counted_not_listed),
         cmocka_unit_test(renamed_and_unlinked_files_are_named_as_they_are),
         cmocka_unit_test(seeded_generators_are_reported),
