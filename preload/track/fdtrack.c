@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -16,11 +17,37 @@
 #include "track/threads.h"
 
 
-/* In .bss rather than a mapping of its own: one mapping fewer for every fork to copy,
- * and only the entries of descriptors actually used are ever touched. */
+/* Entries by chunks of 256 descriptors, each mapped when a descriptor of its range is
+ * first recorded: 9 MiB of .bss for 16,384 entries counted against RLIMIT_AS from start-up
+ * (a program's pthread_create failed under a 24 MB limit only when audited); most
+ * processes map one chunk (the kernel merges it with its neighbours: no mapping more for a
+ * fork to copy), and only the entries of descriptors actually used are touched. */
 const char fa_fd_auditor[] = "forkaudit";
 const char fa_fd_inherited[] = "exec";
-static struct fa_fd_origin table[FA_FD_TRACKED];
+#define CHUNK 256
+static struct fa_fd_origin *chunks[FA_FD_TRACKED / CHUNK];
+
+/* The entry of `fd`; its chunk is mapped first when `create`. NULL: no such entry (never
+ * recorded, or no memory for it: the descriptor is then reported without its origin). */
+static struct fa_fd_origin *entry(long fd, int create)
+{
+    if (fd < 0 || fd >= FA_FD_TRACKED) return NULL;
+    struct fa_fd_origin **slot = &chunks[fd / CHUNK];
+    struct fa_fd_origin *c = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!c && create) {
+        size_t len = CHUNK * sizeof *c;
+        void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return NULL;
+        struct fa_fd_origin *expect = NULL;
+        if (__atomic_compare_exchange_n(slot, &expect, (struct fa_fd_origin *)m, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            c = m;
+        } else {
+            munmap(m, len);
+            c = expect;
+        }
+    }
+    return c ? &c[fd % CHUNK] : NULL;
+}
 
 /* The auditor's own descriptors (its log, libunwind's pipe), whatever their numbers, for
  * the fork audit, which counts the descriptors past the part of /proc/self/fd it lists
@@ -83,8 +110,8 @@ void fa_fdtrack_opened(int fd, const char *opened_by, const void *call_site)
          * libunwind open it (another unwinding library, tcmalloc, may come first) */
         int ours = fa_in_auditor || fa_is_unwinder_pc((uintptr_t)call_site);
         if (ours) remember_own(fd, &st);
-        if (fd < FA_FD_TRACKED) {
-            struct fa_fd_origin *o = &table[fd];
+        struct fa_fd_origin *o = entry(fd, 1);
+        if (o) {
             reset(o, st.st_dev, st.st_ino);
             o->nframes = ours ? 0 : fa_backtrace(o->frames, fa_opts.stack_depth < FA_FD_FRAMES ? fa_opts.stack_depth : FA_FD_FRAMES, call_site);
             o->opened_by = ours ? fa_fd_auditor : opened_by;
@@ -103,9 +130,10 @@ void fa_fdtrack_mark_auditor(int fd)
     struct stat st;
     if (fd < 0 || syscall(SYS_fstat, fd, &st) != 0) return;
     remember_own(fd, &st);
-    if (fd >= FA_FD_TRACKED) return;
-    reset(&table[fd], st.st_dev, st.st_ino);
-    table[fd].opened_by = fa_fd_auditor;
+    struct fa_fd_origin *o = entry(fd, 1);
+    if (!o) return;
+    reset(o, st.st_dev, st.st_ino);
+    o->opened_by = fa_fd_auditor;
 }
 
 int fa_fdtrack_is_auditor(int fd)
@@ -115,9 +143,10 @@ int fa_fdtrack_is_auditor(int fd)
             if (own_fd_is_live(&own[i], fd)) return 1;
         return 0;
     }
-    if (fd < 0 || fd >= FA_FD_TRACKED || table[fd].opened_by != fa_fd_auditor || !table[fd].known) return 0;
+    const struct fa_fd_origin *o = entry(fd, 0);
+    if (!o || o->opened_by != fa_fd_auditor || !o->known) return 0;
     struct stat st; /* the number may have been reused behind our back (close_range) */
-    return syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == table[fd].dev && st.st_ino == table[fd].ino;
+    return syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino;
 }
 
 static void mark_inherited(const char *name, int dirfd, void *ctx)
@@ -126,7 +155,8 @@ static void mark_inherited(const char *name, int dirfd, void *ctx)
     long fd = fa_proc_number(name);
     struct stat st;
     if (fd < 3 || fd >= FA_FD_TRACKED || fd == dirfd || syscall(SYS_fstat, fd, &st) != 0) return;
-    struct fa_fd_origin *o = &table[fd];
+    struct fa_fd_origin *o = entry(fd, 1);
+    if (!o) return;
     if (o->known && o->dev == st.st_dev && o->ino == st.st_ino) return; /* opened through us before */
     reset(o, st.st_dev, st.st_ino);
     o->opened_by = fa_fd_inherited;
@@ -142,21 +172,21 @@ void fa_fdtrack_scan_inherited(void)
 
 void fa_fdtrack_closed(int fd)
 {
-    if (fd >= 0 && fd < FA_FD_TRACKED) table[fd].known = 0;
+    struct fa_fd_origin *o = entry(fd, 0);
+    if (o) o->known = 0;
 }
 
 const struct fa_fd_origin *fa_fdtrack_lookup(int fd, dev_t dev, ino_t ino)
 {
-    if (fd < 0 || fd >= FA_FD_TRACKED) return NULL;
-    const struct fa_fd_origin *o = &table[fd];
-    if (!o->known || o->dev != dev || o->ino != ino) return NULL;
+    const struct fa_fd_origin *o = entry(fd, 0);
+    if (!o || !o->known || o->dev != dev || o->ino != ino) return NULL;
     return o;
 }
 
 void fa_fdtrack_remember(int fd, const struct stat *st, int accmode, const char *target)
 {
-    if (fd < 0 || fd >= FA_FD_TRACKED) return;
-    struct fa_fd_origin *o = &table[fd];
+    struct fa_fd_origin *o = entry(fd, 1);
+    if (!o) return;
     if (!o->known || o->dev != st->st_dev || o->ino != st->st_ino) reset(o, st->st_dev, st->st_ino);
     o->accmode = accmode;
     size_t n = strnlen(target, sizeof o->target - 1);
