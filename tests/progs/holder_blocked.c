@@ -1,0 +1,149 @@
+/* A worker holds a mutex and then blocks (or runs) while the main thread forks; argv[1]
+ * says how: sleep (nanosleep 1 s), poll (a pipe nobody writes, 500 ms), semwait
+ * (sem_timedwait, 500 ms), busy (a loop until the fork is over), epoll (epoll_wait,
+ * 500 ms), undumpable (as sleep, with PR_SET_DUMPABLE 0 and without CAP_SYS_PTRACE: ptrace
+ * refused). The main thread forks once the kernel shows the worker inside the call
+ * (/proc/self/task/TID/syscall), never after a sleep. The worker prints what its call
+ * returned: the same with and without the auditor (a stop must not make it EINTR).
+ * Expected: lock-held-at-fork (error) whose holder_stack_at_fork names holder_sleeps,
+ * holder_polls, holder_waits or holder_spins. argv[2]: a file for the tids. */
+#include "progs.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static int started[2], never[2];
+static const char *mode;
+static volatile int spin_until_forked;
+static long result, result_errno;
+
+static void ready(void)
+{
+    long tid = my_tid();
+    if (write(started[1], &tid, sizeof tid) != sizeof tid) _exit(3);
+}
+
+__attribute__((noinline)) static void holder_sleeps(void)
+{
+    struct timespec t = {1, 0};
+    ready();
+    result = nanosleep(&t, NULL);
+    result_errno = result ? errno : 0;
+}
+
+__attribute__((noinline)) static void holder_polls(void)
+{
+    struct pollfd p = {never[0], POLLIN, 0};
+    ready();
+    result = poll(&p, 1, 500);
+    result_errno = result < 0 ? errno : 0;
+}
+
+__attribute__((noinline)) static void holder_waits(void)
+{
+    sem_t sem;
+    sem_init(&sem, 0, 0);
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += 500 * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    ready();
+    result = sem_timedwait(&sem, &t);
+    result_errno = result ? errno : 0;
+    sem_destroy(&sem);
+}
+
+__attribute__((noinline)) static void holder_spins(void)
+{
+    ready();
+    long n = 0;
+    while (!__atomic_load_n(&spin_until_forked, __ATOMIC_ACQUIRE)) n++;
+    result = n > 0;
+}
+
+__attribute__((noinline)) static void holder_epolls(void)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    epoll_ctl(ep, EPOLL_CTL_ADD, never[0], &ev);
+    ready();
+    result = epoll_wait(ep, &ev, 1, 500);
+    result_errno = result < 0 ? errno : 0;
+    close(ep);
+}
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    print_fact("worker_tid", my_tid());
+    pthread_mutex_lock(&table_lock);
+    if (!strcmp(mode, "poll")) holder_polls();
+    else if (!strcmp(mode, "semwait")) holder_waits();
+    else if (!strcmp(mode, "busy")) holder_spins();
+    else if (!strcmp(mode, "epoll")) holder_epolls();
+    else holder_sleeps();
+    pthread_mutex_unlock(&table_lock);
+    return NULL;
+}
+
+/* Waits until the kernel shows thread `tid` in system call `nr` (-1: running). */
+static void wait_until_in(long tid, int nr)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
+    for (;;) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+        if (fd >= 0) close(fd);
+        if (n <= 0) _exit(4);
+        buf[n] = 0;
+        if (nr < 0 ? !strncmp(buf, "running", 7) : atoi(buf) == nr) return;
+        sched_yield();
+    }
+}
+
+static void drop_ptrace(void)
+{
+    prctl(PR_SET_DUMPABLE, 0);
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) != 0) return;
+    d[0].effective &= ~(1u << CAP_SYS_PTRACE);
+    d[0].permitted &= ~(1u << CAP_SYS_PTRACE);
+    syscall(SYS_capset, &h, d);
+}
+
+int main(int argc, char **argv)
+{
+    mode = argc > 1 ? argv[1] : "sleep";
+    fact_file_open(argc > 2 ? argv[2] : NULL);
+    if (!strcmp(mode, "undumpable")) drop_ptrace();
+    if (pipe2(started, O_CLOEXEC) || pipe2(never, O_CLOEXEC)) return 2;
+    pthread_t t;
+    pthread_create(&t, NULL, worker_main, NULL);
+    long tid;
+    if (read(started[0], &tid, sizeof tid) != sizeof tid) return 2;
+    int nr = !strcmp(mode, "busy") ? -1
+             : !strcmp(mode, "poll") ? SYS_poll
+             : !strcmp(mode, "semwait") ? SYS_futex
+             : !strcmp(mode, "epoll") ? SYS_epoll_wait
+                                      : SYS_clock_nanosleep;
+    wait_until_in(tid, nr);
+    print_fact("main_tid", my_tid());
+    pid_t child = fork_and_reap();
+    __atomic_store_n(&spin_until_forked, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    print_fact("child", child);
+    print_value("result", result);
+    print_value("errno", result_errno);
+    return 0;
+}
