@@ -10,6 +10,7 @@
 #include "progs.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <semaphore.h>
@@ -128,6 +129,11 @@ int main(int argc, char **argv)
     fact_file_open(argc > 2 ? argv[2] : NULL);
     if (!strcmp(mode, "undumpable")) drop_ptrace();
     if (pipe2(started, O_CLOEXEC) || pipe2(never, O_CLOEXEC)) return 2;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, NULL); /* the worker inherits the mask */
+    char c = 0;
     pthread_t t;
     pthread_create(&t, NULL, worker_main, NULL);
     long tid;
@@ -139,7 +145,23 @@ int main(int argc, char **argv)
                                       : SYS_clock_nanosleep;
     wait_until_in(tid, nr);
     print_fact("main_tid", my_tid());
-    pid_t child = fork_and_reap();
+    /* The child waits until told: a SIGCHLD pending right after fork() returns, or a child
+     * that waitpid(-1) can reap, would be the auditor's (SIGCHLD is blocked in every thread). */
+    int hold[2];
+    if (pipe2(hold, O_CLOEXEC)) return 2;
+    pid_t child = fork();
+    if (child == 0) {
+        close(hold[1]);
+        if (read(hold[0], &c, 1) < 0) _exit(1);
+        _exit(0);
+    }
+    sigset_t pending;
+    sigpending(&pending);
+    print_value("sigchld_at_fork", sigismember(&pending, SIGCHLD));
+    int st;
+    print_value("reapable_at_fork", waitpid(-1, &st, WNOHANG));
+    close(hold[1]);
+    waitpid(child, &st, 0);
     __atomic_store_n(&spin_until_forked, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
     print_fact("child", child);
