@@ -118,6 +118,14 @@ static void holder_in_timed_epoll_wait_is_left_running(void **state)
     fa_run_free(&r);
 }
 
+/* An untimed epoll_wait is stopped: the stop makes it fail with EINTR, which the helper
+ * turns into a restart (-ERESTARTNOHAND); it returns the event written after the fork. */
+static void holder_in_untimed_epoll_wait_is_named_and_restarted(void **state)
+{
+    (void)state;
+    check_stopped_stack("epoll_untimed", 1, 0, "holder_epolls", "epoll_wait");
+}
+
 /* An undumpable process without CAP_SYS_PTRACE: the helper's PTRACE_SEIZE is refused;
  * the record says why, nothing hangs, the sleep is whole. */
 static void refused_ptrace_is_a_reason(void **state)
@@ -180,6 +188,7 @@ int main(void)
         cmocka_unit_test(holder_in_sem_timedwait_is_named_and_times_out),
         cmocka_unit_test(running_holder_is_named),
         cmocka_unit_test(holder_in_timed_epoll_wait_is_left_running),
+        cmocka_unit_test(holder_in_untimed_epoll_wait_is_named_and_restarted),
         cmocka_unit_test(refused_ptrace_is_a_reason),
         cmocka_unit_test(stack_signal_still_asks_by_signal),
         cmocka_unit_test(traced_process_is_a_reason),

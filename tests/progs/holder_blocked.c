@@ -1,7 +1,7 @@
 /* A worker holds a mutex and then blocks (or runs) while the main thread forks; argv[1]
  * says how: sleep (nanosleep 1 s), poll (a pipe nobody writes, 500 ms), semwait
  * (sem_timedwait, 500 ms), busy (a loop until the fork is over), epoll (epoll_wait,
- * 500 ms), undumpable (as sleep, with PR_SET_DUMPABLE 0 and without CAP_SYS_PTRACE: ptrace
+ * 500 ms), epoll_untimed (epoll_wait without a timeout, woken by a write after the fork), undumpable (as sleep, with PR_SET_DUMPABLE 0 and without CAP_SYS_PTRACE: ptrace
  * refused). The main thread forks once the kernel shows the worker inside the call
  * (/proc/self/task/TID/syscall), never after a sleep. The worker prints what its call
  * returned: the same with and without the auditor (a stop must not make it EINTR).
@@ -71,13 +71,13 @@ __attribute__((noinline)) static void holder_spins(void)
     result = n > 0;
 }
 
-__attribute__((noinline)) static void holder_epolls(void)
+__attribute__((noinline)) static void holder_epolls(int timeout_ms)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN};
     epoll_ctl(ep, EPOLL_CTL_ADD, never[0], &ev);
     ready();
-    result = epoll_wait(ep, &ev, 1, 500);
+    result = epoll_wait(ep, &ev, 1, timeout_ms);
     result_errno = result < 0 ? errno : 0;
     close(ep);
 }
@@ -90,7 +90,8 @@ static void *worker_main(void *arg)
     if (!strcmp(mode, "poll")) holder_polls();
     else if (!strcmp(mode, "semwait")) holder_waits();
     else if (!strcmp(mode, "busy")) holder_spins();
-    else if (!strcmp(mode, "epoll")) holder_epolls();
+    else if (!strcmp(mode, "epoll")) holder_epolls(500);
+    else if (!strcmp(mode, "epoll_untimed")) holder_epolls(-1);
     else holder_sleeps();
     pthread_mutex_unlock(&table_lock);
     return NULL;
@@ -141,7 +142,7 @@ int main(int argc, char **argv)
     int nr = !strcmp(mode, "busy") ? -1
              : !strcmp(mode, "poll") ? SYS_poll
              : !strcmp(mode, "semwait") ? SYS_futex
-             : !strcmp(mode, "epoll") ? SYS_epoll_wait
+             : !strncmp(mode, "epoll", 5) ? SYS_epoll_wait
                                       : SYS_clock_nanosleep;
     wait_until_in(tid, nr);
     print_fact("main_tid", my_tid());
@@ -163,6 +164,7 @@ int main(int argc, char **argv)
     close(hold[1]);
     waitpid(child, &st, 0);
     __atomic_store_n(&spin_until_forked, 1, __ATOMIC_RELEASE);
+    if (!strcmp(mode, "epoll_untimed") && write(never[1], "x", 1) != 1) return 2; /* wakes it: 1 event */
     pthread_join(t, NULL);
     print_fact("child", child);
     print_value("result", result);
