@@ -404,7 +404,11 @@ void fa_holder_stacks_collect(struct fa_snapshot *s)
         dl_iterate_phdr(stop_at_first, NULL); /* blocks while a stopped thread holds the loader's lock */
         int none = CLAIM_NONE;
         claimed = __atomic_compare_exchange_n(&hs.claim, &none, CLAIM_UNWINDING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    } else if (ready) { /* a thread inside libunwind (perhaps a stopped one): not unwound */
+        int none = CLAIM_NONE;
+        __atomic_compare_exchange_n(&hs.claim, &none, CLAIM_ABANDONED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     }
+    syscall(SYS_futex, &hs.claim, FUTEX_WAKE, 1, NULL, NULL, 0);
     for (int k = 0; k < hs.n; k++) {
         struct fa_snap_thread *t = &s->threads[slot[k]];
         const struct holder_req *r = &hs.r[k];
