@@ -363,8 +363,11 @@ void fa_holder_stacks_collect(struct fa_snapshot *s)
     }
     /* libunwind's first unwind on a thread allocates: done now, while no thread is stopped
      * (a stopped one may hold malloc's lock). */
-    uintptr_t warm[2];
-    fa_backtrace(warm, 2, NULL);
+    static FA_TLS int warm;
+    if (!warm) {
+        uintptr_t pc[2];
+        warm = fa_backtrace(pc, 2, NULL) > 0;
+    }
     memset(&hs, 0, sizeof hs);
     int slot[HOLDERS_MAX]; /* hs.r index -> s->threads index */
     for (int k = 0; k < n; k++) {

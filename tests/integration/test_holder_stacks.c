@@ -126,6 +126,36 @@ static void holder_in_untimed_epoll_wait_is_named_and_restarted(void **state)
     check_stopped_stack("epoll_untimed", 1, 0, "holder_epolls", "epoll_wait");
 }
 
+/* The holder sleeps holding the loader's lock (inside a dl_iterate_phdr callback), which
+ * libunwind takes: the forking thread's probe of that lock blocks, the helper gives up
+ * after a second and lets the thread go; the record says so, nothing hangs. */
+static void holder_holding_the_loader_lock_is_not_unwound(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    char facts[] = "/tmp/fa_holder_XXXXXX";
+    int fd = mkstemp(facts);
+    assert_true(fd >= 0);
+    close(fd);
+    const char *argv[] = {fa_build_path("tests/progs/holder_blocked"), "loader", facts, NULL};
+    struct fa_run plain;
+    assert_int_equal(fa_run_plain(&plain, argv, DEADLINE), 0);
+    assert_int_equal(fa_run_audited(&r, argv, NULL, DEADLINE), 0);
+    unlink(facts);
+    assert_false(r.timed_out);
+    fa_assert_same_behaviour(&plain, &r);
+    fa_run_free(&plain);
+    assert_int_equal(fa_out_value(&r, "result"), 0);
+    assert_int_equal(fa_count_kind(r.records, "lock-held-at-fork"), 2);
+    /* the first fork (a plain sleep; it also set up the forking thread's unwinder) */
+    json_t *lock = json_object_get(fa_find_kind(r.records, "lock-held-at-fork", 0), "lock");
+    assert_true(fa_frames_have(json_object_get(lock, "holder_stack_at_fork"), "holder_sleeps"));
+    lock = json_object_get(fa_find_kind(r.records, "lock-held-at-fork", 1), "lock");
+    assert_null(json_object_get(lock, "holder_stack_at_fork"));
+    assert_non_null(strstr(fa_str(lock, "holder_stack_at_fork_missing"), "loader's lock"));
+    fa_run_free(&r);
+}
+
 /* An undumpable process without CAP_SYS_PTRACE: the helper's PTRACE_SEIZE is refused;
  * the record says why, nothing hangs, the sleep is whole. */
 static void refused_ptrace_is_a_reason(void **state)
@@ -189,6 +219,7 @@ int main(void)
         cmocka_unit_test(running_holder_is_named),
         cmocka_unit_test(holder_in_timed_epoll_wait_is_left_running),
         cmocka_unit_test(holder_in_untimed_epoll_wait_is_named_and_restarted),
+        cmocka_unit_test(holder_holding_the_loader_lock_is_not_unwound),
         cmocka_unit_test(refused_ptrace_is_a_reason),
         cmocka_unit_test(stack_signal_still_asks_by_signal),
         cmocka_unit_test(traced_process_is_a_reason),

@@ -2,7 +2,8 @@
  * says how: sleep (nanosleep 1 s), poll (a pipe nobody writes, 500 ms), semwait
  * (sem_timedwait, 500 ms), busy (a loop until the fork is over), epoll (epoll_wait,
  * 500 ms), epoll_untimed (epoll_wait without a timeout, woken by a write after the fork), undumpable (as sleep, with PR_SET_DUMPABLE 0 and without CAP_SYS_PTRACE: ptrace
- * refused). The main thread forks once the kernel shows the worker inside the call
+ * refused), loader (a first fork while it sleeps plainly, a second while it sleeps inside
+ * a dl_iterate_phdr callback: the loader's lock held, which an unwind needs). The main thread forks once the kernel shows the worker inside the call
  * (/proc/self/task/TID/syscall), never after a sleep. The worker prints what its call
  * returned: the same with and without the auditor (a stop must not make it EINTR).
  * Expected: lock-held-at-fork (error) whose holder_stack_at_fork names holder_sleeps,
@@ -10,6 +11,7 @@
 #include "progs.h"
 
 #include <errno.h>
+#include <link.h>
 #include <signal.h>
 #include <linux/capability.h>
 #include <poll.h>
@@ -82,6 +84,18 @@ __attribute__((noinline)) static void holder_epolls(int timeout_ms)
     close(ep);
 }
 
+/* Sleeps inside dl_iterate_phdr's callback: the loader's lock is held while it sleeps. */
+static int sleep_in_callback(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)info;
+    (void)size;
+    (void)data;
+    holder_sleeps();
+    return 1;
+}
+
+__attribute__((noinline)) static void holder_holds_the_loader(void) { dl_iterate_phdr(sleep_in_callback, NULL); }
+
 static void *worker_main(void *arg)
 {
     (void)arg;
@@ -92,6 +106,10 @@ static void *worker_main(void *arg)
     else if (!strcmp(mode, "busy")) holder_spins();
     else if (!strcmp(mode, "epoll")) holder_epolls(500);
     else if (!strcmp(mode, "epoll_untimed")) holder_epolls(-1);
+    else if (!strcmp(mode, "loader")) {
+        holder_sleeps(); /* the first fork, while it sleeps plainly */
+        holder_holds_the_loader();
+    }
     else holder_sleeps();
     pthread_mutex_unlock(&table_lock);
     return NULL;
@@ -102,10 +120,10 @@ static void wait_until_in(long tid, int nr)
 {
     char path[64], buf[256];
     snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
-    for (;;) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-        if (fd >= 0) close(fd);
+    for (;;) { /* raw system calls: the auditor's open() would unwind, and the loader mode holds its lock */
+        long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+        long n = fd < 0 ? -1 : syscall(SYS_read, fd, buf, sizeof buf - 1);
+        if (fd >= 0) syscall(SYS_close, fd);
         if (n <= 0) _exit(4);
         buf[n] = 0;
         if (nr < 0 ? !strncmp(buf, "running", 7) : atoi(buf) == nr) return;
@@ -129,7 +147,8 @@ int main(int argc, char **argv)
     mode = argc > 1 ? argv[1] : "sleep";
     fact_file_open(argc > 2 ? argv[2] : NULL);
     if (!strcmp(mode, "undumpable")) drop_ptrace();
-    if (pipe2(started, O_CLOEXEC) || pipe2(never, O_CLOEXEC)) return 2;
+    int hold[2]; /* made now: the auditor's pipe2() unwinds, which waits for the loader's lock */
+    if (pipe2(started, O_CLOEXEC) || pipe2(never, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) return 2;
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -146,10 +165,13 @@ int main(int argc, char **argv)
                                       : SYS_clock_nanosleep;
     wait_until_in(tid, nr);
     print_fact("main_tid", my_tid());
+    if (!strcmp(mode, "loader")) { /* the second sleep is in the callback */
+        fork_and_reap();
+        if (read(started[0], &tid, sizeof tid) != sizeof tid) return 2;
+        wait_until_in(tid, nr);
+    }
     /* The child waits until told: a SIGCHLD pending right after fork() returns, or a child
      * that waitpid(-1) can reap, would be the auditor's (SIGCHLD is blocked in every thread). */
-    int hold[2];
-    if (pipe2(hold, O_CLOEXEC)) return 2;
     pid_t child = fork();
     if (child == 0) {
         close(hold[1]);
