@@ -255,20 +255,19 @@ static long timed_eintr_call(pid_t tid, uintptr_t *pc)
         for (const char *p = field[0]; *p >= '0' && *p <= '9'; p++) nr = nr * 10 + (*p - '0');
         unsigned long a[6];
         for (int i = 0; i < 6; i++) a[i] = parse_hex(field[1 + i]);
-        switch (nr) {
-        case SYS_epoll_wait:
-        case SYS_epoll_pwait: timed = (int)a[3] != -1; break; /* int timeout in ms, -1: none */
+        /* the timeout argument: an int in ms (-1: none) or a pointer (NULL: none) */
+        if (nr == SYS_epoll_wait || nr == SYS_epoll_pwait) timed = (int)a[3] != -1;
 #ifdef SYS_epoll_pwait2
-        case SYS_epoll_pwait2: timed = a[3] != 0; break;
+        else if (nr == SYS_semtimedop || nr == SYS_epoll_pwait2) timed = a[3] != 0;
+#else
+        else if (nr == SYS_semtimedop) timed = a[3] != 0;
 #endif
-        case SYS_rt_sigtimedwait: timed = a[2] != 0; break;
-        case SYS_semtimedop: timed = a[3] != 0; break;
-        case SYS_io_getevents: timed = a[4] != 0; break;
+        else if (nr == SYS_rt_sigtimedwait) timed = a[2] != 0;
 #ifdef SYS_io_pgetevents
-        case SYS_io_pgetevents: timed = a[4] != 0; break;
+        else if (nr == SYS_io_getevents || nr == SYS_io_pgetevents) timed = a[4] != 0;
+#else
+        else if (nr == SYS_io_getevents) timed = a[4] != 0;
 #endif
-        default: break;
-        }
         *pc = (uintptr_t)parse_hex(field[8]);
     }
     fa_buf_release(&st);
@@ -322,9 +321,10 @@ static void to_context(const struct user_regs_struct *r, ucontext_t *uc)
     g[REG_EFL] = (greg_t)r->eflags;
 }
 
-static void reap(pid_t pid)
+/* Waits for the helper to detach and exit (it was released or killed), then reaps it. */
+static void reap(pid_t pid, int killed)
 {
-    if (!wait_word(&hs.done, RELEASE_WAIT_MS + CLAIM_WAIT_MS + 1000)) syscall(SYS_kill, pid, SIGKILL);
+    if (!killed && !wait_word(&hs.done, RELEASE_WAIT_MS + CLAIM_WAIT_MS + 1000)) syscall(SYS_kill, pid, SIGKILL);
     int status;
     while (syscall(SYS_wait4, pid, &status, __WALL, NULL) < 0 && errno == EINTR) {
     }
@@ -352,7 +352,7 @@ static int holders(struct fa_snapshot *s, int *idx)
 void fa_holder_stacks_collect(struct fa_snapshot *s)
 {
     if (fa_proc.no_unwind || s->nlocks == 0 || s->nthreads == 0) return;
-    int idx[HOLDERS_MAX];
+    int idx[HOLDERS_MAX] = {0};
     int n = holders(s, idx);
     if (n == 0) return;
     int expect = 0, saved;
@@ -369,7 +369,7 @@ void fa_holder_stacks_collect(struct fa_snapshot *s)
         warm = fa_backtrace(pc, 2, NULL) > 0;
     }
     memset(&hs, 0, sizeof hs);
-    int slot[HOLDERS_MAX]; /* hs.r index -> s->threads index */
+    int slot[HOLDERS_MAX] = {0}; /* hs.r index -> s->threads index */
     for (int k = 0; k < n; k++) {
         struct fa_snap_thread *t = &s->threads[idx[k]];
         int traced, stopped;
@@ -433,7 +433,7 @@ void fa_holder_stacks_collect(struct fa_snapshot *s)
     __atomic_store_n(&hs.release, 1, __ATOMIC_RELEASE);
     syscall(SYS_futex, &hs.release, FUTEX_WAKE, 1, NULL, NULL, 0);
     if (!ready) syscall(SYS_kill, pid, SIGKILL); /* its tracees are detached when it dies */
-    reap(pid);
+    reap(pid, !ready);
     if (named) prctl(PR_SET_PTRACER, 0, 0, 0, 0);
     errno = saved;
 out:
