@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -234,11 +235,12 @@ static int status_says(pid_t tid, int *traced, int *stopped)
     return 1;
 }
 
-/* A system call that a ptrace stop ends with EINTR (signal(7): epoll_wait, semtimedop,
- * sigtimedwait, io_getevents) and that has a timeout: restarted, it would wait its whole
- * timeout again. Such a thread is not stopped; its pc is the kernel's (the syscall file).
- * Returns the call's number, or -1 when the thread may be stopped. */
-static long timed_eintr_call(pid_t tid, uintptr_t *pc)
+/* A system call that a ptrace stop would end early: one that it ends with EINTR
+ * (signal(7): epoll_wait, semtimedop, sigtimedwait, io_getevents) and that has a timeout
+ * (restarted, it would wait its whole timeout again), or a transfer that it ends part-way.
+ * Such a thread is not stopped; its pc is the kernel's (the syscall file). Returns the
+ * call's number, or -1 when the thread may be stopped. */
+static long early_ending_call(pid_t tid, uintptr_t *pc)
 {
     char path[64];
     task_path(path, tid, "syscall");
@@ -268,6 +270,15 @@ static long timed_eintr_call(pid_t tid, uintptr_t *pc)
 #else
         else if (nr == SYS_io_getevents) timed = a[4] != 0;
 #endif
+        /* Transfers that a pending signal or stop ends part-way with the count done so far
+         * (a write to a full pipe or socket, a recv with MSG_WAITALL, splice): left running. */
+        else if (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64 || nr == SYS_pwritev ||
+                 nr == SYS_sendto || nr == SYS_sendmsg || nr == SYS_sendmmsg || nr == SYS_recvmmsg ||
+                 nr == SYS_splice || nr == SYS_tee || nr == SYS_vmsplice || nr == SYS_sendfile ||
+                 nr == SYS_copy_file_range)
+            timed = 1;
+        else if (nr == SYS_recvfrom) timed = (a[3] & MSG_WAITALL) != 0;
+        else if (nr == SYS_recvmsg) timed = (a[2] & MSG_WAITALL) != 0;
         *pc = (uintptr_t)parse_hex(field[8]);
     }
     fa_buf_release(&st);
@@ -378,7 +389,7 @@ void fa_holder_stacks_collect(struct fa_snapshot *s)
         status_says(t->tid, &traced, &stopped);
         if (traced) t->stack_state = FA_STACK_TRACED;
         else if (stopped) t->stack_state = FA_STACK_STOPPED;
-        else if ((nr = timed_eintr_call(t->tid, &pc)) >= 0) {
+        else if ((nr = early_ending_call(t->tid, &pc)) >= 0) {
             t->stack_state = FA_STACK_OK;
             t->nstack = pc ? 1 : 0;
             t->stack[0] = pc | FA_PC_MORE;

@@ -49,7 +49,7 @@ enum fa_stack_state {
 /* What a stack that is there needs said (stack_note): */
 enum fa_stack_note {
     FA_NOTE_NONE = 0,
-    FA_NOTE_KERNEL_PC = 1, /* one frame, the kernel's pc: in a timed call a stop would end early */
+    FA_NOTE_KERNEL_PC = 1, /* one frame, the kernel's pc: a stop would end its call early */
 };
 
 struct fa_snap_lock {

@@ -403,7 +403,7 @@ void fa_record_lock_json_open(struct fa_buf *b, const struct fa_held *h, pid_t h
 /* ---------------------------------------------------------------- threads */
 
 static const char stack_note_text[] =
-    "the kernel's pc only: not stopped, in a timed call a stop would end early with EINTR";
+    "the kernel's pc only: not stopped, a stop would end this call early (EINTR in a timed wait, a short write)";
 
 const char *fa_record_stack_missing(int stack_state)
 {

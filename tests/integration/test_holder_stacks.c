@@ -118,6 +118,20 @@ static void holder_in_timed_epoll_wait_is_left_running(void **state)
     fa_run_free(&r);
 }
 
+/* A blocking write to a full pipe: a stop would end it part-way (a short count); left
+ * running, the kernel's pc shown; the write is whole. */
+static void holder_in_a_blocking_write_is_left_running(void **state)
+{
+    (void)state;
+    struct fa_run r;
+    json_t *lock = run_mode(&r, "write", NULL, 256 * 1024, 0);
+    json_t *stack = json_object_get(lock, "holder_stack_at_fork");
+    assert_int_equal(json_array_size(stack), 1);
+    assert_non_null(strstr(fa_str(lock, "holder_stack_at_fork_note"), "short write"));
+    assert_int_equal(fa_int(lock, "holder_stack_at_fork_syscall"), 1); /* SYS_write */
+    fa_run_free(&r);
+}
+
 /* An untimed epoll_wait is stopped: the stop makes it fail with EINTR, which the helper
  * turns into a restart (-ERESTARTNOHAND); it returns the event written after the fork. */
 static void holder_in_untimed_epoll_wait_is_named_and_restarted(void **state)
@@ -219,6 +233,7 @@ int main(void)
         cmocka_unit_test(running_holder_is_named),
         cmocka_unit_test(holder_in_timed_epoll_wait_is_left_running),
         cmocka_unit_test(holder_in_untimed_epoll_wait_is_named_and_restarted),
+        cmocka_unit_test(holder_in_a_blocking_write_is_left_running),
         cmocka_unit_test(holder_holding_the_loader_lock_is_not_unwound),
         cmocka_unit_test(refused_ptrace_is_a_reason),
         cmocka_unit_test(stack_signal_still_asks_by_signal),

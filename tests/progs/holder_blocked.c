@@ -1,7 +1,7 @@
 /* A worker holds a mutex and then blocks (or runs) while the main thread forks; argv[1]
  * says how: sleep (nanosleep 1 s), poll (a pipe nobody writes, 500 ms), semwait
  * (sem_timedwait, 500 ms), busy (a loop until the fork is over), epoll (epoll_wait,
- * 500 ms), epoll_untimed (epoll_wait without a timeout, woken by a write after the fork), undumpable (as sleep, with PR_SET_DUMPABLE 0 and without CAP_SYS_PTRACE: ptrace
+ * 500 ms), write (a blocking write of 256 KiB to a full pipe), epoll_untimed (epoll_wait without a timeout, woken by a write after the fork), undumpable (as sleep, with PR_SET_DUMPABLE 0 and without CAP_SYS_PTRACE: ptrace
  * refused), loader (a first fork while it sleeps plainly, a second while it sleeps inside
  * a dl_iterate_phdr callback: the loader's lock held, which an unwind needs). The main thread forks once the kernel shows the worker inside the call
  * (/proc/self/task/TID/syscall), never after a sleep. The worker prints what its call
@@ -96,6 +96,23 @@ static int sleep_in_callback(struct dl_phdr_info *info, size_t size, void *data)
 
 __attribute__((noinline)) static void holder_holds_the_loader(void) { dl_iterate_phdr(sleep_in_callback, NULL); }
 
+/* A pipe filled up, then a blocking write of 256 KiB more: the main thread drains it
+ * after the fork. A stop would end the write part-way (a short count). */
+static int full[2];
+static char chunk[256 * 1024];
+
+__attribute__((noinline)) static void holder_writes(void)
+{
+    fcntl(full[1], F_SETFL, O_NONBLOCK);
+    while (write(full[1], chunk, sizeof chunk) > 0) {
+    }
+    fcntl(full[1], F_SETFL, 0);
+    ready();
+    result = write(full[1], chunk, sizeof chunk);
+    result_errno = result < 0 ? errno : 0;
+    close(full[1]);
+}
+
 static void *worker_main(void *arg)
 {
     (void)arg;
@@ -106,6 +123,7 @@ static void *worker_main(void *arg)
     else if (!strcmp(mode, "busy")) holder_spins();
     else if (!strcmp(mode, "epoll")) holder_epolls(500);
     else if (!strcmp(mode, "epoll_untimed")) holder_epolls(-1);
+    else if (!strcmp(mode, "write")) holder_writes();
     else if (!strcmp(mode, "loader")) {
         holder_sleeps(); /* the first fork, while it sleeps plainly */
         holder_holds_the_loader();
@@ -148,7 +166,9 @@ int main(int argc, char **argv)
     fact_file_open(argc > 2 ? argv[2] : NULL);
     if (!strcmp(mode, "undumpable")) drop_ptrace();
     int hold[2]; /* made now: the auditor's pipe2() unwinds, which waits for the loader's lock */
-    if (pipe2(started, O_CLOEXEC) || pipe2(never, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) return 2;
+    if (pipe2(started, O_CLOEXEC) || pipe2(never, O_CLOEXEC) || pipe2(hold, O_CLOEXEC) ||
+        pipe2(full, O_CLOEXEC))
+        return 2;
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -162,6 +182,7 @@ int main(int argc, char **argv)
              : !strcmp(mode, "poll") ? SYS_poll
              : !strcmp(mode, "semwait") ? SYS_futex
              : !strncmp(mode, "epoll", 5) ? SYS_epoll_wait
+             : !strcmp(mode, "write") ? SYS_write
                                       : SYS_clock_nanosleep;
     wait_until_in(tid, nr);
     print_fact("main_tid", my_tid());
@@ -187,6 +208,9 @@ int main(int argc, char **argv)
     waitpid(child, &st, 0);
     __atomic_store_n(&spin_until_forked, 1, __ATOMIC_RELEASE);
     if (!strcmp(mode, "epoll_untimed") && write(never[1], "x", 1) != 1) return 2; /* wakes it: 1 event */
+    if (!strcmp(mode, "write")) /* drains the pipe until the worker closes it */
+        while (read(full[0], chunk, sizeof chunk) > 0) {
+        }
     pthread_join(t, NULL);
     print_fact("child", child);
     print_value("result", result);
