@@ -413,8 +413,11 @@ void fa_holder_stacks_collect(struct fa_snapshot *s)
     __atomic_store_n(&hs.go, 1, __ATOMIC_RELEASE);
     syscall(SYS_futex, &hs.go, FUTEX_WAKE, 1, NULL, NULL, 0);
     int ready = wait_word(&hs.ready, READY_WAIT_MS);
-    int claimed = 0;
-    if (ready && __atomic_load_n(&fa_unwinders, __ATOMIC_ACQUIRE) == 0) {
+    int claimed = 0, in_unwinder = __atomic_load_n(&fa_unwinders, __ATOMIC_ACQUIRE) != 0;
+    /* a thread stopped inside libunwind (another library's unwind, not counted above) */
+    for (int k = 0; ready && k < hs.n; k++)
+        in_unwinder |= hs.r[k].result == R_STOPPED && fa_is_unwinder_pc((uintptr_t)hs.r[k].regs.rip);
+    if (ready && !in_unwinder) {
         dl_iterate_phdr(stop_at_first, NULL); /* blocks while a stopped thread holds the loader's lock */
         int none = CLAIM_NONE;
         claimed = __atomic_compare_exchange_n(&hs.claim, &none, CLAIM_UNWINDING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
