@@ -27,6 +27,7 @@
 #include "track/threads.h"
 #include "audit/python_capture.h"
 #include "audit/stdio_streams.h"
+#include "audit/holderstacks.h"
 #include "audit/threadstacks.h"
 #include "audit/watchdog.h"
 
@@ -173,6 +174,7 @@ static void add_thread(const char *name, int dirfd, void *ctx)
     t->self = 0;
     t->ncreated = 0;
     t->stack_state = FA_STACK_NONE;
+    t->stack_note = FA_NOTE_NONE;
     t->nstack = 0;
     read_comm(dirfd, name, t->name, sizeof t->name);
     /* /proc lists threads in creation order, and slots are mostly claimed in that order
@@ -405,6 +407,7 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
         fa_proc_walk("/proc/self/task", s->dirents, FA_SNAP_DIRENT_BYTES, walk_threads, &w);
     }
     fa_thread_stacks_collect(s);
+    fa_holder_stacks_collect(s); /* holders not asked by stack_signal: by a ptrace stop */
     fa_watchdog_remember(s);
     s->threads_untracked = fa_threads_untracked;
     s->prepare_unwrapped = fa_prepare_unwrapped;

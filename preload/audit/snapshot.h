@@ -24,6 +24,8 @@ struct fa_snap_thread {
     int stack_state;      /* enum fa_stack_state: what the thread's stack at fork is */
     int nstack;
     uintptr_t stack[FA_MAX_FRAMES]; /* its stack at the fork, unwound in a signal handler */
+    int stack_note;       /* enum fa_stack_note */
+    int stack_syscall;    /* FA_NOTE_KERNEL_PC: the system call it was in */
 };
 
 enum fa_stack_state {
@@ -36,6 +38,19 @@ enum fa_stack_state {
     FA_STACK_BLOCKED = 5,  /* the thread blocks stack_signal: not sent it */
     FA_STACK_TOO_MANY = 6, /* past the collector's table (threadstacks.c): not asked */
     FA_STACK_TIGHT = 7,    /* too near the end of its stack to unwind without overflowing it */
+    /* A lock holder's stack by default (audit/holderstacks.c: a ptrace stop by a helper) */
+    FA_STACK_PTRACE_REFUSED = 8, /* the helper's PTRACE_SEIZE failed (EPERM...) */
+    FA_STACK_TRACED = 9,   /* the thread is traced already (a debugger, strace) */
+    FA_STACK_STOPPED = 10, /* the thread is stopped (SIGSTOP, a debugger): left alone */
+    FA_STACK_NO_HELPER = 11, /* no helper process (clone failed) or it did not answer */
+    FA_STACK_UNSAFE = 12,  /* stopped, not unwound: libunwind or the loader's lock was busy */
+    FA_STACK_GONE = 13,    /* the thread ended before it could be stopped */
+};
+
+/* What a stack that is there needs said (stack_note): */
+enum fa_stack_note {
+    FA_NOTE_NONE = 0,
+    FA_NOTE_KERNEL_PC = 1, /* one frame, the kernel's pc: a stop would end its call early */
 };
 
 struct fa_snap_lock {

@@ -226,6 +226,44 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     return out ? out : call_site_only(pc, max, call_site);
 }
 
+int fa_backtrace_from_context(uintptr_t *pc, int max, void *context)
+{
+    int saved = errno, n = 0, astray = 0;
+    if (fa_proc.no_unwind || max < 1) return 0;
+    if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
+    if (__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) return 0;
+    fa_in_auditor++;
+    learn_own_code();
+    __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
+    unw_cursor_t cur;
+    int more = 0;
+    /* A signal frame: the first pc is where the thread stands, not a return address
+     * (libunwind looks up the pc itself, not pc - 1). */
+    if (setup_unwind() && unw_init_local2(&cur, (unw_context_t *)context, UNW_INIT_SIGNAL_FRAME) == 0) {
+        for (int steps = 0; steps < FA_MAX_FRAMES + 16; steps++) {
+            unw_word_t ip = 0;
+            if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+            if (!plausible_pc((uintptr_t)ip)) {
+                astray = 1;
+                break;
+            }
+            if (!fa_is_auditor_pc((uintptr_t)ip)) {
+                if (n == max) {
+                    more = 1;
+                    break;
+                }
+                pc[n++] = (uintptr_t)ip;
+            }
+            if (unw_step(&cur) <= 0) break;
+        }
+    }
+    __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
+    if (n > 0) pc[n - 1] |= more ? FA_PC_MORE : astray ? FA_PC_ASTRAY : 0;
+    fa_in_auditor--;
+    errno = saved;
+    return n;
+}
+
 int fa_backtrace_with_sp(uintptr_t *pc, uintptr_t *sp, int max)
 {
     int saved = errno, n = 0;

@@ -31,6 +31,10 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site);
  * frame's pc and its stack pointer (the callee's canonical frame address), for learning
  * frame sizes. Returns the count, 0 where fa_backtrace gives the call site only. */
 int fa_backtrace_with_sp(uintptr_t *pc, uintptr_t *sp, int max);
+/* Another thread's stack, from its registers in `context` (a ucontext_t, libunwind's
+ * unw_context_t on x86-64) while that thread is stopped: innermost first, the auditor's
+ * frames skipped, flags on the last pc as for fa_backtrace. 0 when not unwound. */
+int fa_backtrace_from_context(uintptr_t *pc, int max, void *context);
 /* For a stack unwound in a signal handler: drops the frames up to and including the
  * signal-return trampoline `restorer` (the handler's sa_restorer), so the stack starts at
  * the interrupted code. Returns the new count; unchanged when the trampoline is absent. */

@@ -45,9 +45,11 @@ int fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *na
             off += d->d_reclen;
             if (d->d_name[0] != '.') stop = fn(d->d_name, (int)dfd, ctx);
         }
-        /* procfs fills the buffer while entries fit (names here are short numbers): a
-         * reply with room for 256 more bytes was the last one, skip the empty call. */
-        if (n + 256 <= len) break;
+        /* A short reply is not the last one: getdents64 stops early when a signal, or a
+         * ptrace interrupt (another thread's fork reading this one's stack,
+         * audit/holderstacks.c), is pending for the caller (filldir64). Only an empty
+         * reply ends the listing (stopping at a short one lost the rest: a fork then
+         * listed no other thread at all). */
     }
     syscall(SYS_close, dfd);
     return 0;

@@ -403,6 +403,9 @@ void fa_record_lock_json_open(struct fa_buf *b, const struct fa_held *h, pid_t h
 
 /* ---------------------------------------------------------------- threads */
 
+static const char stack_note_text[] =
+    "the kernel's pc only: not stopped, a stop would end this call early (EINTR in a timed wait, a short write)";
+
 const char *fa_record_stack_missing(int stack_state)
 {
     switch (stack_state) {
@@ -412,6 +415,12 @@ const char *fa_record_stack_missing(int stack_state)
     case FA_STACK_TOO_MANY: return "not asked: more than 1024 other threads at the fork";
     case FA_STACK_TIGHT: return "too near the end of its stack to unwind (less than 12 KiB left)";
     case FA_STACK_UNAVAILABLE: return "stack_signal is the program's, or another fork was collecting";
+    case FA_STACK_PTRACE_REFUSED: return "not stopped: ptrace refused (Yama ptrace_scope, an undumpable process without CAP_SYS_PTRACE, a container or seccomp); stack_signal asks by a signal instead";
+    case FA_STACK_TRACED: return "not stopped: the thread is traced already (a debugger or strace)";
+    case FA_STACK_STOPPED: return "the thread is stopped (SIGSTOP or a debugger)";
+    case FA_STACK_NO_HELPER: return "not stopped: no helper process (clone failed) or it did not answer";
+    case FA_STACK_UNSAFE: return "stopped but not unwound: another thread was inside libunwind, or a stopped thread held the loader's lock";
+    case FA_STACK_GONE: return "the thread ended before it could be stopped";
     default: return NULL; /* FA_STACK_NONE, FA_STACK_OK: nothing to say */
     }
 }
@@ -439,6 +448,16 @@ void fa_record_thread_stack_json(struct fa_buf *b, const struct fa_snap_thread *
         fa_puts(b, key);
         fa_puts(b, "\":");
         fa_record_frames_json(b, t->stack, t->nstack);
+        if (t->stack_note == FA_NOTE_KERNEL_PC) {
+            fa_puts(b, ",\"");
+            fa_puts(b, key);
+            fa_puts(b, "_note\":\"");
+            fa_puts(b, stack_note_text);
+            fa_puts(b, "\",\"");
+            fa_puts(b, key);
+            fa_puts(b, "_syscall\":");
+            fa_put_dec(b, t->stack_syscall);
+        }
     } else if (missing) {
         fa_puts(b, ",\"");
         fa_puts(b, key);
@@ -466,6 +485,14 @@ void fa_record_thread_stack_text(struct fa_buf *b, pid_t pid, const struct fa_sn
     if (t->stack_state == FA_STACK_OK) {
         fa_record_text_line(b, pid, title);
         fa_record_frames_text(b, pid, t->stack, t->nstack, "      ");
+        if (t->stack_note == FA_NOTE_KERNEL_PC) {
+            fa_record_prefix(b, pid);
+            fa_puts(b, "    (");
+            fa_puts(b, stack_note_text);
+            fa_puts(b, ", system call ");
+            fa_put_dec(b, t->stack_syscall);
+            fa_puts(b, ")\n");
+        }
     } else if (missing) {
         fa_record_prefix(b, pid);
         fa_puts(b, "    (stack at fork unknown: ");
