@@ -20,6 +20,7 @@
 #include "out/log.h"
 #include "out/symbolize.h"
 #include "base/options.h"
+#include "base/ownfd.h"
 #include "base/process.h"
 #include "base/procfs.h"
 #include "findings/findings.h"
@@ -30,7 +31,8 @@
 #include "audit/watchdog.h"
 
 
-static long sys_openat(int dir, const char *path, int flags) { return syscall(SYS_openat, dir, path, flags, 0); }
+/* The auditor's descriptors are opened through base/ownfd.h: no other thread's child inherits them. */
+static long sys_openat(int dir, const char *path, int flags) { return fa_ownfd_openat(dir, path, flags); }
 
 static void for_each_dirent(struct fa_snapshot *s, const char *path, void (*fn)(const char *, int dirfd, void *))
 {
@@ -116,7 +118,7 @@ static void read_comm(int dirfd, const char *tid, char *out, size_t cap)
     long fd = sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     long r = syscall(SYS_read, fd, out, cap - 1);
-    syscall(SYS_close, fd);
+    fa_ownfd_close(fd);
     if (r < 0) r = 0;
     out[r] = 0;
     if (r > 0 && out[r - 1] == '\n') out[r - 1] = 0;
@@ -182,7 +184,7 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
     if (s->nfds >= s->max_fds) {
         /* Past max_fds only the count matters: no system call per descriptor (but for the
          * auditor's own few), so 20,000 descriptors cost the listing and no more. */
-        if (fa_fdtrack_is_auditor((int)fd)) return 0;
+        if (fa_fdtrack_is_auditor((int)fd) || fa_ownfd_is_open((int)fd)) return 0;
         s->fds_dropped++;
         return 0;
     }
@@ -190,6 +192,7 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
     if (syscall(SYS_fstat, fd, &st) != 0) return 0; /* closed meanwhile */
     const struct fa_fd_origin *o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     if (o && o->opened_by == fa_fd_auditor) return 0;
+    if (fa_ownfd_is_open((int)fd)) return 0; /* another thread's audit has it open: not inherited */
     struct fa_snap_fd *f = &s->fds[s->nfds];
     f->py_site = 0;
     if (o && o->py_site) {
@@ -301,7 +304,8 @@ long fa_audit_fds_unlisted(int dirfd, long seen, long last, int log_fd)
     long rest = unlisted(dirfd, &w, 0);
     if (rest < 0) return -1;
     /* the auditor's own past this point: the directory itself, the log, libunwind's pipe */
-    rest -= (dirfd > last) + (log_fd > last && !fa_fdtrack_is_auditor(log_fd)) + fa_fdtrack_own_above((int)last);
+    rest -= (dirfd > last) + (log_fd > last && !fa_fdtrack_is_auditor(log_fd)) + fa_fdtrack_own_above((int)last) +
+            fa_ownfd_count_above((int)last, dirfd);
     return rest > 0 ? rest : 0;
 }
 
@@ -391,7 +395,7 @@ struct fa_snapshot *fa_audit_state(int unwind, uintptr_t restorer, int *busy)
     long taskdir = sys_openat(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (taskdir >= 0) {
         read_comm((int)taskdir, tidname, r->name, sizeof r->name);
-        syscall(SYS_close, taskdir);
+        fa_ownfd_close(taskdir);
     }
     if (self) {
         r->start_routine = self->start_routine;

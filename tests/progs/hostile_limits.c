@@ -5,7 +5,12 @@
  *             buffered stdout and from an atexit handler: the output must arrive
  *   raise N   sends itself signal N with its default disposition: the program must end
  *             as without the auditor (dump_signal=N must not take the signal over)
- *   echo      prints "ok" (start-up with a hostile suppressions file) */
+ *   echo      prints "ok" (start-up with a hostile suppressions file)
+ *   concurrent T M
+ *             T threads, released together by a barrier, fork M times each; every child
+ *             opens /dev/null and exits with its number minus the lowest free number
+ *             the parent had (0 unless it inherited a descriptor the program never
+ *             opened: the auditor's); prints children and children_extra_fd (item 3) */
 #include "progs.h"
 
 #include <signal.h>
@@ -49,6 +54,43 @@ static void raise_default(int sig)
     printf("still running after signal %d\n", sig);
 }
 
+static int lowest_free_fd;
+static int concurrent_forks;
+static pthread_barrier_t concurrent_start;
+static long children_ok, children_extra;
+
+static void *concurrent_forker(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&concurrent_start);
+    for (int i = 0; i < concurrent_forks; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            int fd = open("/dev/null", O_RDONLY);
+            _exit(fd < 0 ? 100 : fd - lowest_free_fd);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid) continue;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) __atomic_add_fetch(&children_ok, 1, __ATOMIC_RELAXED);
+        else __atomic_add_fetch(&children_extra, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void concurrent(int threads, int forks)
+{
+    pthread_t t[64];
+    if (threads > 64) threads = 64;
+    lowest_free_fd = open("/dev/null", O_RDONLY);
+    close(lowest_free_fd);
+    concurrent_forks = forks;
+    pthread_barrier_init(&concurrent_start, NULL, (unsigned)threads);
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, concurrent_forker, NULL);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    print_value("children", children_ok + children_extra);
+    print_value("children_extra_fd", children_extra);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -56,6 +98,7 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "exitcode") == 0) exitcode();
     else if (strcmp(mode, "raise") == 0 && argc > 2) raise_default(atoi(argv[2]));
     else if (strcmp(mode, "echo") == 0) printf("ok\n");
+    else if (strcmp(mode, "concurrent") == 0 && argc > 3) concurrent(atoi(argv[2]), atoi(argv[3]));
     else return 2;
     return 0;
 }
