@@ -10,7 +10,11 @@
  *             T threads, released together by a barrier, fork M times each; every child
  *             opens /dev/null and exits with its number minus the lowest free number
  *             the parent had (0 unless it inherited a descriptor the program never
- *             opened: the auditor's); prints children and children_extra_fd (item 3) */
+ *             opened: the auditor's); prints children and children_extra_fd (item 3)
+ *   pipelog F [wait]
+ *             forks F times with a descriptor open (a finding each), prints forks=F;
+ *             with "wait", reads a byte from stdin (the test drains the log meanwhile);
+ *             then forks once more and prints final_fork=1 (item 2: a log nobody reads) */
 #include "progs.h"
 
 #include <signal.h>
@@ -91,6 +95,19 @@ static void concurrent(int threads, int forks)
     print_value("children_extra_fd", children_extra);
 }
 
+static void pipelog(int forks, int wait)
+{
+    int fd = open("/dev/null", O_RDONLY); /* inherited by every child: fds-at-fork */
+    int done = 0;
+    for (int i = 0; i < forks; i++)
+        if (fork_and_reap() > 0) done++;
+    print_value("forks", done);
+    char c;
+    if (wait && read(0, &c, 1) != 1) exit(4);
+    print_value("final_fork", fork_and_reap() > 0);
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -98,6 +115,7 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "exitcode") == 0) exitcode();
     else if (strcmp(mode, "raise") == 0 && argc > 2) raise_default(atoi(argv[2]));
     else if (strcmp(mode, "echo") == 0) printf("ok\n");
+    else if (strcmp(mode, "pipelog") == 0 && argc > 2) pipelog(atoi(argv[2]), argc > 3 && strcmp(argv[3], "wait") == 0);
     else if (strcmp(mode, "concurrent") == 0 && argc > 3) concurrent(atoi(argv[2]), atoi(argv[3]));
     else return 2;
     return 0;
