@@ -25,6 +25,40 @@ static const char *path_template; /* NULL: stderr/stdout */
 static int stdio_fd = 2;
 static int text_format; /* format=text: a note line may go into the log itself */
 
+/* What stdout and stderr were at start-up (device, inode, type): a daemon that closes 0-2
+ * and opens its data files gets them as 0, 1, 2, and a record written to "stderr" then
+ * would land in its data. A descriptor that is no longer what we were given is never
+ * written to (records for it are counted as dropped: there is nowhere safe to say so). */
+static struct stdio_id {
+    int known; /* 0: closed at start-up (or never looked at): never written */
+    dev_t dev;
+    ino_t ino;
+    mode_t type;
+} stdio_id[3];
+static int stdio_looked; /* at fa_log_init, or at the first diagnostic if that came first */
+
+static void stdio_remember(int fd)
+{
+    struct stat st;
+    stdio_id[fd].known = syscall(SYS_fstat, fd, &st) == 0;
+    stdio_id[fd].dev = st.st_dev;
+    stdio_id[fd].ino = st.st_ino;
+    stdio_id[fd].type = st.st_mode & S_IFMT;
+}
+
+/* 1 when fd (1 or 2) is what it was at start-up; its stat in *st. */
+static int stdio_same(int fd, struct stat *st)
+{
+    if (!stdio_looked) {
+        stdio_remember(1);
+        stdio_remember(2);
+        stdio_looked = 1;
+    }
+    const struct stdio_id *id = &stdio_id[fd];
+    return id->known && syscall(SYS_fstat, fd, st) == 0 && st->st_dev == id->dev && st->st_ino == id->ino &&
+           (st->st_mode & S_IFMT) == id->type;
+}
+
 /* Records not written because the log would have blocked (a pipe or FIFO that nobody
  * reads), in this process, and how many of them a note has said (the fork note's
  * log_records_dropped: the count rides on the next record that gets through). */
@@ -41,6 +75,11 @@ void fa_log_init(const struct fa_options *o)
     else if (strcmp(o->log_path, "stdout") == 0) stdio_fd = 1;
     else path_template = o->log_path;
     text_format = o->format == FA_FORMAT_TEXT;
+    if (!stdio_looked) {
+        stdio_remember(1);
+        stdio_remember(2);
+        stdio_looked = 1;
+    }
     if (!path_template || path_template[0] == '/') return;
     long n = syscall(SYS_getcwd, absolute_template, sizeof absolute_template); /* length with the NUL */
     /* An unreachable or very long cwd: stay relative. */
@@ -185,8 +224,8 @@ static void refuse_log_file(pid_t pid, const char *path, const char *why, long n
     fa_puts(&b, "; writing to stderr instead\n");
     /* One writev, the path not copied: this may run on a small signal stack. */
     struct iovec iov[3] = {{(void *)head, sizeof head - 1}, {(void *)path, strlen(path)}, {b.p, b.len}};
-    struct stat st; /* a stderr pipe nobody reads: the line is not said rather than block */
-    if (syscall(SYS_fstat, 2, &st) == 0 && S_ISFIFO(st.st_mode) && !fits_in_pipe(2, iov[0].iov_len + iov[1].iov_len + iov[2].iov_len))
+    struct stat st; /* stderr replaced, or a pipe nobody reads: the line is not said */
+    if (!stdio_same(2, &st) || (S_ISFIFO(st.st_mode) && !fits_in_pipe(2, iov[0].iov_len + iov[1].iov_len + iov[2].iov_len)))
         return;
     unsigned long old, pending = block_write_signals(&old);
     long r = syscall(SYS_writev, 2, iov, 3);
@@ -307,13 +346,21 @@ void fa_log_write(const char *p, size_t n)
     int saved = errno;
     int fd = path_template ? log_fd_for(fa_getpid()) : -1;
     struct stat st;
-    if (fd < 0) fd = stdio_fd;
     unsigned long long limit = ~0ULL;
     if (log_full_pid == fa_getpid()) {
         errno = saved;
         return;
     }
-    if (syscall(SYS_fstat, fd, &st) != 0) memset(&st, 0, sizeof st);
+    if (fd < 0) {
+        fd = stdio_fd;
+        if (!stdio_same(fd, &st)) { /* the program's own file now: not ours to write */
+            count_dropped();
+            errno = saved;
+            return;
+        }
+    } else if (syscall(SYS_fstat, fd, &st) != 0) {
+        memset(&st, 0, sizeof st);
+    }
     int e = 0;
     if (S_ISFIFO(st.st_mode)) e = write_pipe(fd, &st, p, n);
     else if (past_fsize_limit(fd, &st, n, &limit) || (e = write_guarded(fd, p, n)) == EFBIG) log_is_full(fd, &st, limit);
@@ -385,8 +432,11 @@ void fa_diag_stderr(const char *line, void *ctx)
     }
     /* one write: lines of different processes never interleave; never blocking on a pipe */
     struct stat st;
-    int e = syscall(SYS_fstat, 2, &st) == 0 && S_ISFIFO(st.st_mode) ? write_pipe(2, &st, b.p, b.len)
-                                                                      : write_guarded(2, b.p, b.len);
+    if (!stdio_same(2, &st)) { /* closed at start-up, or the program's file now */
+        note_carries = 0;
+        return;
+    }
+    int e = S_ISFIFO(st.st_mode) ? write_pipe(2, &st, b.p, b.len) : write_guarded(2, b.p, b.len);
     if (e == 0) written();
     else note_carries = 0;
 }

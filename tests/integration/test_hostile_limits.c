@@ -1,8 +1,8 @@
-/* Hostile programs against the auditor's own limits (issue 14, items 1, 2, 3, 4, 8 and 9): a
+/* Hostile programs against the auditor's own limits (issue 14, items 1, 2, 3, 4, 8, 9 and 12): a
  * file-size limit the log reaches, exitcode=N with a buffered stdout, signal options that
  * name signals the program depends on, suppressions files that block, never end or hold
  * too many rules, concurrent forks while other audits have descriptors open, logs (a
- * stderr pipe, a FIFO) that nobody reads. Each program runs without and with the auditor; the auditor must not
+ * stderr pipe, a FIFO) that nobody reads, a stderr the program replaced with its own file. Each program runs without and with the auditor; the auditor must not
  * kill, hang or silence it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -365,7 +365,7 @@ static void log_nobody_reads_never_blocks(void **state)
         if (got == 0) piped_drain(&p, &text, &len, 0);
         size_t first = len;
         assert_int_equal(write(p.in, "x", 1), 1);
-        int final = fa_wait_for_line(p.out, "final_fork=1", DEADLINE);
+        int final = fa_wait_for_line(p.out, "final_fork=1 stderr_nonblock=0", DEADLINE);
         piped_drain(&p, &text, &len, 1);
         int status = piped_finish(&p);
         int fds_records, final_note;
@@ -395,7 +395,7 @@ static void log_never_drained_until_exit(void **state)
         int fifo = run == 2, audited = run > 0;
         struct piped p;
         piped_start(&p, argv, fifo, audited);
-        int got = fa_wait_for_line(p.out, "final_fork=1", DEADLINE);
+        int got = fa_wait_for_line(p.out, "final_fork=1 stderr_nonblock=0", DEADLINE);
         char *text = NULL;
         size_t len = 0;
         piped_drain(&p, &text, &len, 1);
@@ -416,6 +416,39 @@ static void log_never_drained_until_exit(void **state)
     }
 }
 
+/* Item 12: log_path=stderr, and the program, like a daemon, closes 0-2 and opens its
+ * data files, which get 0, 1 and 2, then forks with a finding: its files hold its own
+ * lines only (before: the records went into data2, 6 bytes became 9,406 with 5 forks). Nothing is
+ * written to a stdout/stderr that is no longer what the program was started with. */
+static void reopened_stderr_is_not_written(void **state)
+{
+    (void)state;
+    for (int audited = 0; audited < 2; audited++) {
+        char dir[] = "/tmp/forkaudit-reopened.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        const char *argv[] = {prog(), "reopened", dir, NULL};
+        struct fa_run r;
+        if (audited) assert_int_equal(fa_run_audited(&r, argv, "log_path=stderr", DEADLINE), 0);
+        else assert_int_equal(fa_run_plain(&r, argv, DEADLINE), 0);
+        for (int i = 0; i < 3; i++) {
+            char path[600], expected[16];
+            snprintf(path, sizeof path, "%s/data%d", dir, i);
+            snprintf(expected, sizeof expected, "data%d\n", i);
+            char *text = fa_read_file(path);
+            print_message("%s: exit %d status %d, %s holds %zu bytes\n", audited ? "audited" : "plain", r.exited,
+                          r.status, path, strlen(text));
+            assert_string_equal(text, expected);
+            free(text);
+            unlink(path);
+        }
+        assert_int_equal(r.exited, 1);
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.err, "");
+        rmdir(dir);
+        fa_run_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +458,7 @@ int main(void)
         cmocka_unit_test(concurrent_forks_inherit_no_auditor_descriptor),
         cmocka_unit_test(log_nobody_reads_never_blocks),
         cmocka_unit_test(log_never_drained_until_exit),
+        cmocka_unit_test(reopened_stderr_is_not_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,12 @@
  *   pipelog F [wait]
  *             forks F times with a descriptor open (a finding each), prints forks=F;
  *             with "wait", reads a byte from stdin (the test drains the log meanwhile);
- *             then forks once more and prints final_fork=1 (item 2: a log nobody reads) */
+ *             then forks once more and prints final_fork=1 and whether its stderr is
+ *             non-blocking (item 2: a log nobody reads)
+ *   reopened DIR
+ *             a daemon's start: closes 0-2, opens DIR/data0..2 (they get 0, 1, 2) and
+ *             writes a line to each, then forks 5 times with a descriptor open (a finding
+ *             each); the files must hold the program's lines only (item 12) */
 #include "progs.h"
 
 #include <signal.h>
@@ -104,8 +109,27 @@ static void pipelog(int forks, int wait)
     print_value("forks", done);
     char c;
     if (wait && read(0, &c, 1) != 1) exit(4);
-    print_value("final_fork", fork_and_reap() > 0);
+    int final = fork_and_reap() > 0;
+    long flags = fcntl(2, F_GETFL);
+    dprintf(1, "final_fork=%d stderr_nonblock=%d\n", final, flags >= 0 && (flags & O_NONBLOCK) ? 1 : 0);
     close(fd);
+}
+
+static void reopened(const char *dir)
+{
+    close(0);
+    close(1);
+    close(2);
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/data%d", dir, i);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0600);
+        if (fd != i) exit(5);
+        dprintf(fd, "data%d\n", i);
+    }
+    int extra = open("/dev/null", O_RDONLY); /* inherited by every child: fds-at-fork */
+    for (int i = 0; i < 5; i++) fork_and_reap();
+    close(extra);
 }
 
 int main(int argc, char **argv)
@@ -115,6 +139,7 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "exitcode") == 0) exitcode();
     else if (strcmp(mode, "raise") == 0 && argc > 2) raise_default(atoi(argv[2]));
     else if (strcmp(mode, "echo") == 0) printf("ok\n");
+    else if (strcmp(mode, "reopened") == 0 && argc > 2) reopened(argv[2]);
     else if (strcmp(mode, "pipelog") == 0 && argc > 2) pipelog(atoi(argv[2]), argc > 3 && strcmp(argv[3], "wait") == 0);
     else if (strcmp(mode, "concurrent") == 0 && argc > 3) concurrent(atoi(argv[2]), atoi(argv[3]));
     else return 2;
