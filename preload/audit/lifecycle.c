@@ -51,6 +51,7 @@ static void reset_in_child(pid_t parent)
     fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";
     fa_proc.born_parent = parent;
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
+    fa_backtrace_after_fork_child(); /* libunwind's pipe, if another thread's unwind had it */
     fa_watchdog_arm_in_child(forking_with_threads);
     fa_pid_refresh(); /* the pid before the modules: the thread table uses it */
     fa_ownfd_after_fork_child(); /* other threads' audits had these open at the fork */

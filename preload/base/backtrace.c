@@ -69,10 +69,14 @@ static void learn_own_code(void)
     learn_code_range((uintptr_t)&unw_backtrace, &unwinder_lo, &unwinder_hi);
 }
 
+static int pipe_foreign; /* see fa_backtrace_pipe_made */
+static int needs_libunwind(struct dl_phdr_info *info, size_t size, void *data);
+
 void fa_backtrace_init(void)
 {
     int saved = errno;
     learn_own_code();
+    if (dl_iterate_phdr(needs_libunwind, NULL)) __atomic_store_n(&pipe_foreign, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&ranges_final, 1, __ATOMIC_RELEASE);
     errno = saved;
 }
@@ -127,14 +131,118 @@ static int probe_fd[2] = {-1, -1};
 static dev_t probe_dev;
 static ino_t probe_ino;
 
-void fa_backtrace_pipe_made(const int fds[2])
+/* libunwind keeps its pipe in a static pair of its own (mem_validate_pipe, in 1.6.2's
+ * x86_64/Ginit.c) and makes a new one whenever reading from it fails: a pair of -1 makes
+ * it open one at its next memory validation. So the pipe need not outlive an unwind: the
+ * last of our unwinds in progress closes it and stores -1 there (issue 14, item 11: the
+ * pipe took 2 of the program's descriptors, under `ulimit -n 6` its second open failed).
+ * The pair's address is the one libunwind handed to pipe2. When another user of
+ * libunwind is in the process (tcmalloc, the program itself: it could be unwinding on
+ * another thread), the pipe is left as libunwind made it. */
+static int *volatile unwinder_pair;
+#define PIPE_CLOSING (1 << 30)
+static int pipe_users; /* our unwinds in progress, | PIPE_CLOSING while one closes it */
+static FA_TLS int my_pipe_users;
+static FA_TLS int my_closing;
+
+void fa_backtrace_pipe_made(int fds[2], int ours)
 {
+    if (!ours) {
+        __atomic_store_n(&pipe_foreign, 1, __ATOMIC_RELEASE);
+        return;
+    }
     struct stat st;
     if (syscall(SYS_fstat, fds[0], &st) != 0) return;
     probe_dev = st.st_dev;
     probe_ino = st.st_ino;
     probe_fd[0] = fds[0];
     probe_fd[1] = fds[1];
+    unwinder_pair = fds;
+}
+
+/* Another object than ours and libunwind's needs libunwind (DT_NEEDED): it may unwind
+ * at any time, and use libunwind's pipe while we would close it. */
+static int needs_libunwind(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    uintptr_t own = (uintptr_t)&needs_libunwind, unw = (uintptr_t)&unw_backtrace;
+    const ElfW(Dyn) *dyn = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_DYNAMIC) dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+        if ((own >= a && own < b) || (unw >= a && unw < b)) return 0;
+    }
+    if (!dyn || !info->dlpi_name) return 0;
+    const char *strtab = NULL;
+    for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_STRTAB) {
+            uintptr_t p = d->d_un.d_ptr;
+            strtab = (const char *)(p < info->dlpi_addr ? p + info->dlpi_addr : p); /* relocated by ld.so, or not (vdso) */
+        }
+    if (!strtab) return 0;
+    for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_NEEDED && strncmp(strtab + d->d_un.d_val, "libunwind", 9) == 0) return 1;
+    return 0;
+}
+
+/* Before an unwind: 0 when this thread is closing the pipe (a signal handler of ours
+ * interrupted it): no unwind then. Waits while another thread closes it (two closes). */
+static int pipe_enter(void)
+{
+    if (my_closing) return 0;
+    for (;;) {
+        int u = __atomic_load_n(&pipe_users, __ATOMIC_ACQUIRE);
+        if (u & PIPE_CLOSING) {
+            syscall(SYS_sched_yield);
+            continue;
+        }
+        if (__atomic_compare_exchange_n(&pipe_users, &u, u + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) break;
+    }
+    my_pipe_users++;
+    return 1;
+}
+
+/* Closes libunwind's pipe where it still is ours (a number the program put a file of its
+ * own on is left alone), and empties libunwind's pair so that it makes a new pipe. */
+static void close_unwinder_pipe(int *pair)
+{
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        int fd = pair[i];
+        if (fd >= 0 && syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == probe_dev && st.st_ino == probe_ino)
+            syscall(SYS_close, fd);
+        pair[i] = -1;
+        probe_fd[i] = -1;
+    }
+}
+
+/* After an unwind: the last one out closes the pipe, if libunwind made one. */
+static void pipe_leave(void)
+{
+    my_pipe_users--;
+    if (__atomic_sub_fetch(&pipe_users, 1, __ATOMIC_ACQ_REL) != 0) return;
+    int *pair = unwinder_pair;
+    if (!pair || __atomic_load_n(&pipe_foreign, __ATOMIC_ACQUIRE) || (pair[0] < 0 && pair[1] < 0)) return;
+    int zero = 0;
+    if (!__atomic_compare_exchange_n(&pipe_users, &zero, PIPE_CLOSING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+    my_closing = 1;
+    close_unwinder_pipe(pair);
+    my_closing = 0;
+    __atomic_store_n(&pipe_users, 0, __ATOMIC_RELEASE);
+}
+
+void fa_backtrace_after_fork_child(void)
+{
+    /* Another thread's unwind had the pipe at the fork: the child has one thread, and
+     * this thread's own unwind (a fork from a handler that interrupted it) finds the pair
+     * empty and makes a new pipe. */
+    int *pair = unwinder_pair;
+    if (pipe_users != my_pipe_users) pipe_users = my_pipe_users;
+    if (my_closing || !pair || pipe_foreign || (pair[0] < 0 && pair[1] < 0) || my_pipe_users) return;
+    close_unwinder_pipe(pair);
 }
 
 /* 0 when the program put a file of its own on a number of libunwind's pipe behind our back
@@ -201,7 +309,11 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     learn_own_code();
     int want = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0]) : max + 16;
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
-    int n = setup_unwind() ? unw_backtrace(raw, want) : 0;
+    int n = 0;
+    if (pipe_enter()) {
+        n = setup_unwind() ? unw_backtrace(raw, want) : 0;
+        pipe_leave();
+    }
     __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int out = 0, i = 0;
     uintptr_t end = 0; /* why the stack ends early, if it does */

@@ -40,10 +40,18 @@ static int stdio_looked; /* at fa_log_init, or at the first diagnostic if that c
 static void stdio_remember(int fd)
 {
     struct stat st;
+    memset(&st, 0, sizeof st);
     stdio_id[fd].known = syscall(SYS_fstat, fd, &st) == 0;
     stdio_id[fd].dev = st.st_dev;
     stdio_id[fd].ino = st.st_ino;
     stdio_id[fd].type = st.st_mode & S_IFMT;
+}
+
+void fa_log_take_stdio(void)
+{
+    stdio_remember(1);
+    stdio_remember(2);
+    stdio_looked = 1;
 }
 
 /* 1 when fd (1 or 2) is what it was at start-up; its stat in *st. */
@@ -75,11 +83,7 @@ void fa_log_init(const struct fa_options *o)
     else if (strcmp(o->log_path, "stdout") == 0) stdio_fd = 1;
     else path_template = o->log_path;
     text_format = o->format == FA_FORMAT_TEXT;
-    if (!stdio_looked) {
-        stdio_remember(1);
-        stdio_remember(2);
-        stdio_looked = 1;
-    }
+    fa_log_take_stdio();
     if (!path_template || path_template[0] == '/') return;
     long n = syscall(SYS_getcwd, absolute_template, sizeof absolute_template); /* length with the NUL */
     /* An unreachable or very long cwd: stay relative. */

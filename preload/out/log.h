@@ -8,6 +8,9 @@
 #include "base/options.h"
 
 void fa_log_init(const struct fa_options *o);
+/* Takes what stdout and stderr are now as the ones the log may write to (start-up does;
+ * a unit test that moves stderr onto a file to capture records does too). */
+void fa_log_take_stdio(void);
 /* Writes one complete record (already newline-terminated). Async-signal-safe. */
 void fa_log_write(const char *p, size_t n);
 /* The log's descriptor when it is a file this process opened, else -1 (fd reports skip it). */

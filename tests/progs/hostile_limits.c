@@ -19,7 +19,12 @@
  *   reopened DIR
  *             a daemon's start: closes 0-2, opens DIR/data0..2 (they get 0, 1, 2) and
  *             writes a line to each, then forks 5 times with a descriptor open (a finding
- *             each); the files must hold the program's lines only (item 12) */
+ *             each); the files must hold the program's lines only (item 12)
+ *   fdbudget  lists /proc/self/fd at start-up, after an open and a close, and after a
+ *             fork (prints the descriptors past 0-2 each time: none are the program's),
+ *             then runs itself as "opens6" under RLIMIT_NOFILE 6 (as `ulimit -n 6`)
+ *   opens6    opens /dev/null until it fails and prints how many opens succeeded (3
+ *             without the auditor) (item 11) */
 #include "progs.h"
 
 #include <signal.h>
@@ -115,6 +120,44 @@ static void pipelog(int forks, int wait)
     close(fd);
 }
 
+#include <dirent.h>
+
+/* The descriptors past 0-2 open now, but the listing's own. */
+static int others_open(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.' && atoi(e->d_name) > 2 && atoi(e->d_name) != dirfd(d)) n++;
+    closedir(d);
+    return n;
+}
+
+static void fdbudget(const char *self)
+{
+    print_value("fds_at_start", others_open());
+    close(open("/dev/null", O_RDONLY)); /* an opening site: the first stack unwound */
+    print_value("fds_after_open", others_open());
+    fork_and_reap();
+    print_value("fds_after_fork", others_open());
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {6, 6};
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(3);
+        execl(self, self, "opens6", (char *)NULL);
+        _exit(127);
+    }
+    waitpid(pid, NULL, 0);
+}
+
+static void opens6(void)
+{
+    int opens = 0;
+    while (open("/dev/null", O_RDONLY) >= 0) opens++;
+    print_value("opens_under_6", opens);
+}
+
 static void reopened(const char *dir)
 {
     close(0);
@@ -140,6 +183,8 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "raise") == 0 && argc > 2) raise_default(atoi(argv[2]));
     else if (strcmp(mode, "echo") == 0) printf("ok\n");
     else if (strcmp(mode, "reopened") == 0 && argc > 2) reopened(argv[2]);
+    else if (strcmp(mode, "fdbudget") == 0) fdbudget(argv[0]);
+    else if (strcmp(mode, "opens6") == 0) opens6();
     else if (strcmp(mode, "pipelog") == 0 && argc > 2) pipelog(atoi(argv[2]), argc > 3 && strcmp(argv[3], "wait") == 0);
     else if (strcmp(mode, "concurrent") == 0 && argc > 3) concurrent(atoi(argv[2]), atoi(argv[3]));
     else return 2;
