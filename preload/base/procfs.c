@@ -47,9 +47,11 @@ int fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *na
             off += d->d_reclen;
             if (d->d_name[0] != '.') stop = fn(d->d_name, (int)dfd, ctx);
         }
-        /* procfs fills the buffer while entries fit (names here are short numbers): a
-         * reply with room for 256 more bytes was the last one, skip the empty call. */
-        if (n + 256 <= len) break;
+        /* No reply but an empty one ends the listing: a short one need not be the last.
+         * The kernel cuts a reply after its first entry when a signal is pending for the
+         * thread (filldir64), and another thread's audit signals this one (stack_signal,
+         * the watchdog's stack collection): /proc/self/task then gave "." alone, and the
+         * fork was reported with no threads (issue 14, item 13). */
     }
     fa_ownfd_close(dfd);
     return 0;

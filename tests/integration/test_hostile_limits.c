@@ -1,4 +1,4 @@
-/* Hostile programs against the auditor's own limits (issue 14, items 1, 2, 3, 4, 8, 9, 11 and 12): a
+/* Hostile programs against the auditor's own limits (issue 14, items 1, 2, 3, 4, 8, 9, 11, 12 and 13): a
  * file-size limit the log reaches, exitcode=N with a buffered stdout, signal options that
  * name signals the program depends on, suppressions files that block, never end or hold
  * too many rules, concurrent forks while other audits have descriptors open, logs (a
@@ -471,6 +471,37 @@ static void no_auditor_descriptor_between_uses(void **state)
     fa_run_free(&audited);
 }
 
+/* Item 13: 12 threads fork 100 times each at once with stack_signal, then with
+ * child_watchdog: every fork's note counts the other threads (before: 2 and 8 of 1,200
+ * said "threads":0, /proc/self/task cut after "." because another thread's audit had
+ * signalled this one, and the child then took its parent for single-threaded). */
+static void concurrent_forks_always_see_the_threads(void **state)
+{
+    (void)state;
+    const char *argv[] = {prog(), "concurrent", "12", "100", NULL};
+    const char *options[] = {"verbosity=1:stack_signal=61", "verbosity=1:child_watchdog=1"};
+    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) {
+        struct fa_run r;
+        assert_int_equal(fa_run_audited(&r, argv, options[k], DEADLINE), 0);
+        int notes = 0, none = 0;
+        size_t i;
+        json_t *rec;
+        json_array_foreach(r.records, i, rec) {
+            const char *kind = fa_str(rec, "kind");
+            if (!kind || strcmp(kind, "fork") != 0) continue;
+            notes++;
+            if (fa_int(rec, "threads") <= 0) none++;
+        }
+        print_message("%s: %d fork notes, %d with no threads; children %ld\n", options[k], notes, none,
+                      fa_out_value(&r, "children"));
+        assert_int_equal(r.status, 0);
+        assert_int_equal(fa_out_value(&r, "children"), 1200);
+        assert_int_equal(notes, 1200);
+        assert_int_equal(none, 0);
+        fa_run_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +513,7 @@ int main(void)
         cmocka_unit_test(log_never_drained_until_exit),
         cmocka_unit_test(reopened_stderr_is_not_written),
         cmocka_unit_test(no_auditor_descriptor_between_uses),
+        cmocka_unit_test(concurrent_forks_always_see_the_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
