@@ -226,7 +226,18 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
         o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     }
     f->fd = (int)fd;
-    if (fdflags < 0) fdflags = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
+    /* Still open, and not another thread's audit's: asked in this order, with no close of
+     * one of those in between, the answer is about the descriptor open now (one seen
+     * above may have been closed, its number taken by another audit's next open). */
+    for (int tries = 0;; tries++) {
+        unsigned long closes = fa_ownfd_closes();
+        long now = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
+        if (now < 0 || fa_ownfd_is_open((int)fd)) return 0;
+        if (fa_ownfd_closes() == closes || tries == 8) {
+            if (fdflags < 0) fdflags = now;
+            break;
+        }
+    }
     f->cloexec = fdflags >= 0 && (fdflags & FD_CLOEXEC);
     f->mode = st.st_mode;
     f->type = fa_fd_type(f->target, f->mode);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/fa.h"
+#include "base/ownfd.h"
 #include "base/process.h"
 
 /* The auditor's executable code, [self_lo, self_hi): published with self_hi last. */
@@ -229,7 +230,9 @@ static void pipe_leave(void)
     int zero = 0;
     if (!__atomic_compare_exchange_n(&pipe_users, &zero, PIPE_CLOSING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
     my_closing = 1;
+    int slot = fa_ownfd_section_begin(0); /* no fork between the two closes; listings wait */
     close_unwinder_pipe(pair);
+    fa_ownfd_section_end(slot);
     my_closing = 0;
     __atomic_store_n(&pipe_users, 0, __ATOMIC_RELEASE);
 }
@@ -298,7 +301,6 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
 {
     void *raw[FA_MAX_FRAMES + 16];
     int saved = errno;
-    if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
     if (fa_is_unwinder_pc((uintptr_t)call_site) || /* another library's unwind: see there */
         __atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) {
         errno = saved;
@@ -311,7 +313,10 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int n = 0;
     if (pipe_enter()) {
-        n = setup_unwind() ? unw_backtrace(raw, want) : 0;
+        /* Checked again while no other unwind can close the pipe (its number, freed and
+         * taken by the next open in a listing's moment, looked like the program's file). */
+        if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
+        if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) n = setup_unwind() ? unw_backtrace(raw, want) : 0;
         pipe_leave();
     }
     __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);

@@ -21,6 +21,7 @@ static struct slot {
 } slots[SLOTS];
 static int slots_used; /* high-water mark */
 
+static unsigned long closes; /* see fa_ownfd_closes */
 static int busy;    /* opens and closes in progress, every thread */
 static int forking; /* forks announced and not yet returned */
 static FA_TLS int my_busy;
@@ -32,8 +33,8 @@ static FA_TLS char me;
  * middle must not stop the others, and a program's prepare handler that waits for a lock
  * the opening thread holds must not hang its fork. Past the bound the thread goes on
  * (the child may then inherit one of these descriptors: the old behaviour). */
-#define FORK_WAITS_MS 20
-#define OPEN_WAITS_MS 200
+#define FORK_WAITS_MS 1000
+#define OPEN_WAITS_MS 1000
 
 struct deadline {
     struct timespec start;
@@ -136,9 +137,36 @@ void fa_ownfd_close(long fd)
             __atomic_store_n(&slots[i].fd, 0, __ATOMIC_RELEASE);
             break;
         }
+    __atomic_add_fetch(&closes, 1, __ATOMIC_SEQ_CST);
     leave();
     errno = saved;
 }
+
+int fa_ownfd_section_begin(int wait)
+{
+    if (wait) {
+        enter();
+    } else {
+        __atomic_add_fetch(&busy, 1, __ATOMIC_SEQ_CST);
+        my_busy++;
+    }
+    struct slot *sl = claim();
+    return sl ? (int)(sl - slots) : -1;
+}
+
+void fa_ownfd_section_fd(int slot, long fd)
+{
+    if (slot >= 0) __atomic_store_n(&slots[slot].fd, fd >= 0 ? (int)fd + 1 : OPENING, __ATOMIC_RELEASE);
+}
+
+void fa_ownfd_section_end(int slot)
+{
+    if (slot >= 0) __atomic_store_n(&slots[slot].fd, 0, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&closes, 1, __ATOMIC_SEQ_CST);
+    leave();
+}
+
+unsigned long fa_ownfd_closes(void) { return __atomic_load_n(&closes, __ATOMIC_SEQ_CST); }
 
 /* 1: fd is in the table; -1: not, but an open is in progress (its number unknown). */
 static int lookup(int fd)

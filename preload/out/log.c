@@ -236,7 +236,7 @@ static void refuse_log_file(pid_t pid, const char *path, const char *why, long n
     unblock_write_signals(old, pending, r < 0 ? errno : 0);
 }
 
-static int open_log(pid_t pid)
+static int open_log(pid_t pid, int slot)
 {
     char path[sizeof absolute_template + 24];
     expand(path, sizeof path, pid);
@@ -245,6 +245,7 @@ static int open_log(pid_t pid)
      * O_NONBLOCK: a FIFO planted there must not block the program, in open or in write. */
     long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
     int e = errno;
+    fa_ownfd_section_fd(slot, fd);
     struct stat st;
     if (fd < 0) {
         if (e == ELOOP) refuse_log_file(pid, path, "it is a symbolic link (not followed)", -1);
@@ -266,7 +267,9 @@ static int open_log(pid_t pid)
     /* O_NONBLOCK is kept: on a FIFO whose reader is idle a record is dropped (and counted)
      * rather than block the program; on a regular file it changes nothing. */
     /* Out of the program's way: its next open gets the number it would without us. */
+    fa_ownfd_section_fd(slot, -1); /* moving: both numbers exist for a moment */
     fd = fa_fd_move_high((int)fd);
+    fa_ownfd_section_fd(slot, fd);
     fa_proc.log_dev = st.st_dev;
     fa_proc.log_ino = st.st_ino;
     fa_fdtrack_mark_auditor((int)fd);
@@ -296,10 +299,14 @@ static int log_fd_for(pid_t pid)
         if (!__atomic_compare_exchange_n(&fa_proc.log_fd, &fd, LOG_OPENING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
         __atomic_store_n(&log_opener, fa_gettid(), __ATOMIC_RELEASE);
-        int nfd = open_log(pid);
+        /* Fenced against other threads' forks until the log is known as ours (their
+         * children close it then), and left out of their listings meanwhile. */
+        int slot = fa_ownfd_section_begin(1);
+        int nfd = open_log(pid, slot);
         __atomic_store_n(&log_opener, 0, __ATOMIC_RELEASE);
         fa_proc.log_pid = pid;
         __atomic_store_n(&fa_proc.log_fd, nfd < 0 ? -1 : nfd, __ATOMIC_RELEASE);
+        fa_ownfd_section_end(slot);
         return nfd;
     }
 }
