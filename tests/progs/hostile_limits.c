@@ -24,7 +24,12 @@
  *             fork (prints the descriptors past 0-2 each time: none are the program's),
  *             then runs itself as "opens6" under RLIMIT_NOFILE 6 (as `ulimit -n 6`)
  *   opens6    opens /dev/null until it fails and prints how many opens succeeded (3
- *             without the auditor) (item 11) */
+ *             without the auditor) (item 11)
+ *   cancelled a thread waits in pthread_cond_wait and is cancelled there: glibc retakes
+ *             the mutex before the thread's cleanup handler runs, which does not unlock
+ *             it and waits; the main thread forks meanwhile (the mutex is held by another
+ *             thread: an error), then lets the thread end and prints whether the mutex is
+ *             still locked (minor item: a cancelled condition wait) */
 #include "progs.h"
 
 #include <signal.h>
@@ -151,6 +156,49 @@ static void fdbudget(const char *self)
     waitpid(pid, NULL, 0);
 }
 
+static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
+static pthread_barrier_t cancel_waiting;
+
+static struct gate cancel_in_cleanup, cancel_may_end;
+
+static void cancelled_cleanup(void *arg)
+{
+    (void)arg;
+    gate_open(&cancel_in_cleanup); /* holding cancel_lock, retaken by glibc */
+    gate_wait(&cancel_may_end);
+}
+
+static void *cancelled_waiter(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&cancel_lock);
+    pthread_barrier_wait(&cancel_waiting);
+    pthread_cleanup_push(cancelled_cleanup, NULL);
+    for (;;) pthread_cond_wait(&cancel_cond, &cancel_lock); /* cancelled here */
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static void cancelled(void)
+{
+    pthread_t t;
+    pthread_barrier_init(&cancel_waiting, NULL, 2);
+    gate_init(&cancel_in_cleanup);
+    gate_init(&cancel_may_end);
+    pthread_create(&t, NULL, cancelled_waiter, NULL);
+    pthread_barrier_wait(&cancel_waiting);
+    pthread_mutex_lock(&cancel_lock); /* the waiter is inside pthread_cond_wait */
+    pthread_mutex_unlock(&cancel_lock);
+    pthread_cancel(t);
+    gate_wait(&cancel_in_cleanup);
+    fork_and_reap();
+    gate_open(&cancel_may_end);
+    pthread_join(t, NULL);
+    int busy = pthread_mutex_trylock(&cancel_lock) != 0;
+    print_value("lock_still_held", busy);
+}
+
 static void opens6(void)
 {
     int opens = 0;
@@ -185,6 +233,7 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "reopened") == 0 && argc > 2) reopened(argv[2]);
     else if (strcmp(mode, "fdbudget") == 0) fdbudget(argv[0]);
     else if (strcmp(mode, "opens6") == 0) opens6();
+    else if (strcmp(mode, "cancelled") == 0) cancelled();
     else if (strcmp(mode, "pipelog") == 0 && argc > 2) pipelog(atoi(argv[2]), argc > 3 && strcmp(argv[3], "wait") == 0);
     else if (strcmp(mode, "concurrent") == 0 && argc > 3) concurrent(atoi(argv[2]), atoi(argv[3]));
     else return 2;
