@@ -188,11 +188,13 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
         s->fds_dropped++;
         return 0;
     }
+    unsigned long first_closes = fa_ownfd_closes();
     struct stat st;
     if (syscall(SYS_fstat, fd, &st) != 0) return 0; /* closed meanwhile */
     const struct fa_fd_origin *o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     if (o && o->opened_by == fa_fd_auditor) return 0;
     if (fa_ownfd_is_open((int)fd)) return 0; /* another thread's audit has it open: not inherited */
+    if (S_ISFIFO(st.st_mode) && fa_backtrace_is_unwinder_pipe(st.st_dev, st.st_ino)) return 0;
     struct fa_snap_fd *f = &s->fds[s->nfds];
     f->py_site = 0;
     if (o && o->py_site) {
@@ -233,6 +235,8 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
         unsigned long closes = fa_ownfd_closes();
         long now = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
         if (now < 0 || fa_ownfd_is_open((int)fd)) return 0;
+        /* a section ended since the first look: the log or libunwind's pipe, known now */
+        if (closes != first_closes && fa_fdtrack_is_auditor((int)fd)) return 0;
         if (fa_ownfd_closes() == closes || tries == 8) {
             if (fdflags < 0) fdflags = now;
             break;
@@ -368,7 +372,9 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     }
     fa_thread_stacks_collect(s);
     fa_watchdog_remember(s);
-    s->threads_untracked = fa_threads_untracked;
+    /* threads past the registry: those listed (this one too) less the live slots */
+    if (s->nthreads || s->threads_dropped)
+        s->threads_untracked = fa_threads_untracked_now(s->nthreads + (long)s->threads_dropped + 1);
     s->prepare_unwrapped = fa_prepare_unwrapped;
     s->semaphores_untracked = __atomic_load_n(&fa_semaphores_untracked, __ATOMIC_RELAXED);
     struct walk fds = {s, 0, -1, 0};
@@ -423,7 +429,8 @@ struct fa_snapshot *fa_audit_state(int unwind, uintptr_t restorer, int *busy)
     capture_locks(s);
     for_each_dirent(s, "/proc/self/task", add_thread); /* every thread but this one */
     fa_thread_stacks_collect(s);
-    s->threads_untracked = fa_threads_untracked;
+    if (s->nthreads || s->threads_dropped)
+        s->threads_untracked = fa_threads_untracked_now(s->nthreads + (long)s->threads_dropped + 1);
     errno = saved;
     return s;
 }

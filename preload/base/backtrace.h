@@ -3,6 +3,7 @@
 #define FA_BACKTRACE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Flags on the last pc of a captured stack (user-space code addresses never have these
  * bits): the stack is not whole. Mask with fa_pc() before using a pc as an address. */
@@ -50,6 +51,8 @@ void fa_backtrace_pipe_taken(void);
  * (see fa_backtrace_pipe_taken) and closed after the last unwind in progress; else
  * another user of libunwind made it, and it stays. */
 void fa_backtrace_pipe_made(int fds[2], int ours);
+/* 1 when (dev, ino) is libunwind's pipe as last made for our unwinds. */
+int fa_backtrace_is_unwinder_pipe(dev_t dev, ino_t ino);
 /* In a forked child: closes libunwind's pipe when another thread's unwind had it open. */
 void fa_backtrace_after_fork_child(void);
 

@@ -15,6 +15,7 @@
  * than SLOTS at once (never seen: a thread holds at most three) go unrecorded. */
 #define SLOTS 64
 #define OPENING (-1)
+#define CLAIMING (-2) /* taken, its owner not written yet: no descriptor exists yet */
 static struct slot {
     int fd;
     const void *owner;
@@ -80,8 +81,11 @@ static struct slot *claim(void)
 {
     for (int i = 0; i < SLOTS; i++) {
         int expect = 0;
-        if (__atomic_compare_exchange_n(&slots[i].fd, &expect, OPENING, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        if (__atomic_compare_exchange_n(&slots[i].fd, &expect, CLAIMING, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            /* the owner before OPENING: a listing that saw OPENING with the previous
+             * owner's address, its own, did not wait (a libunwind pipe was listed) */
             slots[i].owner = &me;
+            __atomic_store_n(&slots[i].fd, OPENING, __ATOMIC_RELEASE);
             int used = __atomic_load_n(&slots_used, __ATOMIC_RELAXED);
             while (used < i + 1 && !__atomic_compare_exchange_n(&slots_used, &used, i + 1, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
             }
