@@ -483,7 +483,7 @@ static void full_thread_registry_is_counted(void **state)
 /* Issue 14, item 7: the 77 threads without a slot lock and unlock a mutex 1,000 times
  * each. A thread remembers that the table was full and looks again only after a slot was
  * released: the audited run took 43 s (0.08 s plain; two table scans and a tgkill per live
- * slot on every call), and the note counted 154,077 failed claims as untracked threads. */
+ * slot on every call), and the note counted 77,077 failed claims as untracked threads. */
 static void threads_past_the_registry_do_not_search_it_at_every_call(void **state)
 {
     (void)state;
