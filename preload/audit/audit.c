@@ -21,6 +21,7 @@
 #include "out/log.h"
 #include "out/symbolize.h"
 #include "base/options.h"
+#include "base/ownfd.h"
 #include "base/process.h"
 #include "base/procfs.h"
 #include "findings/findings.h"
@@ -32,7 +33,8 @@
 #include "audit/watchdog.h"
 
 
-static long sys_openat(int dir, const char *path, int flags) { return syscall(SYS_openat, dir, path, flags, 0); }
+/* The auditor's descriptors are opened through base/ownfd.h: no other thread's child inherits them. */
+static long sys_openat(int dir, const char *path, int flags) { return fa_ownfd_openat(dir, path, flags); }
 
 static void for_each_dirent(struct fa_snapshot *s, const char *path, void (*fn)(const char *, int dirfd, void *))
 {
@@ -118,7 +120,7 @@ static void read_comm(int dirfd, const char *tid, char *out, size_t cap)
     long fd = sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     long r = syscall(SYS_read, fd, out, cap - 1);
-    syscall(SYS_close, fd);
+    fa_ownfd_close(fd);
     if (r < 0) r = 0;
     out[r] = 0;
     if (r > 0 && out[r - 1] == '\n') out[r - 1] = 0;
@@ -230,14 +232,17 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
     if (s->nfds >= s->max_fds) {
         /* Past max_fds only the count matters: no system call per descriptor (but for the
          * auditor's own few), so 20,000 descriptors cost the listing and no more. */
-        if (fa_fdtrack_is_auditor((int)fd)) return 0;
+        if (fa_fdtrack_is_auditor((int)fd) || fa_ownfd_is_open((int)fd)) return 0;
         s->fds_dropped++;
         return 0;
     }
+    unsigned long first_closes = fa_ownfd_closes();
     struct stat st;
     if (syscall(SYS_fstat, fd, &st) != 0) return 0; /* closed meanwhile */
     const struct fa_fd_origin *o = fa_fdtrack_lookup((int)fd, st.st_dev, st.st_ino);
     if (o && o->opened_by == fa_fd_auditor) return 0;
+    if (fa_ownfd_is_open((int)fd)) return 0; /* another thread's audit has it open: not inherited */
+    if (S_ISFIFO(st.st_mode) && fa_backtrace_is_unwinder_pipe(st.st_dev, st.st_ino)) return 0;
     if (o && o->opened_by == fa_fd_inherited && fa_opts.fds == FA_FDS_OWN) {
         s->fds_inherited++; /* the shell's or CI runner's leak, not the program's */
         return 0;
@@ -277,7 +282,20 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
     f->append = (f->flags & O_APPEND) != 0;
     f->flags &= O_ACCMODE;
     f->fd = (int)fd;
-    if (fdflags < 0) fdflags = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
+    /* Still open, and not another thread's audit's: asked in this order, with no close of
+     * one of those in between, the answer is about the descriptor open now (one seen
+     * above may have been closed, its number taken by another audit's next open). */
+    for (int tries = 0;; tries++) {
+        unsigned long closes = fa_ownfd_closes();
+        long now = syscall(SYS_fcntl, fd, F_GETFD); /* close-on-exec can change any time */
+        if (now < 0 || fa_ownfd_is_open((int)fd)) return 0;
+        /* a section ended since the first look: the log or libunwind's pipe, known now */
+        if (closes != first_closes && fa_fdtrack_is_auditor((int)fd)) return 0;
+        if (fa_ownfd_closes() == closes || tries == 8) {
+            if (fdflags < 0) fdflags = now;
+            break;
+        }
+    }
     f->cloexec = fdflags >= 0 && (fdflags & FD_CLOEXEC);
     f->mode = st.st_mode;
     f->type = fa_fd_type(f->target, f->mode);
@@ -356,7 +374,8 @@ long fa_audit_fds_unlisted(int dirfd, long seen, long last, int log_fd)
     long rest = unlisted(dirfd, &w, 0);
     if (rest < 0) return -1;
     /* the auditor's own past this point: the directory itself, the log, libunwind's pipe */
-    rest -= (dirfd > last) + (log_fd > last && !fa_fdtrack_is_auditor(log_fd)) + fa_fdtrack_own_above((int)last);
+    rest -= (dirfd > last) + (log_fd > last && !fa_fdtrack_is_auditor(log_fd)) + fa_fdtrack_own_above((int)last) +
+            fa_ownfd_count_above((int)last, dirfd);
     return rest > 0 ? rest : 0;
 }
 
@@ -409,7 +428,9 @@ struct fa_snapshot *fa_audit_begin(const char *via, const void *call_site)
     fa_thread_stacks_collect(s);
     fa_holder_stacks_collect(s); /* holders not asked by stack_signal: by a ptrace stop */
     fa_watchdog_remember(s);
-    s->threads_untracked = fa_threads_untracked;
+    /* threads past the registry: those listed (this one too) less the live slots */
+    if (s->nthreads || s->threads_dropped)
+        s->threads_untracked = fa_threads_untracked_now(s->nthreads + (long)s->threads_dropped + 1);
     s->prepare_unwrapped = fa_prepare_unwrapped;
     s->semaphores_untracked = __atomic_load_n(&fa_semaphores_untracked, __ATOMIC_RELAXED);
     struct walk fds = {s, 0, -1, 0};
@@ -447,7 +468,7 @@ struct fa_snapshot *fa_audit_state(int unwind, uintptr_t restorer, int *busy)
     long taskdir = sys_openat(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (taskdir >= 0) {
         read_comm((int)taskdir, tidname, r->name, sizeof r->name);
-        syscall(SYS_close, taskdir);
+        fa_ownfd_close(taskdir);
     }
     if (self) {
         r->start_routine = self->start_routine;
@@ -464,7 +485,8 @@ struct fa_snapshot *fa_audit_state(int unwind, uintptr_t restorer, int *busy)
     capture_locks(s);
     for_each_dirent(s, "/proc/self/task", add_thread); /* every thread but this one */
     fa_thread_stacks_collect(s);
-    s->threads_untracked = fa_threads_untracked;
+    if (s->nthreads || s->threads_dropped)
+        s->threads_untracked = fa_threads_untracked_now(s->nthreads + (long)s->threads_dropped + 1);
     errno = saved;
     return s;
 }

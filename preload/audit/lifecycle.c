@@ -12,6 +12,7 @@
 #include "audit/threadstacks.h"
 #include "audit/watchdog.h"
 #include "base/backtrace.h"
+#include "base/ownfd.h"
 #include "base/process.h"
 #include "out/log.h"
 #include "out/symbolize.h"
@@ -50,8 +51,10 @@ static void reset_in_child(pid_t parent)
     fa_proc.born_via = in_fork_wrapper ? "fork" : "atfork";
     fa_proc.born_parent = parent;
     if (forking_with_threads) fa_backtrace_forbid_unwinding();
+    fa_backtrace_after_fork_child(); /* libunwind's pipe, if another thread's unwind had it */
     fa_watchdog_arm_in_child(forking_with_threads);
     fa_pid_refresh(); /* the pid before the modules: the thread table uses it */
+    fa_ownfd_after_fork_child(); /* other threads' audits had these open at the fork */
     fa_rng_after_fork_child();
     fa_thread_stacks_after_fork_child();
     fa_threads_after_fork_child();
@@ -83,12 +86,14 @@ struct fa_snapshot *fa_fork_wrapper_before(const void *call_site)
     fa_in_auditor--;
     forking_with_threads = forks_with_threads(s);
     in_fork_wrapper = 1;
+    fa_ownfd_fork_begin(); /* last: no other thread's audit opens a descriptor until the fork returns */
     return s;
 }
 
 void fa_fork_wrapper_after(struct fa_thread *self, struct fa_snapshot *s, pid_t pid)
 {
     in_fork_wrapper = 0;
+    if (pid != 0) fa_ownfd_fork_end();
     if (pid == 0) {
         end_of_fork(self); /* reset_in_child (our child handler) dropped the snapshot */
     } else if (pid < 0) {
@@ -113,11 +118,13 @@ static void on_prepare(void)
     atfork_snapshot = fa_audit_begin("atfork", NULL);
     fa_in_auditor--;
     forking_with_threads = forks_with_threads(atfork_snapshot);
+    fa_ownfd_fork_begin();
 }
 
 static void on_parent(void)
 {
     if (in_fork_wrapper) return;
+    fa_ownfd_fork_end();
     struct fa_thread *self = fa_self;
     struct fa_snapshot *s = atfork_snapshot;
     atfork_snapshot = NULL;

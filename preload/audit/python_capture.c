@@ -20,6 +20,7 @@
 
 #include "audit/python_io.h"
 #include "audit/python_rng.h"
+#include "base/ownfd.h"
 #include "base/python.h"
 #include "out/pystack.h"
 #include "track/locks.h"
@@ -29,7 +30,7 @@
 
 static size_t dump_into(const struct fa_py_api *py, void *tstate, int all, char *buf, size_t cap)
 {
-    long fd = syscall(SYS_memfd_create, "forkaudit-python", MFD_CLOEXEC);
+    long fd = fa_ownfd_memfd("forkaudit-python", MFD_CLOEXEC);
     if (fd < 0) return 0;
     if (all) py->dump_threads((int)fd, NULL, tstate);
     else py->dump_one((int)fd, tstate);
@@ -39,7 +40,7 @@ static size_t dump_into(const struct fa_py_api *py, void *tstate, int all, char 
         if (r <= 0) break;
         got += (size_t)r;
     }
-    syscall(SYS_close, fd);
+    fa_ownfd_close(fd);
     return got;
 }
 

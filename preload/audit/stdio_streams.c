@@ -172,7 +172,7 @@ static int is_first_stream(const FILE *tail)
 static int alone(const struct fa_snapshot *s)
 {
     if (__libc_single_threaded) return 1;
-    if (s->nthreads || s->threads_dropped || fa_threads_untracked) return 0;
+    if (s->nthreads || s->threads_dropped || s->threads_untracked) return 0;
     int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
     for (int i = 0; i < used; i++)
         if (__atomic_load_n(&fa_threads[i].state, __ATOMIC_ACQUIRE) == FA_SLOT_LIVE &&

@@ -6,11 +6,13 @@
 #include <libunwind.h>
 #include <link.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/fa.h"
+#include "base/ownfd.h"
 #include "base/process.h"
 
 /* The auditor's executable code, [self_lo, self_hi): published with self_hi last. */
@@ -69,10 +71,14 @@ static void learn_own_code(void)
     learn_code_range((uintptr_t)&unw_backtrace, &unwinder_lo, &unwinder_hi);
 }
 
+static int pipe_foreign; /* see fa_backtrace_pipe_made */
+static int needs_libunwind(struct dl_phdr_info *info, size_t size, void *data);
+
 void fa_backtrace_init(void)
 {
     int saved = errno;
     learn_own_code();
+    if (dl_iterate_phdr(needs_libunwind, NULL)) __atomic_store_n(&pipe_foreign, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&ranges_final, 1, __ATOMIC_RELEASE);
     errno = saved;
 }
@@ -127,14 +133,130 @@ static int probe_fd[2] = {-1, -1};
 static dev_t probe_dev;
 static ino_t probe_ino;
 
-void fa_backtrace_pipe_made(const int fds[2])
+/* libunwind keeps its pipe in a static pair of its own (mem_validate_pipe, in 1.6.2's
+ * x86_64/Ginit.c) and makes a new one whenever reading from it fails: a pair of -1 makes
+ * it open one at its next memory validation. So the pipe need not outlive an unwind: the
+ * last of our unwinds in progress closes it and stores -1 there (issue 14, item 11: the
+ * pipe took 2 of the program's descriptors, under `ulimit -n 6` its second open failed).
+ * The pair's address is the one libunwind handed to pipe2. When another user of
+ * libunwind is in the process (tcmalloc, the program itself: it could be unwinding on
+ * another thread), the pipe is left as libunwind made it. */
+static int *volatile unwinder_pair;
+#define PIPE_CLOSING (1 << 30)
+static int pipe_users; /* our unwinds in progress, | PIPE_CLOSING while one closes it */
+static FA_TLS int my_pipe_users;
+static FA_TLS int my_closing;
+
+void fa_backtrace_pipe_made(int fds[2], int ours)
 {
+    if (!ours) {
+        __atomic_store_n(&pipe_foreign, 1, __ATOMIC_RELEASE);
+        return;
+    }
     struct stat st;
     if (syscall(SYS_fstat, fds[0], &st) != 0) return;
     probe_dev = st.st_dev;
-    probe_ino = st.st_ino;
+    probe_ino = st.st_ino; /* kept after the pipe is closed: fa_backtrace_is_unwinder_pipe */
     probe_fd[0] = fds[0];
     probe_fd[1] = fds[1];
+    unwinder_pair = fds;
+}
+
+int fa_backtrace_is_unwinder_pipe(dev_t dev, ino_t ino)
+{
+    return unwinder_pair && probe_ino && dev == probe_dev && ino == probe_ino;
+}
+
+/* Another object than ours and libunwind's needs libunwind (DT_NEEDED): it may unwind
+ * at any time, and use libunwind's pipe while we would close it. */
+static int needs_libunwind(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    uintptr_t own = (uintptr_t)&needs_libunwind, unw = (uintptr_t)&unw_backtrace;
+    const ElfW(Dyn) *dyn = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_DYNAMIC) dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+        if ((own >= a && own < b) || (unw >= a && unw < b)) return 0;
+    }
+    if (!dyn || !info->dlpi_name) return 0;
+    const char *strtab = NULL;
+    for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_STRTAB) {
+            uintptr_t p = d->d_un.d_ptr;
+            strtab = (const char *)(p < info->dlpi_addr ? p + info->dlpi_addr : p); /* relocated by ld.so, or not (vdso) */
+        }
+    if (!strtab) return 0;
+    for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_NEEDED && strncmp(strtab + d->d_un.d_val, "libunwind", 9) == 0) return 1;
+    return 0;
+}
+
+/* Before an unwind: 0 when this thread is closing the pipe (a signal handler of ours
+ * interrupted it): no unwind then. Waits while another thread closes it (two closes). */
+static int pipe_enter(void)
+{
+    if (my_closing) return 0;
+    for (;;) {
+        int u = __atomic_load_n(&pipe_users, __ATOMIC_ACQUIRE);
+        if (u & PIPE_CLOSING) {
+            syscall(SYS_sched_yield);
+            continue;
+        }
+        if (__atomic_compare_exchange_n(&pipe_users, &u, u + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) break;
+    }
+    my_pipe_users++;
+    return 1;
+}
+
+/* Closes libunwind's pipe where it still is ours (a number the program put a file of its
+ * own on is left alone), and empties libunwind's pair so that it makes a new pipe. */
+static void close_unwinder_pipe(int *pair)
+{
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        int fd = pair[i];
+        if (fd >= 0 && syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == probe_dev && st.st_ino == probe_ino)
+            syscall(SYS_close, fd);
+        pair[i] = -1;
+        probe_fd[i] = -1;
+    }
+}
+
+/* After an unwind: the last one out closes the pipe, if libunwind made one. */
+static void pipe_leave(void)
+{
+    my_pipe_users--;
+    if (__atomic_sub_fetch(&pipe_users, 1, __ATOMIC_ACQ_REL) != 0) return;
+    int *pair = unwinder_pair;
+    if (!pair || __atomic_load_n(&pipe_foreign, __ATOMIC_ACQUIRE) || (pair[0] < 0 && pair[1] < 0)) return;
+    /* Only while the process has one thread. With others (their signal handlers unwinding
+     * at a fork) a pipe made and closed at each unwind was listed by a concurrent fds
+     * listing as the program's in 2 of 8 runs of test_hostile_runtime's threads_mixed; it
+     * then stays open, as before. */
+    if (!__libc_single_threaded) return;
+    int zero = 0;
+    if (!__atomic_compare_exchange_n(&pipe_users, &zero, PIPE_CLOSING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+    my_closing = 1;
+    int slot = fa_ownfd_section_begin(0); /* no fork between the two closes; listings wait */
+    close_unwinder_pipe(pair);
+    fa_ownfd_section_end(slot);
+    my_closing = 0;
+    __atomic_store_n(&pipe_users, 0, __ATOMIC_RELEASE);
+}
+
+void fa_backtrace_after_fork_child(void)
+{
+    /* Another thread's unwind had the pipe at the fork: the child has one thread, and
+     * this thread's own unwind (a fork from a handler that interrupted it) finds the pair
+     * empty and makes a new pipe. */
+    int *pair = unwinder_pair;
+    if (pipe_users != my_pipe_users) pipe_users = my_pipe_users;
+    if (my_closing || !pair || pipe_foreign || (pair[0] < 0 && pair[1] < 0) || my_pipe_users) return;
+    close_unwinder_pipe(pair);
 }
 
 /* 0 when the program put a file of its own on a number of libunwind's pipe behind our back
@@ -190,7 +312,6 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
 {
     void *raw[FA_MAX_FRAMES + 16];
     int saved = errno;
-    if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
     if (fa_is_unwinder_pc((uintptr_t)call_site) || /* another library's unwind: see there */
         __atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) {
         errno = saved;
@@ -201,7 +322,14 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
     learn_own_code();
     int want = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0]) : max + 16;
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
-    int n = setup_unwind() ? unw_backtrace(raw, want) : 0;
+    int n = 0;
+    if (pipe_enter()) {
+        /* Checked again while no other unwind can close the pipe (its number, freed and
+         * taken by the next open in a listing's moment, looked like the program's file). */
+        if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
+        if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) n = setup_unwind() ? unw_backtrace(raw, want) : 0;
+        pipe_leave();
+    }
     __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     int out = 0, i = 0;
     uintptr_t end = 0; /* why the stack ends early, if it does */

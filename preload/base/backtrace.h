@@ -3,6 +3,7 @@
 #define FA_BACKTRACE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Flags on the last pc of a captured stack (user-space code addresses never have these
  * bits): the stack is not whole. Mask with fa_pc() before using a pc as an address. */
@@ -53,8 +54,14 @@ int fa_is_unwinder_pc(uintptr_t pc);
 /* The program took one of libunwind's pipe descriptors (dup2 onto it): from now on this
  * process's stacks are call sites only. */
 void fa_backtrace_pipe_taken(void);
-/* The pipe libunwind just made for itself (our pipe/pipe2 wrappers, inside an unwind):
- * checked before every unwind, see fa_backtrace_pipe_taken. */
-void fa_backtrace_pipe_made(const int fds[2]);
+/* The pipe libunwind just made for itself (our pipe/pipe2 wrappers; `fds` is libunwind's
+ * own pair): `ours` when made inside one of our unwinds, then checked before every unwind
+ * (see fa_backtrace_pipe_taken) and closed after the last unwind in progress; else
+ * another user of libunwind made it, and it stays. */
+void fa_backtrace_pipe_made(int fds[2], int ours);
+/* 1 when (dev, ino) is libunwind's pipe as last made for our unwinds. */
+int fa_backtrace_is_unwinder_pipe(dev_t dev, ino_t ino);
+/* In a forked child: closes libunwind's pipe when another thread's unwind had it open. */
+void fa_backtrace_after_fork_child(void);
 
 #endif

@@ -362,7 +362,8 @@ size_t fa_options_help(const struct fa_options *o, char *out, size_t cap)
         fa_puts(&b, opts[i].key);
         fa_puts(&b, "=");
         fa_puts(&b, now);
-        fa_pad_to(&b, start, 30);
+        if (b.len - start >= 30) fa_putc(&b, ' '); /* a long value: still apart from its meaning */
+        else fa_pad_to(&b, start, 30);
         fa_puts(&b, opts[i].meaning);
         if (strcmp(now, dflt) != 0) {
             fa_puts(&b, " (default ");

@@ -1,6 +1,8 @@
 /* procfs.c: see procfs.h. */
 #include "base/procfs.h"
 
+#include "base/ownfd.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -9,7 +11,7 @@
 int fa_proc_read(const char *path, struct fa_buf *b)
 {
     if (fa_buf_mapped(b, 1 << 16) != 0) return -1;
-    long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+    long fd = fa_ownfd_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         fa_buf_release(b);
         return -1;
@@ -20,7 +22,7 @@ int fa_proc_read(const char *path, struct fa_buf *b)
         if (r <= 0) break;
         b->len += (size_t)r;
     }
-    syscall(SYS_close, fd);
+    fa_ownfd_close(fd);
     b->p[b->len] = 0;
     return 0;
 }
@@ -35,7 +37,7 @@ struct linux_dirent64 {
 
 int fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *name, int dirfd, void *ctx), void *ctx)
 {
-    long dfd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    long dfd = fa_ownfd_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return errno;
     for (int stop = 0; !stop;) {
         long n = syscall(SYS_getdents64, dfd, buf, len);
@@ -45,13 +47,13 @@ int fa_proc_walk(const char *path, char *buf, long len, int (*fn)(const char *na
             off += d->d_reclen;
             if (d->d_name[0] != '.') stop = fn(d->d_name, (int)dfd, ctx);
         }
-        /* A short reply is not the last one: getdents64 stops early when a signal, or a
-         * ptrace interrupt (another thread's fork reading this one's stack,
-         * audit/holderstacks.c), is pending for the caller (filldir64). Only an empty
-         * reply ends the listing (stopping at a short one lost the rest: a fork then
-         * listed no other thread at all). */
+        /* No reply but an empty one ends the listing: a short one need not be the last.
+         * The kernel cuts a reply after its first entry when a signal is pending for the
+         * thread (filldir64), and another thread's audit signals this one (stack_signal,
+         * the watchdog's stack collection): /proc/self/task then gave "." alone, and the
+         * fork was reported with no threads (issue 14, item 13). */
     }
-    syscall(SYS_close, dfd);
+    fa_ownfd_close(dfd);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 
+#include "out/log.h"
 #include "out/symbolize.h"
 #include "track/fdtrack.h"
 
@@ -24,7 +25,8 @@ static const struct fa_finding *const fork_findings[] = {
 int fa_snapshot_overflowed(const struct fa_snapshot *s)
 {
     if (s->locks_dropped || s->locks_overflow || s->threads_dropped || s->threads_untracked || s->fds_dropped ||
-        s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped || s->fds_listing_errno)
+        s->fds_untracked || s->semaphores_untracked || s->prepare_unwrapped || s->fds_listing_errno ||
+        fa_log_dropped_unsaid())
         return 1;
     for (int i = 0; i < FORK_FINDINGS; i++)
         if (fork_findings[i]->overflowed && fork_findings[i]->overflowed(s)) return 1;
@@ -72,6 +74,9 @@ static void emit_json(struct fa_buf *b, const struct fa_finding_in *in)
     json_count(b, "fds_dropped", s->fds_dropped);
     json_count(b, "fds_untracked", s->fds_untracked);
     json_count(b, "semaphores_untracked", s->semaphores_untracked);
+    unsigned long dropped = fa_log_dropped_unsaid();
+    json_count(b, "log_records_dropped", dropped);
+    fa_log_note_carries(dropped);
     kinds_note_json(b, s);
     if (s->fds_listing_errno) fa_record_json_int(b, "fds_listing_errno", s->fds_listing_errno);
     json_count(b, "atfork_handlers_unwrapped", s->prepare_unwrapped);
@@ -123,6 +128,9 @@ static void emit_text(struct fa_buf *b, const struct fa_finding_in *in)
     count_note(b, s->fds_dropped, " more descriptors not listed: max_fds");
     count_note(b, s->fds_untracked, " descriptors numbered " FA_STR(FA_FD_TRACKED) " or above, opening sites not kept");
     count_note(b, s->semaphores_untracked, " semaphores not tracked: semaphore registry full");
+    unsigned long dropped = fa_log_dropped_unsaid();
+    count_note(b, dropped, " records dropped before: the log, a pipe nobody read, would have blocked the program");
+    fa_log_note_carries(dropped);
     kinds_note_text(b, s);
     count_note(b, s->prepare_unwrapped, " atfork prepare handlers not watched: locks they take may be reported");
     if (s->fds_listing_errno) {

@@ -104,6 +104,10 @@ void fa_init(void)
 __attribute__((constructor)) static void forkaudit_constructor(void) { fa_init(); }
 
 /* At exit: which suppressions matched (the exit status option: exit_with_exitcode). */
-__attribute__((destructor)) static void forkaudit_destructor(void) { fa_findings_suppressions_used(&fa_opts); }
+__attribute__((destructor)) static void forkaudit_destructor(void)
+{
+    fa_findings_suppressions_used(&fa_opts);
+    fa_log_at_exit(); /* records a full pipe or FIFO made us drop, when no note said them */
+}
 
 FA_EXPORT const char *forkaudit_version(void) { return FORKAUDIT_VERSION; }

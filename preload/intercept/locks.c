@@ -288,16 +288,14 @@ FA_EXPORT void mtx_destroy(mtx_t *m)
  * retakes the mtx_t where neither pthread_cond_wait's wrapper nor mtx_lock's sees it. */
 FA_EXPORT int cnd_wait(cnd_t *c, mtx_t *m)
 {
-    struct fa_thread *self = fa_cond_wait_begin(m);
-    int rc = FA_REAL(cnd_wait)(c, m);
-    fa_cond_wait_end(self, m);
+    int rc;
+    FA_COND_WAIT(m, rc = FA_REAL(cnd_wait)(c, m));
     return rc;
 }
 
 FA_EXPORT int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict t)
 {
-    struct fa_thread *self = fa_cond_wait_begin(m);
-    int rc = FA_REAL(cnd_timedwait)(c, m, t);
-    fa_cond_wait_end(self, m);
+    int rc;
+    FA_COND_WAIT(m, rc = FA_REAL(cnd_timedwait)(c, m, t));
     return rc;
 }

@@ -158,11 +158,11 @@ FA_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 }
 
 /* A condition wait releases the mutex while the thread sleeps and retakes it inside glibc,
- * where the pthread_mutex_lock symbol never sees it: the entry is marked for the duration. */
+ * where the pthread_mutex_lock symbol never sees it: the entry is marked for the duration,
+ * and held again at the return or at a cancellation (FA_COND_WAIT, track/lockhooks.h). */
 #define COND_WAIT_BODY(call)                                          \
-    struct fa_thread *self = fa_cond_wait_begin(m);                   \
-    int rc = call;                                                    \
-    fa_cond_wait_end(self, m);                                        \
+    int rc;                                                           \
+    FA_COND_WAIT(m, rc = (call));                                     \
     return rc;
 
 FA_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,10 +18,60 @@
 #include "base/fa.h"
 #include "track/fdtrack.h"
 #include "base/fmt.h"
+#include "base/ownfd.h"
 #include "base/process.h"
 
 static const char *path_template; /* NULL: stderr/stdout */
 static int stdio_fd = 2;
+static int text_format; /* format=text: a note line may go into the log itself */
+
+/* What stdout and stderr were at start-up (device, inode, type): a daemon that closes 0-2
+ * and opens its data files gets them as 0, 1, 2, and a record written to "stderr" then
+ * would land in its data. A descriptor that is no longer what we were given is never
+ * written to (records for it are counted as dropped: there is nowhere safe to say so). */
+static struct stdio_id {
+    int known; /* 0: closed at start-up (or never looked at): never written */
+    dev_t dev;
+    ino_t ino;
+    mode_t type;
+} stdio_id[3];
+static int stdio_looked; /* at fa_log_init, or at the first diagnostic if that came first */
+
+static void stdio_remember(int fd)
+{
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    stdio_id[fd].known = syscall(SYS_fstat, fd, &st) == 0;
+    stdio_id[fd].dev = st.st_dev;
+    stdio_id[fd].ino = st.st_ino;
+    stdio_id[fd].type = st.st_mode & S_IFMT;
+}
+
+void fa_log_take_stdio(void)
+{
+    stdio_remember(1);
+    stdio_remember(2);
+    stdio_looked = 1;
+}
+
+/* 1 when fd (1 or 2) is what it was at start-up; its stat in *st. */
+static int stdio_same(int fd, struct stat *st)
+{
+    if (!stdio_looked) {
+        stdio_remember(1);
+        stdio_remember(2);
+        stdio_looked = 1;
+    }
+    const struct stdio_id *id = &stdio_id[fd];
+    return id->known && syscall(SYS_fstat, fd, st) == 0 && st->st_dev == id->dev && st->st_ino == id->ino &&
+           (st->st_mode & S_IFMT) == id->type;
+}
+
+/* Records not written because the log would have blocked (a pipe or FIFO that nobody
+ * reads), in this process, and how many of them a note has said (the fork note's
+ * log_records_dropped: the count rides on the next record that gets through). */
+static unsigned long dropped, dropped_said;
+static FA_TLS unsigned long note_carries; /* said by the record this thread writes next */
 static pid_t log_failed_pid; /* pid that already said it could not open the file */
 /* A relative log_path made absolute at start-up: a daemon that moves to "/" and closes
  * every descriptor must reopen the same file, not a new one in its new directory. */
@@ -31,6 +82,8 @@ void fa_log_init(const struct fa_options *o)
     if (strcmp(o->log_path, "stderr") == 0) stdio_fd = 2;
     else if (strcmp(o->log_path, "stdout") == 0) stdio_fd = 1;
     else path_template = o->log_path;
+    text_format = o->format == FA_FORMAT_TEXT;
+    fa_log_take_stdio();
     if (!path_template || path_template[0] == '/') return;
     long n = syscall(SYS_getcwd, absolute_template, sizeof absolute_template); /* length with the NUL */
     /* An unreachable or very long cwd: stay relative. */
@@ -88,7 +141,6 @@ static int write_guarded(int fd, const char *p, size_t n)
     return e;
 }
 
-static void write_without_sigpipe(int fd, const char *p, size_t n) { (void)write_guarded(fd, p, n); }
 
 /* The process whose log reached the file-size limit: it writes no more records (a child
  * opens a file of its own, or finds the shared one full again). */
@@ -151,6 +203,16 @@ static int is_log_file(int fd, struct stat *st)
     return fd >= 0 && syscall(SYS_fstat, fd, st) == 0 && st->st_dev == fa_proc.log_dev && st->st_ino == fa_proc.log_ino;
 }
 
+/* 1 when n bytes fit in the pipe or FIFO `fd` now (its size less what is queued); 1 too
+ * when the kernel does not say. */
+static int fits_in_pipe(int fd, size_t n)
+{
+    int queued = 0;
+    long size = syscall(SYS_fcntl, fd, F_GETPIPE_SZ);
+    if (size <= 0 || syscall(SYS_ioctl, fd, FIONREAD, &queued) != 0) return 1;
+    return queued >= 0 && (size_t)queued + n <= (size_t)size;
+}
+
 /* Says once per process why the log file is not used; the records go to stderr. `number`
  * is printed after `why` when >= 0; -1 - errno names that error (fa_put_errno). */
 static void refuse_log_file(pid_t pid, const char *path, const char *why, long number)
@@ -168,20 +230,24 @@ static void refuse_log_file(pid_t pid, const char *path, const char *why, long n
     fa_puts(&b, "; writing to stderr instead\n");
     /* One writev, the path not copied: this may run on a small signal stack. */
     struct iovec iov[3] = {{(void *)head, sizeof head - 1}, {(void *)path, strlen(path)}, {b.p, b.len}};
+    struct stat st; /* stderr replaced, or a pipe nobody reads: the line is not said */
+    if (!stdio_same(2, &st) || (S_ISFIFO(st.st_mode) && !fits_in_pipe(2, iov[0].iov_len + iov[1].iov_len + iov[2].iov_len)))
+        return;
     unsigned long old, pending = block_write_signals(&old);
     long r = syscall(SYS_writev, 2, iov, 3);
     unblock_write_signals(old, pending, r < 0 ? errno : 0);
 }
 
-static int open_log(pid_t pid)
+static int open_log(pid_t pid, int slot)
 {
     char path[sizeof absolute_template + 24];
     expand(path, sizeof path, pid);
     /* 0600: records show paths and stacks of the program, for its owner only.
      * O_NOFOLLOW: never write through a symlink someone planted at the log path.
-     * O_NONBLOCK: a FIFO planted there must not block the program in open (cleared below). */
+     * O_NONBLOCK: a FIFO planted there must not block the program, in open or in write. */
     long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
     int e = errno;
+    fa_ownfd_section_fd(slot, fd);
     struct stat st;
     if (fd < 0) {
         if (e == ELOOP) refuse_log_file(pid, path, "it is a symbolic link (not followed)", -1);
@@ -200,9 +266,12 @@ static int open_log(pid_t pid)
         refuse_log_file(pid, path, "it exists and belongs to another user, uid ", (long)st.st_uid);
         return -1;
     }
-    syscall(SYS_fcntl, fd, F_SETFL, O_APPEND);
+    /* O_NONBLOCK is kept: on a FIFO whose reader is idle a record is dropped (and counted)
+     * rather than block the program; on a regular file it changes nothing. */
     /* Out of the program's way: its next open gets the number it would without us. */
+    fa_ownfd_section_fd(slot, -1); /* moving: both numbers exist for a moment */
     fd = fa_fd_move_high((int)fd);
+    fa_ownfd_section_fd(slot, fd);
     fa_proc.log_dev = st.st_dev;
     fa_proc.log_ino = st.st_ino;
     fa_fdtrack_mark_auditor((int)fd);
@@ -232,12 +301,57 @@ static int log_fd_for(pid_t pid)
         if (!__atomic_compare_exchange_n(&fa_proc.log_fd, &fd, LOG_OPENING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
         __atomic_store_n(&log_opener, fa_gettid(), __ATOMIC_RELEASE);
-        int nfd = open_log(pid);
+        /* Fenced against other threads' forks until the log is known as ours (their
+         * children close it then), and left out of their listings meanwhile. */
+        int slot = fa_ownfd_section_begin(1);
+        int nfd = open_log(pid, slot);
         __atomic_store_n(&log_opener, 0, __ATOMIC_RELEASE);
         fa_proc.log_pid = pid;
         __atomic_store_n(&fa_proc.log_fd, nfd < 0 ? -1 : nfd, __ATOMIC_RELEASE);
+        fa_ownfd_section_end(slot);
         return nfd;
     }
+}
+
+/* Writes a record to a pipe or FIFO without ever blocking: not begun when it does not fit
+ * (EAGAIN; whole lines only), and through a descriptor of our own with O_NONBLOCK when
+ * `fd`'s open file description is blocking. That description is the program's (stderr
+ * shared with it and its children: file status flags belong to the description), so its
+ * flags are never changed; /proc/self/fd/N opens a new description of the same pipe.
+ * Without /proc (or a descriptor to spare), the record is written to `fd` when it fits:
+ * only a writer racing for the same room can then make it wait. */
+static int write_pipe(int fd, const struct stat *st, const char *p, size_t n)
+{
+    if (!fits_in_pipe(fd, n)) return EAGAIN;
+    long flags = syscall(SYS_fcntl, fd, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK)) return write_guarded(fd, p, n);
+    char path[40];
+    struct fa_buf b;
+    fa_buf_fixed(&b, path, sizeof path);
+    fa_puts(&b, "/proc/self/fd/");
+    fa_put_dec(&b, fd);
+    fa_buf_terminate(&b);
+    long own = fa_ownfd_openat(AT_FDCWD, path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat ost;
+    if (own >= 0 && (syscall(SYS_fstat, own, &ost) != 0 || ost.st_dev != st->st_dev || ost.st_ino != st->st_ino)) {
+        fa_ownfd_close(own);
+        own = -1;
+    }
+    int e = write_guarded(own >= 0 ? (int)own : fd, p, n);
+    if (own >= 0) fa_ownfd_close(own);
+    return e;
+}
+
+static void count_dropped(void)
+{
+    __atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
+    note_carries = 0; /* the note was not written: its count is still to say */
+}
+
+static void written(void)
+{
+    if (note_carries) __atomic_add_fetch(&dropped_said, note_carries, __ATOMIC_RELAXED);
+    note_carries = 0;
 }
 
 void fa_log_write(const char *p, size_t n)
@@ -245,15 +359,52 @@ void fa_log_write(const char *p, size_t n)
     int saved = errno;
     int fd = path_template ? log_fd_for(fa_getpid()) : -1;
     struct stat st;
-    if (fd < 0) fd = stdio_fd;
     unsigned long long limit = ~0ULL;
     if (log_full_pid == fa_getpid()) {
         errno = saved;
         return;
     }
-    if (syscall(SYS_fstat, fd, &st) != 0) memset(&st, 0, sizeof st);
-    if (past_fsize_limit(fd, &st, n, &limit) || write_guarded(fd, p, n) == EFBIG) log_is_full(fd, &st, limit);
+    if (fd < 0) {
+        fd = stdio_fd;
+        if (!stdio_same(fd, &st)) { /* the program's own file now: not ours to write */
+            count_dropped();
+            errno = saved;
+            return;
+        }
+    } else if (syscall(SYS_fstat, fd, &st) != 0) {
+        memset(&st, 0, sizeof st);
+    }
+    int e = 0;
+    if (S_ISFIFO(st.st_mode)) e = write_pipe(fd, &st, p, n);
+    else if (past_fsize_limit(fd, &st, n, &limit) || (e = write_guarded(fd, p, n)) == EFBIG) log_is_full(fd, &st, limit);
+    if (e == EAGAIN) count_dropped();
+    else if (e == 0) written();
     errno = saved;
+}
+
+unsigned long fa_log_dropped_unsaid(void)
+{
+    return __atomic_load_n(&dropped, __ATOMIC_RELAXED) - __atomic_load_n(&dropped_said, __ATOMIC_RELAXED);
+}
+
+void fa_log_note_carries(unsigned long n) { note_carries = n; }
+
+void fa_log_at_exit(void)
+{
+    unsigned long n = fa_log_dropped_unsaid();
+    if (!n) return;
+    /* On stderr, when it is not the log (a JSON log must stay JSON); into a text log too. */
+    if (path_template == NULL && !text_format) return;
+    char line[200];
+    struct fa_buf b;
+    fa_buf_fixed(&b, line, sizeof line);
+    fa_puts(&b, "forkaudit: ");
+    fa_put_udec(&b, n);
+    fa_puts(&b, n == 1 ? " record was" : " records were");
+    fa_puts(&b, " dropped: the log (a pipe or FIFO nobody was reading) would have blocked the program");
+    fa_buf_terminate(&b);
+    note_carries = n;
+    fa_diag_stderr(line, NULL);
 }
 
 int fa_log_own_fd(void)
@@ -272,6 +423,7 @@ void fa_log_after_fork_child(void)
     if (fd < 0) return;
     if (is_log_file(fd, &st)) syscall(SYS_close, fd); /* the parent's file, not the child's */
     fa_proc.log_fd = -1;
+    dropped = dropped_said = 0; /* the child's own count */
 }
 
 void fa_diag_stderr(const char *line, void *ctx)
@@ -291,5 +443,13 @@ void fa_diag_stderr(const char *line, void *ctx)
         fa_putc(&b, '\n');
         p += n + (eol ? 1 : 0);
     }
-    write_without_sigpipe(2, b.p, b.len); /* one write: lines of different processes never interleave */
+    /* one write: lines of different processes never interleave; never blocking on a pipe */
+    struct stat st;
+    if (!stdio_same(2, &st)) { /* closed at start-up, or the program's file now */
+        note_carries = 0;
+        return;
+    }
+    int e = S_ISFIFO(st.st_mode) ? write_pipe(2, &st, b.p, b.len) : write_guarded(2, b.p, b.len);
+    if (e == 0) written();
+    else note_carries = 0;
 }

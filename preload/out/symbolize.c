@@ -21,6 +21,7 @@
 
 #include "base/fa.h"
 #include "base/fmt.h"
+#include "base/ownfd.h"
 #include "base/procfs.h"
 #include "base/process.h"
 #include "track/threads.h"
@@ -90,7 +91,7 @@ struct state {
 };
 #define st ((struct state *)fa_proc.symbolizer)
 
-static long sys_open(const char *path, int flags) { return syscall(SYS_openat, AT_FDCWD, path, flags, 0); }
+static long sys_open(const char *path, int flags) { return fa_ownfd_openat(AT_FDCWD, path, flags); }
 
 static void *map_dontfork(void *p, size_t len)
 {
@@ -247,7 +248,7 @@ static int map_file(const char *path, struct elf_image *img)
     struct stat sb;
     int ok = syscall(SYS_fstat, fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= (off_t)sizeof(ElfW(Ehdr));
     void *p = ok ? mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, (int)fd, 0) : MAP_FAILED;
-    syscall(SYS_close, fd);
+    fa_ownfd_close(fd);
     if (!map_dontfork(p, ok ? (size_t)sb.st_size : 0)) return -1;
     img->map = p;
     img->len = (size_t)sb.st_size;

@@ -65,6 +65,30 @@ static inline void fa_cond_wait_end(struct fa_thread *self, const void *lock)
     if (self) fa_held_cond_wait_end(&self->held, lock);
 }
 
+/* Both in one, a cancellation too: FA_COND_WAIT(lock, rc = call) ends the wait when the
+ * call returns and when the thread is cancelled in it. glibc retakes the mutex before the
+ * cleanup handlers run (a cancelled pthread_cond_wait leaves its thread holding it), so
+ * the entry is held again then, or a mutex the cancelled thread kept was never reported.
+ * A cleanup buffer of the wrapper's own (pthread_cleanup_push, C style: its frame is the
+ * innermost, glibc runs it first; a cleanup attribute with -fexceptions does not run when
+ * the program's own handler was pushed in the calling frame, glibc longjmps there first). */
+struct fa_cond_wait_guard {
+    struct fa_thread *self;
+    const void *lock;
+};
+static inline void fa_cond_wait_guard_end(void *p)
+{
+    struct fa_cond_wait_guard *g = p;
+    fa_cond_wait_end(g->self, g->lock);
+}
+#define FA_COND_WAIT(lock, call)                                                    \
+    do {                                                                            \
+        struct fa_cond_wait_guard fa_cond_wait_guard_ = {fa_cond_wait_begin(lock), (lock)}; \
+        pthread_cleanup_push(fa_cond_wait_guard_end, &fa_cond_wait_guard_);         \
+        call;                                                                       \
+        pthread_cleanup_pop(1);                                                     \
+    } while (0)
+
 /* The check before a blocking acquisition in a forked child (fa_lock_check) is in
  * audit/childdeadlock.h. */
 

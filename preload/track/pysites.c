@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/fa.h"
+#include "base/ownfd.h"
 #include "base/process.h"
 #include "base/python.h"
 #include "base/fmt.h"
@@ -116,11 +117,11 @@ int fa_pysites_capture(int fd, const struct stat *st, const char *opened_by, con
     if (__atomic_load_n(&walks, __ATOMIC_RELAXED) >= FA_PYSITES_WALKS || !worth_a_walk(fd, st, opened_by)) goto out;
     __atomic_fetch_add(&walks, 1, __ATOMIC_RELAXED);
     char text[DUMP_BYTES];
-    long mfd = syscall(SYS_memfd_create, "forkaudit-python", MFD_CLOEXEC);
+    long mfd = fa_ownfd_memfd("forkaudit-python", MFD_CLOEXEC);
     if (mfd < 0) goto out;
     py->dump_one((int)mfd, ts);
     long got = syscall(SYS_pread64, mfd, text, sizeof text, 0L);
-    syscall(SYS_close, mfd);
+    fa_ownfd_close(mfd);
     if (got <= 0) goto out;
     struct fa_py_frame f[64];
     int n = fa_pyframes_parse(text, (size_t)got, 0, fa_python_stdlib_dir_kept(), f, 64);

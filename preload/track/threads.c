@@ -14,12 +14,19 @@
 
 struct fa_thread fa_threads[FA_MAX_THREADS];
 int fa_threads_used;
-unsigned long fa_threads_untracked;
 int fa_threads_gone;
 unsigned long fa_semaphores_untracked;
 
 static pthread_key_t slot_key;
 static int slot_key_ok;
+
+/* Bumped by every slot release. A thread that found the table full remembers the count
+ * it saw (no_slot_at: that count + 1) and looks again only once a slot was released: it
+ * searched the table twice and sent tgkill(0) to every live slot's thread on every
+ * interposed call (1,100 threads locking 1,000 times: 43 s audited, 0.08 s plain). */
+static unsigned long slots_released;
+static FA_TLS unsigned long no_slot_at;
+static int claim_failed; /* the table was full once: threads may be alive without a slot */
 
 static void on_thread_exit(void *p)
 {
@@ -85,7 +92,7 @@ struct fa_thread *fa_thread_claim(void)
             }
         }
     }
-    if (!t) __atomic_add_fetch(&fa_threads_untracked, 1, __ATOMIC_RELAXED);
+    if (!t) __atomic_store_n(&claim_failed, 1, __ATOMIC_RELAXED);
     errno = saved;
     return t;
 }
@@ -103,8 +110,11 @@ void fa_thread_bind(struct fa_thread *t)
 struct fa_thread *fa_thread_current(void)
 {
     if (fa_self) return fa_self;
+    unsigned long released = __atomic_load_n(&slots_released, __ATOMIC_ACQUIRE);
+    if (no_slot_at == released + 1) return NULL; /* full when last asked, no slot freed since */
     struct fa_thread *t = fa_thread_claim();
     if (t) fa_thread_bind(t);
+    else no_slot_at = released + 1;
     return t;
 }
 
@@ -129,6 +139,18 @@ void fa_thread_release(struct fa_thread *t)
                          __ATOMIC_RELEASE);
     __atomic_store_n(&t->tid, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&t->state, FA_SLOT_FREE, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&slots_released, 1, __ATOMIC_RELEASE);
+}
+
+unsigned long fa_threads_untracked_now(long threads)
+{
+    /* Only once a claim failed: otherwise a thread just created (its slot claimed, not yet
+     * bound) or ending (its slot released, still listed) would be counted. */
+    if (!__atomic_load_n(&claim_failed, __ATOMIC_RELAXED)) return 0;
+    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
+    long live = 0;
+    for (int i = 0; i < used; i++) live += __atomic_load_n(&fa_threads[i].state, __ATOMIC_ACQUIRE) == FA_SLOT_LIVE;
+    return threads > live ? (unsigned long)(threads - live) : 0;
 }
 
 void fa_threads_after_fork_child(void)

@@ -39,7 +39,10 @@ extern struct fa_thread fa_threads[FA_MAX_THREADS];
 /* Slots ever used: the table is scanned up to here. */
 extern int fa_threads_used;
 /* Threads that found the table full and are not tracked. */
-extern unsigned long fa_threads_untracked;
+/* Threads alive without a slot (the table was full), from `threads`, the number of the
+ * process's threads a /proc/self/task listing found: that less the live slots; 0 while
+ * no claim has failed. */
+unsigned long fa_threads_untracked_now(long threads);
 /* Slots in state GONE: threads of an ancestor process, whose held locks this process
  * inherited locked. */
 extern int fa_threads_gone;

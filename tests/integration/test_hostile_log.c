@@ -265,11 +265,12 @@ static void program_file_on_the_log_descriptor(void **state)
         char data_path[300];
         snprintf(data_path, sizeof data_path, "%s/data.txt", audited_dir);
         /* After the dup2 (as without the auditor, it succeeds) or the raw dup3 the old log
-         * number is the program's file, and listed as such at the very next fork ("all":
-         * libunwind's two pipe ends too). */
+         * number is the program's file, and listed as such at the very next fork. ("all"
+         * covered libunwind's two pipe ends too while they stayed open between unwinds:
+         * 4; they exist only during an unwind now, issue 14 item 11.) */
         json_t *second = fork_record(audited.records, 2);
         assert_non_null(second);
-        assert_int_equal(fds_naming(second, data_path), strcmp(modes[m], "all") == 0 ? 4 : 2);
+        assert_int_equal(fds_naming(second, data_path), 2);
         fa_run_free(&plain);
         fa_run_free(&audited);
         remove_dir(plain_dir);

@@ -1,5 +1,7 @@
 /* More threads (1,100) than the auditor's thread registry has slots (1,024), all alive at
- * a fork: the ones past the table are not tracked, and the fork note must say how many. */
+ * a fork: the ones past the table are not tracked, and the fork note must say how many.
+ * With argv[1] "lock", each worker first locks and unlocks a mutex of its own 1,000 times
+ * (a thread without a slot must not pay a registry search per call: issue 14, item 7). */
 #include "progs.h"
 
 #include <string.h>
@@ -8,25 +10,33 @@
 
 static pthread_barrier_t all_started;
 static struct gate release;
+static int lock_loops;
+static pthread_mutex_t locks[WORKERS];
 
 static void *worker_main(void *arg)
 {
-    (void)arg;
+    pthread_mutex_t *m = arg;
+    for (int i = 0; i < lock_loops; i++) {
+        pthread_mutex_lock(m);
+        pthread_mutex_unlock(m);
+    }
     pthread_barrier_wait(&all_started);
     gate_wait(&release);
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static pthread_t threads[WORKERS];
+    if (argc > 1 && strcmp(argv[1], "lock") == 0) lock_loops = 1000;
+    for (int i = 0; i < WORKERS; i++) pthread_mutex_init(&locks[i], NULL);
     pthread_barrier_init(&all_started, NULL, WORKERS + 1);
     gate_init(&release);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     for (int i = 0; i < WORKERS; i++)
-        if (pthread_create(&threads[i], &attr, worker_main, NULL) != 0) {
+        if (pthread_create(&threads[i], &attr, worker_main, &locks[i]) != 0) {
             dprintf(1, "pthread_create failed at thread %d\n", i);
             return 1;
         }

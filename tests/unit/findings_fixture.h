@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "findings/findings.h"
+#include "out/log.h"
 #include "out/record.h"
 
 static __attribute__((noinline)) int helper_static_function(int x) { return x * 3 + 1; }
@@ -140,8 +141,10 @@ static __attribute__((unused)) char *capture_log(void (*fn)(void *), void *arg, 
     fflush(stderr);
     int saved = dup(2);
     dup2(fd, 2);
+    fa_log_take_stdio(); /* the log writes only to the stderr it was given */
     fn(arg);
     dup2(saved, 2);
+    fa_log_take_stdio();
     close(saved);
     off_t n = lseek(fd, 0, SEEK_END);
     char *out = malloc((size_t)n + 1);

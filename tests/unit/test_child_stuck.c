@@ -12,6 +12,7 @@
 
 #include "audit/watchdog.h"
 #include "findings/child_stuck.h"
+#include "out/log.h"
 #include "out/record.h"
 
 static __attribute__((noinline)) int blocked_here(int x) { return x * 5 + 2; }
@@ -429,8 +430,10 @@ static char *report_to_a_file(void)
     fflush(stderr);
     int saved = dup(2);
     dup2(fd, 2);
+    fa_log_take_stdio(); /* the log writes only to the stderr it was given */
     int reported = fa_child_stuck_report(&event, &opts);
     dup2(saved, 2);
+    fa_log_take_stdio();
     close(saved);
     assert_int_equal(reported, 1);
     off_t len = lseek(fd, 0, SEEK_END);

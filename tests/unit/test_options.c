@@ -144,6 +144,11 @@ static void help_lists_every_option_with_its_default(void **state)
     assert_non_null(strstr(text, "(default text)"));
     assert_non_null(strstr(text, "stack_depth=3"));
     assert_non_null(strstr(text, "(default 16)"));
+    /* a value that fills the column is still followed by a space (issue 14, minor: it was
+     * glued to its meaning, "log_path=/tmp/a-rather-long-log-directory/log.%pstderr, ...") */
+    fa_options_parse(&o, "log_path=/tmp/a-rather-long-log-directory/log.%p", NULL, NULL);
+    fa_options_help(&o, text, sizeof text);
+    assert_non_null(strstr(text, "log_path=/tmp/a-rather-long-log-directory/log.%p stderr, stdout, or a file path"));
 }
 
 /* AT_SECURE: a file named by the caller of a set-user-ID program is neither written
