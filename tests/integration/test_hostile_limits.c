@@ -233,7 +233,7 @@ static void piped_start(struct piped *p, const char *const argv[], int fifo, int
     assert_int_equal(pipe2(err, O_CLOEXEC), 0);
     assert_int_equal(pipe2(go, O_CLOEXEC), 0);
     char opts[256], errpath[128];
-    snprintf(opts, sizeof opts, "format=json:log_path=%s", fifo ? "" : "stderr");
+    snprintf(opts, sizeof opts, "format=json:fds=all:log_path=%s", fifo ? "" : "stderr");
     if (fifo) snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s/log.%%p", p->dir);
     snprintf(errpath, sizeof errpath, "%s/stderr", p->dir);
     p->pid = fork();
