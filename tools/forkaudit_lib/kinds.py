@@ -326,6 +326,12 @@ def _threads_suggestion(finding):
 
 # --- fds-at-fork, fds-leaked-at-exec (per descriptor) ---------------------------------------
 
+# A descriptor shared by design (a pipe, a listening socket, a read-only file: the record's
+# fd has `shared_by_design`) is listed in the records because the launcher runs the library
+# at verbosity=1 for its fork notes; without verbosity=1 the library counts it and lists
+# nothing, so it is no finding of the launcher's either, unless `-o fds=all` asked for them.
+LIST_SHARED_BY_DESIGN = False
+
 def _fd_signature(fd):
     """One descriptor's signature: its type and where it was opened; without an opening
     site, its target when that is stable (a path), else its number."""
@@ -504,6 +510,8 @@ class Kind:
         if self.per_fd:
             groups = {}
             for fd in rec.get("fds") or []:
+                if fd.get("shared_by_design") and not LIST_SHARED_BY_DESIGN:
+                    continue  # listed because the launcher runs at verbosity=1: counted, not a finding
                 groups.setdefault(_fd_signature(fd), []).append(fd)
             return [("%s|%s%s" % (self.name, sig, py), fds) for sig, fds in groups.items()]
         return [("%s|%s%s" % (self.name, self.signature(rec), py), None)]
