@@ -379,6 +379,24 @@ def _exec_fds_sites(finding):
 
 # --- rng-at-fork, rng-reused-in-child -------------------------------------------------------
 
+# A libc generator (rand, random, drand48) seeded or drawn from before a fork is the
+# parent's side only: prefork servers and tools seed at start-up and their children reseed
+# (nginx's workers, PostgreSQL's backends) or exec (git, make), and 28 such records of
+# nginx, PostgreSQL, git and redis replayed nothing (issue 13). The proof is the child's:
+# its first draw from the inherited state writes rng-reused-in-child, which stays a
+# finding. So rng-at-fork of a libc family is a note of the launcher's unless asked for
+# (-o verbosity=2); a Python generator's record (its next values read at the fork) stays.
+LIST_PARENT_RNG = False
+LIBC_RNG_FAMILIES = ("rand", "random", "drand48")
+
+
+def parent_rng_unproven(rec):
+    """True for an rng-at-fork record of a libc generator, while LIST_PARENT_RNG is off."""
+    if LIST_PARENT_RNG or rec.get("kind") != "rng-at-fork":
+        return False
+    rng = rec.get("rng") if isinstance(rec.get("rng"), dict) else {}
+    return rng.get("family") in LIBC_RNG_FAMILIES and not rng.get("name")
+
 def _rng_signature(rec):
     """Generator family + seeding site."""
     return "%s|%s" % (_rng(rec).get("family"), frames_sig(_rng(rec).get("seeded_at")))
