@@ -30,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-LAUNCHER = os.path.join(ROOT, "tools", "forkaudit")
+LAUNCHER = os.environ.get("FORKAUDIT_LAUNCHER") or os.path.join(ROOT, "tools", "forkaudit")  # another launcher to compare
 LIBRARY = os.path.join(ROOT, "build", "libforkaudit.so")
 PY = "/usr/bin/python3"  # Debian's interpreter (its packages: gunicorn, numpy)
 TRUE, NOISE = "true", "noise"
