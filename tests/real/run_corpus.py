@@ -252,7 +252,7 @@ def judge(name, finding):
     return None
 
 
-def run_program(name, what, driver, needs, as_user, limit, keep):
+def run_program(name, what, driver, needs, as_user, limit, keep, extra=()):
     missing = [n for n in needs if not have(n)]
     if name == "gunicorn" and subprocess.run([PY, "-c", "import gunicorn"], capture_output=True).returncode:
         missing.append("python3-gunicorn")
@@ -272,8 +272,13 @@ def run_program(name, what, driver, needs, as_user, limit, keep):
     env["FORKAUDIT_LIB"] = LIBRARY
     env.pop("FORKAUDIT_OPTIONS", None)
     env.pop("LD_PRELOAD", None)
+    extra = [a.replace("@W@", work) for a in extra]
+    for a in extra:
+        if a.startswith(work):  # a file given in the work directory: --suppressions RULES
+            with open(a, "w") as f:
+                f.write(SUPPRESSION_TEXT[a[len(work) + 1:]])
     cmd = ["timeout", "-k", "5", str(limit), LAUNCHER, "--fail-on", "never", "--run-dir", os.path.join(work, "run"),
-           "--json", out, "--", "bash", script]
+           "--json", out] + extra + ["--", "bash", script]
     if as_user and os.geteuid() == 0:
         if not shutil.which("setpriv"):
             print("check-real: %s SKIPPED: root without setpriv to run it as nobody" % name)
@@ -299,6 +304,35 @@ def run_program(name, what, driver, needs, as_user, limit, keep):
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return res
+
+
+# Issue 13 item 2: each suggested rule of these programs silences its own finding only.
+# Each rule is applied in a run of its own; the finding it was printed under must go, every
+# other finding of the first run must stay.
+SUGGESTIONS_CHECKED = ("git", "redis")
+SUPPRESSION_TEXT = {}
+
+
+def check_suggestions(prog, first):
+    """Problems found applying each suggested rule of `first` (a result) to a new run."""
+    problems = []
+    for f in first["findings"]:
+        rule = f["suggestion"]
+        if not rule or " + " in rule:
+            continue
+        SUPPRESSION_TEXT["rules.supp"] = rule + "\n"
+        again = run_program(*prog, keep=False, extra=["--suppressions", "@W@/rules.supp"])
+        if not again or not again["ran"]:
+            problems.append("%s: the run with %s did not complete" % (prog[0], rule))
+            continue
+        left = {g["signature"] for g in again["findings"]}
+        if f["signature"] in left:
+            problems.append("%s: %s left its own finding (%s)" % (prog[0], rule, f["kind"]))
+        gone = [g for g in first["findings"] if g is not f and g["signature"] not in left]
+        for g in gone:
+            problems.append("%s: %s silenced another finding too: %s %s" % (prog[0], rule, g["kind"], g["signature"][:100]))
+        print("check-real: %s: %s silences its finding%s" % (prog[0], rule, " and %d more" % len(gone) if gone else " only"))
+    return problems
 
 
 def main():
@@ -359,6 +393,10 @@ def main():
         for prog, kind in REQUIRED:
             if prog == r["name"] and not any(f["kind"] == kind and f["verdict"] == TRUE for f in r["findings"]):
                 problems.append("%s: the true %s finding is gone" % (prog, kind))
+    for prog in PROGRAMS:
+        first = next((r for r in results if r["name"] == prog[0] and r["ran"]), None)
+        if first and prog[0] in SUGGESTIONS_CHECKED:
+            problems += check_suggestions(prog, first)
     if noise * 10 > warnings:
         problems.append("%d of %d warnings are noise: more than one in ten" % (noise, warnings))
     print("check-real: %d programs, %d distinct warnings, %d of them noise (by site, program + kind + suggested "
