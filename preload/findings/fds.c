@@ -18,15 +18,28 @@ static int python_site(const struct fa_snapshot *s, const struct fa_snap_fd *f, 
     return fa_pyframes_parse(site->text, site->len, 0, fa_finding_stdlib_dir(s), out, max);
 }
 
-/* A pipe or socket opened from Python is named in a rule by its opening line in the
- * program's own code ("app.py:12"): its number changes every run, its native site is the
- * interpreter's. "" when it has no Python site. */
+/* A pipe, a socket or a temporary file opened from Python is named in a rule by its
+ * opening line in the program's own code ("app.py:12"): its number or name changes every
+ * run, its native site is the interpreter's (gunicorn's heartbeat file, a mkstemp name in
+ * /tmp, was suggested as fds-at-fork:PyObject_Vectorcall: every Python descriptor). A
+ * lasting path names itself. "" when it has no Python site. */
 static void python_rule(const struct fa_snapshot *s, const struct fa_snap_fd *f, char *out, size_t cap)
 {
     out[0] = 0;
     struct fa_py_frame py[FA_PYSITE_FRAMES];
-    const struct fa_py_frame *site = fa_pyframes_site(py, python_site(s, f, py, FA_PYSITE_FRAMES));
-    if (!site || f->target[0] == '/') return;
+    int npy = python_site(s, f, py, FA_PYSITE_FRAMES);
+    const struct fa_py_frame *site = fa_pyframes_site(py, npy);
+    if (!site || (f->target[0] == '/' && !fa_temporary_path(f->target))) return;
+    /* no frame of the program's own (a server installed as a package): the innermost
+     * outside the standard library (workertmp.py:23, not tempfile.py:395, which every
+     * mkstemp of the process passes) */
+    const char *stdlib = fa_finding_stdlib_dir(s);
+    size_t stdlib_len = stdlib ? strlen(stdlib) : 0;
+    for (int i = 0; !site->own && stdlib_len && i < npy; i++)
+        if (py[i].file_len < stdlib_len || memcmp(py[i].file, stdlib, stdlib_len) != 0) {
+            site = &py[i];
+            break;
+        }
     const char *base = site->file;
     for (size_t i = 0; i < site->file_len; i++)
         if (site->file[i] == '/') base = site->file + i + 1;

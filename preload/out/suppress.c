@@ -315,8 +315,8 @@ static const char *module_site(const struct fa_frame_info *fi, char *out, size_t
     struct fa_buf b;
     fa_buf_fixed(&b, out, cap);
     fa_puts(&b, base ? base + 1 : fi->module);
-    fa_puts(&b, "+0x");
-    fa_put_hex(&b, fi->offset);
+    fa_putc(&b, '+');
+    fa_put_hex(&b, fi->offset); /* "0x1a2b" */
     fa_buf_terminate(&b);
     return out;
 }
@@ -383,6 +383,9 @@ static int outer_frame(const char *f, size_t n)
     return 0;
 }
 
+/* The frames below main and below a thread's start routine (outer_frame but main). */
+static int startup_frame(const char *f, size_t n) { return outer_frame(f, n) && !(n == 4 && !memcmp(f, "main", 4)); }
+
 /* A text that names nothing in particular, or changes every run: a wildcard alone, a kind
  * of descriptor ("pipe:*"), a temporary file. */
 static int vague_text(const char *t)
@@ -403,6 +406,10 @@ int fa_suppress_suggest(struct fa_buf *b, const char *kind, const uintptr_t *pc,
     for (int k = 0; k < n; k++) { /* the innermost frame with a name, else a module's site */
         struct fa_frame_info fi;
         fa_symbolize(pc[k], 1, &fi);
+        /* A stripped program's stack is named first by libc's start-up frames below it
+         * (git: every stack's innermost name is __libc_start_call_main): its site is its
+         * first frame's module and offset, not a frame every stack has. */
+        if (fi.function && k > 0 && startup_frame(fi.function, fi.function_len)) break;
         if (fi.function) {
             /* A demangled C++ name is pasted as it is: the pattern is everything after
              * the first ':' (a name's own "::", spaces and parentheses are plain text),

@@ -149,8 +149,9 @@ class ScriptRun(unittest.TestCase):
         cls.json_path = os.path.join(cls.tmp, "findings.json")
         cls.sarif_path = os.path.join(cls.tmp, "findings.sarif")
         cls.run_dir = os.path.join(cls.tmp, "run")
+        # fds=all: fork_many's pipe, shared by design, is a finding (the per-descriptor mechanics)
         cls.main = launch(["--run-dir", cls.run_dir, "--json", cls.json_path, "--sarif", cls.sarif_path,
-                           "--", cls.script])
+                           "-o", "fds=all", "--", cls.script])
         with open(cls.json_path) as f:
             cls.doc = json.load(f)
 
@@ -319,7 +320,7 @@ class PythonLockHeldByWorker(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.py = PythonRun("lock_held_by_worker")
+        cls.py = PythonRun("lock_held_by_worker", ["-o", "fds=all"])  # its pipes listed
         cls.wait, cls.fork = cls.py.line("WAIT-LINE"), cls.py.line("FORK-LINE")
 
     def test_summary_labels_the_lock_by_the_holders_python_line(self):
@@ -460,7 +461,7 @@ class PythonOwnDescriptors(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.py = PythonRun("own_descriptors")
+        cls.py = PythonRun("own_descriptors", ["-o", "fds=all"])  # the pipe and socket listed
 
     def test_one_finding_per_python_opening_line(self):
         lines = sorted(f["python_site"]["line"] for f in self.py.findings("fds-at-fork"))
@@ -595,6 +596,36 @@ def cxx_line(path, marker):
         lines = [n for n, text in enumerate(f, 1) if "// " + marker in text]
     assert len(lines) == 1, "%s: %d lines marked %s" % (path, len(lines), marker)
     return lines[0]
+
+
+class ParentSideJudgement(unittest.TestCase):
+    """What the launcher counts as findings of its own (issue 13): descriptors shared by
+    design, which the library lists only because the launcher runs it at verbosity=1, and
+    a libc generator's rng-at-fork, whose proof is the child's rng-reused-in-child."""
+
+    def findings(self, args):
+        out = os.path.join(RUNS_TMPDIR, "judgement.%d.json" % os.getpid())
+        r = launch(["--fail-on", "never", "--json", out] + args)
+        self.assertEqual(r.rc, 0, r.err)
+        with open(out) as f:
+            return json.load(f)["findings"]
+
+    def test_descriptors_shared_by_design_are_no_findings(self):
+        found = self.findings([prog("fds_by_design"), RUNS_TMPDIR])
+        self.assertTrue(found and all(f["kind"] == "fds-at-fork" for f in found), found)
+        for f in found:  # a pipe, a listening socket, a device: shared on purpose, counted
+            self.assertNotRegex(f["description"], r"\((pipe|char-device|epoll|eventfd),", f)
+        every = self.findings(["-o", "fds=all", prog("fds_by_design"), RUNS_TMPDIR])
+        self.assertGreater(len(every), len(found))
+        self.assertTrue(any("(pipe," in f["description"] for f in every), every)
+
+    def test_libc_rng_needs_the_child_proof(self):
+        self.assertEqual([f for f in self.findings([prog("rng")]) if f["kind"].startswith("rng")], [])
+        child = [f["kind"] for f in self.findings([prog("rng_child")]) if f["kind"].startswith("rng")]
+        self.assertIn("rng-reused-in-child", child)
+        self.assertNotIn("rng-at-fork", child)
+        asked = [f["kind"] for f in self.findings(["-o", "verbosity=2", prog("rng")])]
+        self.assertIn("rng-at-fork", asked)
 
 
 class Outcomes(unittest.TestCase):

@@ -226,6 +226,9 @@ class MultiprocessingsOwnDescriptors(unittest.TestCase):
                              "fds-at-fork:own_descriptors.py:%d" % marked_line(path, "OPEN-SOCKET"))
             self.assertEqual(fds[read_fd]["suppression"],
                              "fds-at-fork:own_descriptors.py:%d" % marked_line(path, "OPEN-PIPE"))
+            if fds[file_fd]["target"].startswith("/tmp/"):  # a temporary file: its line, not the interpreter's frame
+                self.assertEqual(fds[file_fd]["suppression"],
+                                 "fds-at-fork:own_descriptors.py:%d" % marked_line(path, "OPEN-FILE"))
 
     def test_the_suggested_rule_silences_its_descriptor_only(self):
         path = program("own_descriptors")

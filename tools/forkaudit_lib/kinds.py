@@ -326,6 +326,12 @@ def _threads_suggestion(finding):
 
 # --- fds-at-fork, fds-leaked-at-exec (per descriptor) ---------------------------------------
 
+# A descriptor shared by design (a pipe, a listening socket, a read-only file: the record's
+# fd has `shared_by_design`) is listed in the records because the launcher runs the library
+# at verbosity=1 for its fork notes; without verbosity=1 the library counts it and lists
+# nothing, so it is no finding of the launcher's either, unless `-o fds=all` asked for them.
+LIST_SHARED_BY_DESIGN = False
+
 def _fd_signature(fd):
     """One descriptor's signature: its type and where it was opened; without an opening
     site, its target when that is stable (a path), else its number."""
@@ -372,6 +378,24 @@ def _exec_fds_sites(finding):
 
 
 # --- rng-at-fork, rng-reused-in-child -------------------------------------------------------
+
+# A libc generator (rand, random, drand48) seeded or drawn from before a fork is the
+# parent's side only: prefork servers and tools seed at start-up and their children reseed
+# (nginx's workers, PostgreSQL's backends) or exec (git, make), and 28 such records of
+# nginx, PostgreSQL, git and redis replayed nothing (issue 13). The proof is the child's:
+# its first draw from the inherited state writes rng-reused-in-child, which stays a
+# finding. So rng-at-fork of a libc family is a note of the launcher's unless asked for
+# (-o verbosity=2); a Python generator's record (its next values read at the fork) stays.
+LIST_PARENT_RNG = False
+LIBC_RNG_FAMILIES = ("rand", "random", "drand48")
+
+
+def parent_rng_unproven(rec):
+    """True for an rng-at-fork record of a libc generator, while LIST_PARENT_RNG is off."""
+    if LIST_PARENT_RNG or rec.get("kind") != "rng-at-fork":
+        return False
+    rng = rec.get("rng") if isinstance(rec.get("rng"), dict) else {}
+    return rng.get("family") in LIBC_RNG_FAMILIES and not rng.get("name")
 
 def _rng_signature(rec):
     """Generator family + seeding site."""
@@ -504,6 +528,8 @@ class Kind:
         if self.per_fd:
             groups = {}
             for fd in rec.get("fds") or []:
+                if fd.get("shared_by_design") and not LIST_SHARED_BY_DESIGN:
+                    continue  # listed because the launcher runs at verbosity=1: counted, not a finding
                 groups.setdefault(_fd_signature(fd), []).append(fd)
             return [("%s|%s%s" % (self.name, sig, py), fds) for sig, fds in groups.items()]
         return [("%s|%s%s" % (self.name, self.signature(rec), py), None)]

@@ -58,8 +58,12 @@ def load(run_dir):
 
 def is_finding(rec):
     """True for records that report a hazard (severity error or warning), False for notes
-    (and for every record of a note kind: fork, state, suppressions)."""
-    return not kinds.get(rec.get("kind")).is_note and rec.get("severity") in ("error", "warning")
+    (and for every record of a note kind: fork, state, suppressions), and for a libc
+    generator's rng-at-fork: the parent's side proves nothing, its child's
+    rng-reused-in-child does (kinds.parent_rng_unproven)."""
+    if kinds.get(rec.get("kind")).is_note or rec.get("severity") not in ("error", "warning"):
+        return False
+    return not kinds.parent_rng_unproven(rec)
 
 
 def fork_key(rec):
