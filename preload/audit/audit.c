@@ -297,6 +297,11 @@ int fa_audit_add_fd(struct fa_snapshot *s, int dirfd, const char *name, long fd,
         }
     }
     f->cloexec = fdflags >= 0 && (fdflags & FD_CLOEXEC);
+    /* libunwind's pipe in the making: another thread's first unwind (a stack_signal
+     * handler's) makes it close-on-exec, and it is ours only once pipe2 returned to its
+     * wrapper; a close-on-exec pipe nobody was seen opening while an unwind runs is it */
+    if (S_ISFIFO(st.st_mode) && f->cloexec && !(o && o->opened_by) && __atomic_load_n(&fa_unwinders, __ATOMIC_ACQUIRE) > 0)
+        return 0;
     f->mode = st.st_mode;
     f->type = fa_fd_type(f->target, f->mode);
     f->sock = S_ISSOCK(st.st_mode) ? socket_state((int)fd) : FA_SOCK_NONE;

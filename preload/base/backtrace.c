@@ -227,6 +227,18 @@ static void close_unwinder_pipe(int *pair)
 }
 
 /* After an unwind: the last one out closes the pipe, if libunwind made one. */
+/* Set before the program's first thread starts: from then on the pipe stays (threads
+ * whose first unwinds each made one at once made libunwind open two, and the second
+ * looked like the program's file on the first's number: unwinding stopped for good). */
+static int threads_coming;
+
+void fa_backtrace_threads_coming(void)
+{
+    __atomic_store_n(&threads_coming, 1, __ATOMIC_RELEASE);
+    uintptr_t pc[1];
+    fa_backtrace(pc, 1, NULL); /* libunwind makes its pipe now, on this thread alone */
+}
+
 static void pipe_leave(void)
 {
     my_pipe_users--;
@@ -237,7 +249,7 @@ static void pipe_leave(void)
      * at a fork) a pipe made and closed at each unwind was listed by a concurrent fds
      * listing as the program's in 2 of 8 runs of test_hostile_runtime's threads_mixed; it
      * then stays open, as before. */
-    if (!__libc_single_threaded) return;
+    if (!__libc_single_threaded || __atomic_load_n(&threads_coming, __ATOMIC_ACQUIRE)) return;
     int zero = 0;
     if (!__atomic_compare_exchange_n(&pipe_users, &zero, PIPE_CLOSING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
     my_closing = 1;
@@ -357,17 +369,17 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site)
 int fa_backtrace_from_context(uintptr_t *pc, int max, void *context)
 {
     int saved = errno, n = 0, astray = 0;
-    if (fa_proc.no_unwind || max < 1) return 0;
-    if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
-    if (__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) return 0;
+    if (fa_proc.no_unwind || max < 1 || __atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) return 0;
     fa_in_auditor++;
     learn_own_code();
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     unw_cursor_t cur;
-    int more = 0;
+    int more = 0, entered = pipe_enter(); /* as fa_backtrace_unchecked */
+    if (entered && !__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
     /* A signal frame: the first pc is where the thread stands, not a return address
      * (libunwind looks up the pc itself, not pc - 1). */
-    if (setup_unwind() && unw_init_local2(&cur, (unw_context_t *)context, UNW_INIT_SIGNAL_FRAME) == 0) {
+    if (entered && !__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && setup_unwind() &&
+        unw_init_local2(&cur, (unw_context_t *)context, UNW_INIT_SIGNAL_FRAME) == 0) {
         for (int steps = 0; steps < FA_MAX_FRAMES + 16; steps++) {
             unw_word_t ip = 0;
             if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
@@ -385,6 +397,7 @@ int fa_backtrace_from_context(uintptr_t *pc, int max, void *context)
             if (unw_step(&cur) <= 0) break;
         }
     }
+    if (entered) pipe_leave();
     __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     if (n > 0) pc[n - 1] |= more ? FA_PC_MORE : astray ? FA_PC_ASTRAY : 0;
     fa_in_auditor--;
@@ -395,23 +408,27 @@ int fa_backtrace_from_context(uintptr_t *pc, int max, void *context)
 int fa_backtrace_with_sp(uintptr_t *pc, uintptr_t *sp, int max)
 {
     int saved = errno, n = 0;
-    if (fa_proc.no_unwind || max < 1) return 0;
-    if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
-    if (__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) return 0;
+    if (fa_proc.no_unwind || max < 1 || __atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE)) return 0;
     fa_in_auditor++;
     learn_own_code();
     __atomic_add_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
-    unw_context_t ctx;
-    unw_cursor_t cur;
-    if (setup_unwind() && unw_getcontext(&ctx) == 0 && unw_init_local(&cur, &ctx) == 0) {
-        do {
-            unw_word_t ip = 0, rsp = 0;
-            if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cur, UNW_REG_SP, &rsp) != 0 ||
-                !plausible_pc((uintptr_t)ip))
-                break;
-            pc[n] = (uintptr_t)ip;
-            sp[n++] = (uintptr_t)rsp;
-        } while (n < max && unw_step(&cur) > 0);
+    /* As fa_backtrace_unchecked: the pipe checked while no other unwind can close it. */
+    if (pipe_enter()) {
+        if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && !probe_pipe_intact()) fa_backtrace_pipe_taken();
+        unw_context_t ctx;
+        unw_cursor_t cur;
+        if (!__atomic_load_n(&unwinder_pipe_taken, __ATOMIC_ACQUIRE) && setup_unwind() && unw_getcontext(&ctx) == 0 &&
+            unw_init_local(&cur, &ctx) == 0) {
+            do {
+                unw_word_t ip = 0, rsp = 0;
+                if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cur, UNW_REG_SP, &rsp) != 0 ||
+                    !plausible_pc((uintptr_t)ip))
+                    break;
+                pc[n] = (uintptr_t)ip;
+                sp[n++] = (uintptr_t)rsp;
+            } while (n < max && unw_step(&cur) > 0);
+        }
+        pipe_leave();
     }
     __atomic_sub_fetch(&fa_unwinders, 1, __ATOMIC_ACQ_REL);
     fa_in_auditor--;

@@ -32,6 +32,8 @@ int fa_backtrace_unchecked(uintptr_t *pc, int max, const void *call_site);
  * frame's pc and its stack pointer (the callee's canonical frame address), for learning
  * frame sizes. Returns the count, 0 where fa_backtrace gives the call site only. */
 int fa_backtrace_with_sp(uintptr_t *pc, uintptr_t *sp, int max);
+/* Before the program's first thread: libunwind's pipe is made now and kept from then on. */
+void fa_backtrace_threads_coming(void);
 /* Another thread's stack, from its registers in `context` (a ucontext_t, libunwind's
  * unw_context_t on x86-64) while that thread is stopped: innermost first, the auditor's
  * frames skipped, flags on the last pc as for fa_backtrace. 0 when not unwound. */

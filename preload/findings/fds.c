@@ -89,6 +89,10 @@ static const char *by_design(const struct fa_snap_fd *f)
     if (f->sock) return "a socket";
     if (!S_ISREG(f->mode)) return f->type; /* pipes, devices, directories, event and epoll fds */
     if ((f->flags & O_ACCMODE) == O_RDONLY) return "a file open read-only";
+    /* unlinked while open: a scratch or IPC file nobody else can open (tmpfile(), a
+     * worker's heartbeat file), shared with the child on purpose */
+    size_t n = strlen(f->target), d = sizeof " (deleted)" - 1;
+    if (n > d && !strcmp(f->target + n - d, " (deleted)")) return "an unlinked file";
     if (f->append) return "a file open for appending";
     return NULL;
 }

@@ -190,14 +190,16 @@ static void *thread_trampoline(void *p)
     return start(arg);
 }
 
-/* Before the program's second thread: its lock wrappers are looked up once (a
- * single-threaded program never pays for it), and when it has some, every thread's
- * acquisitions take the slow path, which places them past the wrappers. */
+/* Before the program's second thread (a single-threaded program never pays for it):
+ * libunwind's pipe is made for good, and the lock wrappers are looked up once; when the
+ * program has some, every thread's acquisitions take the slow path, which places them
+ * past the wrappers. */
 static void find_lock_wrappers(void)
 {
     static int looked;
     if (__atomic_exchange_n(&looked, 1, __ATOMIC_ACQ_REL)) return;
     struct fa_thread *self = fa_thread_current();
+    fa_backtrace_threads_coming();
     fa_in_auditor++;
     int found = fa_lockwrappers_find();
     fa_in_auditor--;

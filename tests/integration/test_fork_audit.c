@@ -377,14 +377,14 @@ static void descriptors_shared_by_design_are_counted_not_listed(void **state)
     assert_true(fa_frames_have(json_object_get(fd_entry(fds, fa_out_value(&r, "state_fd")), "opened_at"), "open_state"));
     assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "client_fd")), "type"), "socket");
     assert_string_equal(fa_str(fd_entry(fds, fa_out_value(&r, "server_fd")), "type"), "socket");
-    assert_int_equal(fa_int(rec, "fds_shared_by_design"), 8);
+    assert_int_equal(fa_int(rec, "fds_shared_by_design"), 9);
     fa_run_free(&r);
 
     /* fds=all: every one, each shared by design says why */
     run_prog(&r, "tests/progs/fds_by_design", dir, "fds=all");
     fds = json_object_get(fa_find_kind(r.records, "fds-at-fork", 0), "fds");
-    assert_int_equal(json_array_size(fds), 11);
-    int listening = 0, pair = 0, pipes = 0, ro = 0, append = 0;
+    assert_int_equal(json_array_size(fds), 12);
+    int listening = 0, pair = 0, pipes = 0, ro = 0, append = 0, unlinked = 0;
     size_t i;
     json_t *f;
     json_array_foreach(fds, i, f) {
@@ -395,7 +395,9 @@ static void descriptors_shared_by_design_are_counted_not_listed(void **state)
         pipes += !strcmp(why, "pipe");
         ro += !strcmp(why, "a file open read-only");
         append += !strcmp(why, "a file open for appending");
+        unlinked += !strcmp(why, "an unlinked file");
     }
+    assert_int_equal(unlinked, 1);
     assert_int_equal(listening, 1);
     assert_int_equal(pair, 2);
     assert_int_equal(pipes, 2);

@@ -1,8 +1,8 @@
 /* What a forked child shares on purpose against what it should not: a listening TCP
- * socket, a socketpair, a pipe, a file open read-only, a log open with O_APPEND and
- * /dev/null (by design), against a file open for writing without O_APPEND (open_state)
+ * socket, a socketpair, a pipe, a file open read-only, a log open with O_APPEND,
+ * /dev/null and an unlinked heartbeat file (by design), against a file open for writing without O_APPEND (open_state)
  * and a connected TCP connection, both ends (connect_pair). Expected with fds=own: those
- * three listed, the eight others counted in fds_shared_by_design. argv[1]: a directory. */
+ * three listed, the nine others counted in fds_shared_by_design. argv[1]: a directory. */
 #include "progs.h"
 
 #include <netinet/in.h>
@@ -40,6 +40,9 @@ int main(int argc, char **argv)
     int ro = open(path, O_RDONLY);
     int null = open("/dev/null", O_WRONLY);
     int state = open_state(argv[1]);
+    snprintf(path, sizeof path, "%s/heartbeat", argv[1]); /* unlinked while open: shared on purpose */
+    int heartbeat = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (heartbeat < 0 || unlink(path) != 0) return 1;
     int client, server;
     connect_pair(listener, &client, &server);
     if (log < 0 || ro < 0 || null < 0 || state < 0 || client < 0 || server < 0) return 1;
