@@ -147,13 +147,13 @@ static long unlisted(int dirfd, const struct walk *w, int task)
     return total >= w->seen ? total - w->seen : -1;
 }
 
-/* 1 when a live slot has `tid` (a thread exited lately can have lent its tid on). */
-static int registered(pid_t tid)
+/* Where the registry says thread `t` came from. */
+static void take_origin(struct fa_snap_thread *t, const struct fa_thread *r)
 {
-    int used = __atomic_load_n(&fa_threads_used, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < used; i++)
-        if (__atomic_load_n(&fa_threads[i].state, __ATOMIC_ACQUIRE) == FA_SLOT_LIVE && fa_threads[i].tid == tid) return 1;
-    return 0;
+    t->start_routine = r->start_routine;
+    t->start_arg = r->start_arg;
+    t->ncreated = r->ncreated;
+    memcpy(t->created_at, r->created_at, sizeof t->created_at);
 }
 
 static void add_thread(const char *name, int dirfd, void *ctx)
@@ -161,10 +161,6 @@ static void add_thread(const char *name, int dirfd, void *ctx)
     struct fa_snapshot *s = ctx;
     long tid = fa_proc_number(name);
     if (tid <= 0 || tid == s->tid) return;
-    if (fa_thread_exited_recently((pid_t)tid) && !registered((pid_t)tid)) {
-        s->threads_exiting++; /* past its TLS destructors: nothing of it is the child's loss */
-        return;
-    }
     if (s->nthreads >= s->max_threads) {
         s->threads_dropped++;
         return;
@@ -187,12 +183,16 @@ static void add_thread(const char *name, int dirfd, void *ctx)
         int i = (s->registry_cursor + k) % used;
         struct fa_thread *r = &fa_threads[i];
         if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FA_SLOT_LIVE || r->tid != (pid_t)tid) continue;
-        t->start_routine = r->start_routine;
-        t->start_arg = r->start_arg;
+        take_origin(t, r);
         t->self = r->self;
-        t->ncreated = r->ncreated;
-        memcpy(t->created_at, r->created_at, sizeof t->created_at);
         s->registry_cursor = i + 1;
+        return;
+    }
+    /* No live slot: a thread past its TLS destructors, still listed for a moment, is
+     * nothing the child loses */
+    if (fa_thread_exited_recently((pid_t)tid)) {
+        s->nthreads--;
+        s->threads_exiting++;
         return;
     }
     /* Made by pthread_create just now, not running yet (it binds its slot to its tid when
@@ -202,10 +202,7 @@ static void add_thread(const char *name, int dirfd, void *ctx)
         if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FA_SLOT_LIVE || __atomic_load_n(&r->tid, __ATOMIC_ACQUIRE) ||
             !r->start_routine)
             continue;
-        t->start_routine = r->start_routine;
-        t->start_arg = r->start_arg;
-        t->ncreated = r->ncreated;
-        memcpy(t->created_at, r->created_at, sizeof t->created_at);
+        take_origin(t, r);
         s->pending_cursor = i + 1;
         return;
     }
@@ -364,12 +361,7 @@ static void probe_fds(struct fa_snapshot *s)
     for (long fd = 3; fd < limit; fd++) {
         long flags = syscall(SYS_fcntl, fd, F_GETFD);
         if (flags < 0 || fd == s->log_fd) continue;
-        struct fa_buf b;
-        fa_buf_fixed(&b, name, sizeof name);
-        fa_puts(&b, "/proc/self/fd/");
-        fa_put_dec(&b, fd);
-        fa_buf_terminate(&b);
-        fa_audit_add_fd(s, AT_FDCWD, name, fd, flags);
+        fa_audit_add_fd(s, AT_FDCWD, fa_proc_fd_path(fd, name, sizeof name), fd, flags);
     }
 }
 

@@ -94,11 +94,7 @@ static int executable(int dirfd, const char *path)
 static int put_fd_target(struct fa_buf *b, int fd)
 {
     char link[48];
-    struct fa_buf l;
-    fa_buf_fixed(&l, link, sizeof link);
-    fa_puts(&l, "/proc/self/fd/");
-    fa_put_dec(&l, fd);
-    fa_buf_terminate(&l);
+    fa_proc_fd_path(fd, link, sizeof link);
     if (b->len + 2 >= b->cap) return 0;
     long r = syscall(SYS_readlinkat, AT_FDCWD, link, b->p + b->len, b->cap - b->len - 2);
     if (r <= 0) return 0;

@@ -14,10 +14,10 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/process.h"
 #include "audit/python_io.h"
 #include "audit/python_rng.h"
 #include "base/ownfd.h"
@@ -213,11 +213,7 @@ static void name_locks(struct fa_snapshot *s, const struct fa_py_api *py)
 
 /* Copies n bytes at p, 0 when they are not mapped: the code object a lock's acquisition
  * left may have been freed since (a function that returned and was collected). */
-static int read_memory(const void *p, void *out, size_t n)
-{
-    struct iovec local = {out, n}, remote = {(void *)(uintptr_t)p, n};
-    return syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) == (long)n;
-}
+static int read_memory(const void *p, void *out, size_t n) { return fa_read_memory(out, (uintptr_t)p, n) == 0; }
 
 /* One frame of a lock's acquisition (track/pylocks.h): believed only when `code` is still
  * a live code object and `instr` lies in its bytecode. */

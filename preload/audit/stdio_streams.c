@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "audit/stdio_streams.h"
 #include "base/fmt.h"
+#include "base/procfs.h"
 #include "track/fdtrack.h"
 #include "track/threads.h"
 
@@ -46,19 +46,18 @@ enum { WIDE_READ_PTR, WIDE_READ_END, WIDE_READ_BASE, WIDE_WRITE_BASE, WIDE_WRITE
  * A process with no other thread (`direct`) reads plainly: nothing frees a stream under
  * it (a signal handler that forks interrupts fclose before its unlink or after it, never
  * with the stream freed and still linked). Returns 0 when all n bytes were read. */
-static int read_memory(const struct fa_snapshot *s, void *dst, const void *src, size_t n, int direct)
+static int read_memory(void *dst, const void *src, size_t n, int direct)
 {
     if (direct) {
         memcpy(dst, src, n);
         return 0;
     }
-    struct iovec local = {dst, n}, remote = {(void *)src, n};
-    return syscall(SYS_process_vm_readv, s->pid, &local, 1UL, &remote, 1UL, 0UL) == (long)n ? 0 : -1;
+    return fa_read_memory(dst, (uintptr_t)src, n);
 }
 
 /* The output `f` holds that is not written yet (glibc's __fpending, on the copy), 0 when
  * none or the pointers do not make sense (caught moving, or not a stream after all). */
-static unsigned long pending_output(const struct fa_snapshot *s, const FILE *f, int *wide, int direct)
+static unsigned long pending_output(const FILE *f, int *wide, int direct)
 {
     *wide = f->_mode > 0;
     if (!*wide) {
@@ -68,7 +67,7 @@ static unsigned long pending_output(const struct fa_snapshot *s, const FILE *f, 
         return (unsigned long)(f->_IO_write_ptr - f->_IO_write_base);
     }
     wchar_t *w[WIDE_POINTERS];
-    if (read_memory(s, w, f->_wide_data, sizeof w, direct)) return 0;
+    if (read_memory(w, f->_wide_data, sizeof w, direct)) return 0;
     if (w[WIDE_WRITE_BASE] < w[WIDE_BUF_BASE] || w[WIDE_WRITE_PTR] <= w[WIDE_WRITE_BASE] ||
         w[WIDE_WRITE_PTR] > w[WIDE_BUF_END])
         return 0;
@@ -78,11 +77,7 @@ static unsigned long pending_output(const struct fa_snapshot *s, const FILE *f, 
 void fa_stream_describe_target(struct fa_snap_stream *st)
 {
     char path[40];
-    struct fa_buf b;
-    fa_buf_fixed(&b, path, sizeof path);
-    fa_puts(&b, "/proc/self/fd/");
-    fa_put_dec(&b, st->fd);
-    fa_buf_terminate(&b);
+    fa_proc_fd_path(st->fd, path, sizeof path);
     struct stat sb;
     if (syscall(SYS_fstat, st->fd, &sb) != 0) { /* closed behind the stream's back */
         st->type = "closed";
@@ -139,7 +134,7 @@ static const FILE *walk_list(struct fa_snapshot *s, int direct)
             return NULL;
         }
         struct _IO_FILE f;
-        if (read_memory(s, &f, fp, sizeof f, direct) || ((unsigned)f._flags & IO_MAGIC_MASK) != IO_MAGIC ||
+        if (read_memory(&f, fp, sizeof f, direct) || ((unsigned)f._flags & IO_MAGIC_MASK) != IO_MAGIC ||
             !(f._flags & IO_LINKED)) {
             s->streams_unchecked = FA_STREAMS_UNREADABLE;
             return NULL;
@@ -148,7 +143,7 @@ static const FILE *walk_list(struct fa_snapshot *s, int direct)
         /* Read-only streams (stdin, most files opened "r") never hold output; streams
          * without a descriptor (fmemopen, open_memstream, fopencookie) flush into memory
          * or callbacks of their own process, which the child has a copy of. */
-        unsigned long pending = f._flags & IO_NO_WRITES || f._fileno < 0 ? 0 : pending_output(s, &f, &wide, direct);
+        unsigned long pending = f._flags & IO_NO_WRITES || f._fileno < 0 ? 0 : pending_output(&f, &wide, direct);
         if (pending) add_stream(s, fp, &f, pending, wide);
         last = fp;
         fp = f._chain;

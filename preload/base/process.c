@@ -32,7 +32,7 @@ int fa_read_memory(void *out, uintptr_t addr, size_t n)
 {
     struct iovec local = {out, n}, remote = {(void *)addr, n};
     int saved = errno;
-    long r = syscall(SYS_process_vm_readv, (long)syscall(SYS_getpid), &local, 1L, &remote, 1L, 0L);
+    long r = syscall(SYS_process_vm_readv, (long)fa_getpid(), &local, 1L, &remote, 1L, 0L);
     errno = saved;
     return r == (long)n ? 0 : -1;
 }

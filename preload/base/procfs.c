@@ -86,3 +86,13 @@ long fa_proc_number(const char *s)
     }
     return v;
 }
+
+const char *fa_proc_fd_path(long fd, char *out, size_t cap)
+{
+    struct fa_buf b;
+    fa_buf_fixed(&b, out, cap);
+    fa_puts(&b, "/proc/self/fd/");
+    fa_put_dec(&b, fd);
+    fa_buf_terminate(&b);
+    return out;
+}

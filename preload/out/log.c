@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/fa.h"
+#include "base/procfs.h"
 #include "track/fdtrack.h"
 #include "base/fmt.h"
 #include "base/ownfd.h"
@@ -326,11 +327,7 @@ static int write_pipe(int fd, const struct stat *st, const char *p, size_t n)
     long flags = syscall(SYS_fcntl, fd, F_GETFL);
     if (flags >= 0 && (flags & O_NONBLOCK)) return write_guarded(fd, p, n);
     char path[40];
-    struct fa_buf b;
-    fa_buf_fixed(&b, path, sizeof path);
-    fa_puts(&b, "/proc/self/fd/");
-    fa_put_dec(&b, fd);
-    fa_buf_terminate(&b);
+    fa_proc_fd_path(fd, path, sizeof path);
     long own = fa_ownfd_openat(AT_FDCWD, path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     struct stat ost;
     if (own >= 0 && (syscall(SYS_fstat, own, &ost) != 0 || ost.st_dev != st->st_dev || ost.st_ino != st->st_ino)) {
